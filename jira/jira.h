@@ -1,0 +1,191 @@
+/*
+ * jira: the Jira REST client (Cloud search/jql and Data Center search), its
+ * pagination, retries, ADF -> text, JQL building, and the error classifier.
+ * One struct jira_client per thread: it owns a libcurl easy handle that keeps
+ * connections alive between requests.
+ *
+ * Every function that talks to Jira returns 0 on success or -1 with *err
+ * filled by the classifier (code, retryable, category, guidance).
+ */
+#ifndef JS_JIRA_H
+#define JS_JIRA_H
+
+#include "common/model.h"
+
+/* ---- classification ------------------------------------------------------ */
+/* The canonical failure codes (DESIGN.md). */
+#define JIRA_CODES(X)                                                                     \
+	X(AUTH_EXPIRED) X(FORBIDDEN) X(SUSPENDED_PAYMENT) X(SITE_UNAVAILABLE) X(NOT_FOUND)   \
+	X(INVALID_QUERY) X(RATE_LIMIT) X(JIRA_UNAVAILABLE) X(API_REMOVED) X(SCHEMA_CHANGE)   \
+	X(NETWORK_GLITCH) X(TLS_ERROR) X(DB_UNAVAILABLE) X(QUEUE_UNAVAILABLE) X(CONFIG_ERROR) \
+	X(INTERNAL)
+
+enum jira_code {
+	JIRA_OK = 0,
+#define JIRA_CODE_ENUM(c) JIRA_##c,
+	JIRA_CODES(JIRA_CODE_ENUM)
+#undef JIRA_CODE_ENUM
+	JIRA_N_CODES
+};
+
+struct jira_error {
+	enum jira_code code;
+	bool retryable;
+	int http_status;        /* 0 when no HTTP response */
+	int64_t retry_after_ms; /* from Retry-After / X-RateLimit-Reset; 0 if none */
+	char message[512];      /* what happened: "GET /rest/api/3/field: HTTP 401 ..." */
+};
+
+/* What the classifier looks at: one finished (or failed) HTTP exchange. */
+struct jira_http_result {
+	int curl_code;           /* CURLcode; 0 when a response arrived */
+	long status;             /* HTTP status; 0 when none */
+	const char *content_type;/* may be NULL */
+	const char *body;        /* may be NULL; not NUL-terminated beyond body_len */
+	size_t body_len;
+	const char *seraph_login_reason; /* X-Seraph-LoginReason, may be NULL */
+	const char *retry_after;         /* Retry-After, may be NULL */
+	const char *ratelimit_reset;     /* X-RateLimit-Reset, may be NULL */
+	const char *method;
+	const char *path;
+	bool json_parse_failed;  /* a 2xx whose body was not the JSON we expected */
+};
+
+/* Classify one exchange. Pure: no I/O, no allocation. */
+void jira_classify(const struct jira_http_result *r, struct jira_error *out);
+/* Stable name ("AUTH_EXPIRED") and its properties. */
+const char *jira_code_name(enum jira_code code);
+int jira_code_from_name(const char *name, enum jira_code *out) JS_WUR;
+bool jira_code_retryable(enum jira_code code);
+/* Alert category: "auth", "billing", "availability", "rate_limit", "network",
+ * "config", "bug", "infrastructure". */
+const char *jira_code_category(enum jira_code code);
+/* One sentence telling a human what to do. */
+const char *jira_code_guidance(enum jira_code code);
+/* Fill err for a non-HTTP failure (DB down, config, internal). */
+void jira_error_set(struct jira_error *err, enum jira_code code, const char *fmt, ...)
+	JS_PRINTF(3, 4);
+
+/* ---- pure helpers (unit-tested) ----------------------------------------- */
+/* Flatten an ADF document (cJSON*) into text; appends to out. Never fails on
+ * unknown nodes: they keep their text. Returns -1 only if out overflows. */
+struct cJSON;
+int jira_adf_to_text(const struct cJSON *adf, struct buf *out) JS_WUR;
+
+/* Project keys: ^[A-Z][A-Z0-9_]+$, at most 255. Account ids: [A-Za-z0-9:_.@-]
+ * up to 128 characters. Nothing else enters JQL. */
+bool jira_valid_project_key(const char *key);
+bool jira_valid_account_id(const char *id);
+
+struct jira_query {
+	const char *project_key;
+	int64_t updated_since_ms;    /* JS_TIME_NULL: no lower bound (full) */
+	const char *const *account_ids; /* tracked users; n = 0: whole project */
+	size_t n_account_ids;
+	bool ids_only;               /* reconciliation: fields=id, big pages */
+};
+/*
+ * Build the JQL: project = "KEY" [AND updated >= <epoch ms>]
+ * [AND (assignee in ("a","b") OR worklogAuthor in ("a","b"))] ORDER BY updated ASC, key ASC
+ * (Cloud keeps "ORDER BY updated ASC"). -1 and a message in err for an
+ * invalid key or account id.
+ */
+int jira_build_jql(const struct jira_query *q, struct buf *out, char *err, size_t errlen) JS_WUR;
+
+/* Parse one issue object (as in search results) into rows of b: the issue,
+ * its users, embedded comments and worklogs when complete (otherwise the
+ * issue id goes into comment_overflow / worklog_overflow), sprint ids from
+ * sprint_field (NULL: none). 0 or -1 when a required field is missing
+ * (SCHEMA_CHANGE). */
+int jira_parse_issue(const struct cJSON *issue, const char *sprint_field, struct batch *b,
+		     struct jira_error *err) JS_WUR;
+int jira_parse_comment(const struct cJSON *c, int64_t issue_id, struct batch *b,
+		       struct jira_error *err) JS_WUR;
+int jira_parse_worklog(const struct cJSON *w, int64_t issue_id, struct batch *b,
+		       struct jira_error *err) JS_WUR;
+int jira_parse_sprint(const struct cJSON *s, struct batch *b, struct jira_error *err) JS_WUR;
+/* Sprint ids from a sprint field value: Cloud objects or Server strings
+ * ("com.atlassian.greenhopper.service.sprint.Sprint@..[id=266,...]"). */
+size_t jira_parse_sprint_field(const struct cJSON *v, int64_t *ids, size_t max_ids);
+
+/* ---- the client --------------------------------------------------------- */
+struct jira_opts {
+	const char *base_url;        /* no trailing slash */
+	const char *email;           /* Cloud: Basic email:api_token */
+	const char *api_token;
+	const char *pat;             /* Data Center: Bearer */
+	enum jira_flavour flavour;   /* AUTO: ask serverInfo */
+	long timeout_s;
+	long connect_timeout_s;
+	long max_attempts;           /* per request, including the first */
+	long page_size;              /* issues per search page (<= 100) */
+};
+
+struct jira_client;
+struct jira_client *jira_client_new(const struct jira_opts *o);
+void jira_client_free(struct jira_client *c);
+
+/* Resolve the flavour (serverInfo) and the sprint field (/field). Called
+ * once; the results are cached in the client. */
+int jira_prepare(struct jira_client *c, struct jira_error *err) JS_WUR;
+enum jira_flavour jira_flavour_of(const struct jira_client *c);
+const char *jira_sprint_field(const struct jira_client *c); /* may be NULL */
+
+/* Counters since the client was created. */
+struct jira_stats {
+	int64_t requests;
+	int64_t bytes;
+	int64_t retries;
+};
+void jira_get_stats(const struct jira_client *c, struct jira_stats *out);
+
+/*
+ * One page of the issue search. *cursor is opaque to the caller: NULL or ""
+ * on the first page; on return it holds the next page's cursor (malloc'd;
+ * the caller frees the old one) or NULL when this was the last page. Cloud:
+ * the nextPageToken. Data Center: a keyset position on (updated, id) that
+ * restarts the JQL instead of deep offsets. The page's rows go into b
+ * (appended; b->max_updated_ms updated). Never assumes a full page.
+ */
+int jira_search_page(struct jira_client *c, const struct jira_query *q, char **cursor,
+		     struct batch *b, struct jira_error *err) JS_WUR;
+
+/* Reconciliation: one page of issue ids only (large pages). Same cursor
+ * contract; ids appended to b->deleted_ids (used here as "ids seen"). */
+int jira_search_ids(struct jira_client *c, const struct jira_query *q, char **cursor,
+		    struct batch *b, struct jira_error *err) JS_WUR;
+
+/* Approximate count of the query's issues (Cloud approximate-count; DC total
+ * from a maxResults=0 search). -1 on failure. */
+int jira_count(struct jira_client *c, const struct jira_query *q, int64_t *count,
+	       struct jira_error *err) JS_WUR;
+
+/* Every comment / worklog of one issue (pages /issue/{id}/comment and
+ * /issue/{id}/worklog until done), appended to b. */
+int jira_issue_comments(struct jira_client *c, int64_t issue_id, struct batch *b,
+			struct jira_error *err) JS_WUR;
+int jira_issue_worklogs(struct jira_client *c, int64_t issue_id, struct batch *b,
+			struct jira_error *err) JS_WUR;
+
+/* Worklog ids deleted since since_ms (/worklog/deleted, follows nextPage up
+ * to max_pages pages). Ids go to b->deleted_ids; *until_ms gets the feed's
+ * "until" to store as the next since. */
+int jira_worklogs_deleted(struct jira_client *c, int64_t since_ms, int max_pages,
+			  struct batch *b, int64_t *until_ms, struct jira_error *err) JS_WUR;
+
+/* All sprints of the project's boards (kanban boards' 400 skipped),
+ * deduplicated by id, into b->sprints. */
+int jira_project_sprints(struct jira_client *c, const char *project_key, struct batch *b,
+			 struct jira_error *err) JS_WUR;
+
+/* Admin look-ups for the console: projects matching query, users of a
+ * project matching query. Results as a cJSON array the caller deletes:
+ * [{"key","name","id"}] / [{"accountId","displayName","emailAddress"}]. */
+int jira_find_projects(struct jira_client *c, const char *query, struct cJSON **out,
+		       struct jira_error *err) JS_WUR;
+int jira_find_project_users(struct jira_client *c, const char *project_key, const char *query,
+			    struct cJSON **out, struct jira_error *err) JS_WUR;
+/* GET /myself: checks the credentials. */
+int jira_myself(struct jira_client *c, struct cJSON **out, struct jira_error *err) JS_WUR;
+
+#endif
