@@ -176,6 +176,23 @@ CREATE UNIQUE INDEX sync_run_one_active ON sync_run (project_id) WHERE status = 
 CREATE UNIQUE INDEX sync_run_slot ON sync_run (project_id, slot_at) WHERE slot_at IS NOT NULL;
 CREATE INDEX sync_run_project_idx ON sync_run (project_id, id DESC);
 
+-- Work a run still owes: issues whose embedded comments or worklogs were
+-- truncated (kind 'comment' / 'worklog'), written in the same transaction
+-- as the page that found them and removed with the step that fetches them.
+CREATE TABLE sync_run_overflow (
+    run_id          bigint NOT NULL REFERENCES sync_run(id) ON DELETE CASCADE,
+    kind            text NOT NULL CHECK (kind IN ('comment', 'worklog')),
+    issue_id        bigint NOT NULL,
+    PRIMARY KEY (run_id, kind, issue_id)
+);
+
+-- Issue ids seen by a run's deletion reconciliation, until it finishes.
+CREATE TABLE sync_run_seen (
+    run_id          bigint NOT NULL REFERENCES sync_run(id) ON DELETE CASCADE,
+    issue_id        bigint NOT NULL,
+    PRIMARY KEY (run_id, issue_id)
+);
+
 CREATE TABLE sync_log (
     id              bigserial PRIMARY KEY,
     project_id      bigint REFERENCES project(id) ON DELETE CASCADE,
@@ -204,6 +221,8 @@ CREATE INDEX alert_dedup_idx ON alert (dedup_key, created_at DESC);
 -- migrate:down
 DROP TABLE alert;
 DROP TABLE sync_log;
+DROP TABLE sync_run_seen;
+DROP TABLE sync_run_overflow;
 DROP TABLE sync_run;
 DROP TABLE sync_state;
 DROP TABLE sync_job;
