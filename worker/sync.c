@@ -1,0 +1,656 @@
+/*
+ * The sync run as a state machine over its checkpoint (a JSON object in
+ * sync_run.checkpoint):
+ *
+ *   issues --(last page)--> catchup (full runs) --> overflow (comments, then
+ *   worklogs) --> worklog_deleted (incremental) --> sprints --> reconcile
+ *   (full runs, or every RECONCILE_EVERY) --> finalize
+ *
+ * Every step fetches first (no transaction open during HTTP), then in one
+ * transaction writes its rows and moves the run from step_seq N to N+1 with
+ * the new checkpoint. A step replayed after a crash either finds the run at
+ * N (and redoes the same idempotent work) or past N (STALE: nothing to do).
+ */
+#include "worker/worker.h"
+
+#include <cjson/cJSON.h>
+
+#include "store/store.h"
+
+#define OVERFLOW_ISSUES_PER_STEP 5
+#define DELETED_FEED_PAGES 10
+/* The worklog feeds omit the last minute; stay behind it. */
+#define FEED_LAG_MS 60000
+
+struct ckpt {
+	char phase[24];
+	char *cursor;          /* search cursor of the current phase, or NULL */
+	int64_t since_ms;      /* lower bound of the issue search, or JS_TIME_NULL */
+	int64_t max_updated_ms;
+	int64_t wl_until_ms;   /* worklog feed position reached, or JS_TIME_NULL */
+	bool reconcile;
+	int64_t pages;
+};
+
+static void ckpt_release(struct ckpt *c)
+{
+	free(c->cursor);
+	c->cursor = NULL;
+}
+
+static int64_t json_i64(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : JS_TIME_NULL;
+}
+
+static int ckpt_parse(const char *text, struct ckpt *c)
+{
+	memset(c, 0, sizeof *c);
+	cJSON *o = cJSON_Parse(text);
+	if (!o)
+		return -1;
+	const cJSON *phase = cJSON_GetObjectItemCaseSensitive(o, "phase");
+	const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(o, "cursor");
+	snprintf(c->phase, sizeof c->phase, "%s", cJSON_IsString(phase) ? phase->valuestring : "issues");
+	c->cursor = cJSON_IsString(cursor) ? xstrdup(cursor->valuestring) : NULL;
+	c->since_ms = json_i64(o, "since");
+	c->max_updated_ms = json_i64(o, "maxUpdated");
+	c->wl_until_ms = json_i64(o, "wlUntil");
+	c->reconcile = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "reconcile"));
+	c->pages = json_i64(o, "pages");
+	if (c->pages == JS_TIME_NULL)
+		c->pages = 0;
+	cJSON_Delete(o);
+	return 0;
+}
+
+static char *ckpt_text(const struct ckpt *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "phase", c->phase);
+	if (c->cursor)
+		cJSON_AddStringToObject(o, "cursor", c->cursor);
+	else
+		cJSON_AddNullToObject(o, "cursor");
+	/* Millisecond epochs fit a double exactly (< 2^53). */
+	const struct { const char *name; int64_t v; } nums[] = {
+		{"since", c->since_ms}, {"maxUpdated", c->max_updated_ms}, {"wlUntil", c->wl_until_ms}};
+	for (size_t i = 0; i < JS_ARRAY_LEN(nums); i++)
+		if (nums[i].v == JS_TIME_NULL)
+			cJSON_AddNullToObject(o, nums[i].name);
+		else
+			cJSON_AddNumberToObject(o, nums[i].name, (double)nums[i].v);
+	cJSON_AddBoolToObject(o, "reconcile", c->reconcile);
+	cJSON_AddNumberToObject(o, "pages", (double)c->pages);
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	char *out = xstrdup(s);
+	cJSON_free(s);
+	return out;
+}
+
+void worker_sync_init(struct worker_sync *w, PGconn *db, struct jira_client *jira,
+		      const struct config *cfg)
+{
+	memset(w, 0, sizeof *w);
+	w->db = db;
+	w->jira = jira;
+	w->cfg = cfg;
+	w->estimate = -1;
+	w->started_mono = mono_ms();
+	batch_init(&w->batch);
+}
+
+void worker_sync_release(struct worker_sync *w)
+{
+	batch_release(&w->batch);
+}
+
+/* A database failure as a classified error. */
+static void db_error(struct worker_sync *w, struct jira_error *err, const char *what, const char *msg)
+{
+	jira_error_set(err, store_conn_lost(w->db) ? JIRA_DB_UNAVAILABLE : JIRA_INTERNAL, "%s: %s",
+		       what, msg);
+}
+
+int worker_run_begin(struct worker_sync *w, const char *project_key,
+		     const struct worker_run_opts *opts, int64_t *run_id, bool *resumed,
+		     struct jira_error *err)
+{
+	char e[STORE_ERRLEN];
+	struct store_project p;
+	struct store_run run;
+	int rc = -1;
+
+	if (!jira_valid_project_key(project_key)) {
+		jira_error_set(err, JIRA_CONFIG_ERROR, "invalid project key '%s'", project_key);
+		return -1;
+	}
+	for (size_t i = 0; i < opts->n_account_ids; i++)
+		if (!jira_valid_account_id(opts->account_ids[i])) {
+			jira_error_set(err, JIRA_CONFIG_ERROR, "invalid account id '%s'",
+				       opts->account_ids[i]);
+			return -1;
+		}
+	int f = store_project_by_key(w->db, project_key, &p, e, sizeof e);
+	if (f < 0) {
+		db_error(w, err, "cannot read project", e);
+		return -1;
+	}
+	if (f == 1) {
+		jira_error_set(err, JIRA_NOT_FOUND,
+			       "project '%s' is not registered: run 'jirasync project register %s'",
+			       project_key, project_key);
+		return -1;
+	}
+	int a = store_run_active(w->db, p.id, &run, e, sizeof e);
+	if (a < 0) {
+		db_error(w, err, "cannot read runs", e);
+		goto out;
+	}
+	if (a == 0) {
+		*run_id = run.id;
+		*resumed = true;
+		store_run_release(&run);
+		rc = 0;
+		goto out;
+	}
+
+	/* A new run: full when forced or when there is no cursor yet. */
+	int64_t cursor = JS_TIME_NULL, last_reconcile = JS_TIME_NULL;
+	if (store_state_cursor(w->db, p.id, "issue", &cursor, &last_reconcile, e, sizeof e) < 0) {
+		db_error(w, err, "cannot read sync state", e);
+		goto out;
+	}
+	bool backfill = opts->n_account_ids > 0;
+	bool full = !backfill && (opts->full || cursor == JS_TIME_NULL);
+	struct ckpt c;
+	memset(&c, 0, sizeof c);
+	snprintf(c.phase, sizeof c.phase, "issues");
+	c.since_ms = (full || backfill) ? JS_TIME_NULL : cursor - w->cfg->lookback_minutes * 60000;
+	c.max_updated_ms = JS_TIME_NULL;
+	c.wl_until_ms = JS_TIME_NULL;
+	c.reconcile = full || (!backfill && (last_reconcile == JS_TIME_NULL ||
+					     now_ms() - last_reconcile >= w->cfg->reconcile_every_s * 1000));
+	char *text = ckpt_text(&c);
+	const char *kind = backfill ? "backfill" : full ? "full" : "incremental";
+	const char *trigger = opts->trigger ? opts->trigger : (backfill ? "backfill" : "manual");
+	int cr = store_run_create(w->db, p.id, kind, trigger, opts->slot_ms, opts->account_ids,
+				  opts->n_account_ids, text, run_id, e, sizeof e);
+	free(text);
+	if (cr < 0) {
+		db_error(w, err, "cannot create run", e);
+		goto out;
+	}
+	if (cr == 1) {
+		rc = 1; /* lost a race with another starter, or the slot is taken */
+		goto out;
+	}
+	*resumed = false;
+	for (const char *const *ent = (const char *const[]){"issue", "comment", "worklog", "sprint", NULL};
+	     *ent; ent++)
+		if (store_state_set(w->db, p.id, *ent, "RUNNING", JS_TIME_NULL, NULL, e, sizeof e) < 0) {
+			db_error(w, err, "cannot update sync state", e);
+			goto out;
+		}
+	char details[160], rid[24];
+	snprintf(details, sizeof details, "{\"kind\":\"%s\",\"trigger\":\"%s\",\"runId\":%s}", kind,
+		 trigger, fmt_i64(rid, *run_id));
+	if (store_log(w->db, p.id, *run_id, "INFO", "run started", details, e, sizeof e) < 0) {
+		db_error(w, err, "cannot write sync log", e);
+		goto out;
+	}
+	log_info("run started", "project", project_key, "#run", rid, "kind", kind);
+	rc = 0;
+out:
+	store_project_release(&p);
+	return rc;
+}
+
+/* ---- steps ------------------------------------------------------------------ */
+
+struct step {
+	struct worker_sync *w;
+	struct store_run run;
+	struct store_project project;
+	struct ckpt c;          /* becomes the next checkpoint */
+	struct store_counts counts;
+	struct jira_stats stats0;
+	const char *log_msg;    /* INFO line written with the step, or NULL */
+	bool in_txn;
+};
+
+/* Open the step's transaction: called after the fetch, before any write. */
+static int step_begin(struct step *s, struct jira_error *err)
+{
+	char e[STORE_ERRLEN];
+	if (s->in_txn)
+		return 0;
+	if (store_begin(s->w->db, e, sizeof e) < 0) {
+		jira_error_set(err, store_conn_lost(s->w->db) ? JIRA_DB_UNAVAILABLE : JIRA_INTERNAL,
+			       "cannot begin transaction: %s", e);
+		return -1;
+	}
+	s->in_txn = true;
+	return 0;
+}
+
+/* Build the run's issue query. account ids point into run/project memory. */
+static void make_query(struct step *s, struct jira_query *q, bool ids_only)
+{
+	memset(q, 0, sizeof *q);
+	q->project_key = s->project.key;
+	q->ids_only = ids_only;
+	q->updated_since_ms = ids_only ? JS_TIME_NULL : s->c.since_ms;
+	if (s->run.n_account_ids) {
+		q->account_ids = (const char *const *)s->run.account_ids;
+		q->n_account_ids = s->run.n_account_ids;
+	} else if (s->project.n_tracked) {
+		q->account_ids = (const char *const *)s->project.tracked;
+		q->n_account_ids = (size_t)s->project.n_tracked;
+	}
+}
+
+static bool is_full(const struct step *s)
+{
+	return strcmp(s->run.kind, "full") == 0;
+}
+
+static bool is_backfill(const struct step *s)
+{
+	return strcmp(s->run.kind, "backfill") == 0;
+}
+
+static void next_phase(struct step *s, const char *phase)
+{
+	snprintf(s->c.phase, sizeof s->c.phase, "%s", phase);
+	free(s->c.cursor);
+	s->c.cursor = NULL;
+}
+
+/* issues / catchup: one search page. */
+static int step_issues(struct step *s, struct jira_error *err)
+{
+	struct worker_sync *w = s->w;
+	struct jira_query q;
+	make_query(s, &q, false);
+	char *cursor = s->c.cursor ? xstrdup(s->c.cursor) : NULL;
+	if (jira_search_page(w->jira, &q, &cursor, &w->batch, err) < 0) {
+		free(cursor);
+		return -1;
+	}
+	free(s->c.cursor);
+	s->c.cursor = cursor;
+	s->c.pages++;
+	if (w->batch.max_updated_ms > s->c.max_updated_ms || s->c.max_updated_ms == JS_TIME_NULL)
+		if (w->batch.issues.n)
+			s->c.max_updated_ms = w->batch.max_updated_ms;
+	char e[STORE_ERRLEN];
+	if (step_begin(s, err) < 0)
+		return -1;
+	if (store_write_batch(w->db, s->run.project_id, s->run.id, &w->batch, &s->counts, e,
+			      sizeof e) < 0) {
+		db_error(w, err, "cannot write page", e);
+		return -1;
+	}
+	w->pages++;
+	w->issues += (int64_t)w->batch.issues.n;
+	s->log_msg = "issue page synced";
+	if (!s->c.cursor) {
+		/* A full run pages for a while: issues changed meanwhile are read
+		 * again from the run's start, whatever the search's paging did. */
+		if (strcmp(s->c.phase, "issues") == 0 && is_full(s)) {
+			next_phase(s, "catchup");
+			s->c.since_ms = s->run.started_ms - w->cfg->lookback_minutes * 60000;
+		} else {
+			next_phase(s, "overflow_comment");
+		}
+	}
+	return 0;
+}
+
+static int step_overflow(struct step *s, const char *kind, struct jira_error *err)
+{
+	struct worker_sync *w = s->w;
+	char e[STORE_ERRLEN];
+	int64_t ids[OVERFLOW_ISSUES_PER_STEP];
+	size_t n = 0;
+	if (store_overflow_next(w->db, s->run.id, kind, ids, JS_ARRAY_LEN(ids), &n, e, sizeof e) < 0) {
+		db_error(w, err, "cannot read overflow list", e);
+		return -1;
+	}
+	if (n == 0) {
+		next_phase(s, strcmp(kind, "comment") == 0 ? "overflow_worklog"
+				: is_backfill(s)	  ? "finalize"
+				: is_full(s)		  ? "sprints"
+							  : "worklog_deleted");
+		return 0;
+	}
+	int64_t done[OVERFLOW_ISSUES_PER_STEP];
+	size_t n_done = 0;
+	/* The list was read outside the transaction; the fetch comes next. */
+	for (size_t i = 0; i < n; i++) {
+		int rc = strcmp(kind, "comment") == 0 ? jira_issue_comments(w->jira, ids[i], &w->batch, err)
+						      : jira_issue_worklogs(w->jira, ids[i], &w->batch, err);
+		if (rc < 0 && err->code != JIRA_NOT_FOUND)
+			return -1;
+		/* A 404 means the issue is gone: reconciliation removes it; its
+		 * set is left as it is. */
+		if (rc == 0)
+			done[n_done++] = ids[i];
+	}
+	if (step_begin(s, err) < 0)
+		return -1;
+	if (store_replace_children(w->db, kind, done, n_done, &w->batch, &s->counts, e, sizeof e) < 0 ||
+	    store_overflow_done(w->db, s->run.id, kind, ids, n, e, sizeof e) < 0) {
+		db_error(w, err, "cannot write overflow", e);
+		return -1;
+	}
+	s->log_msg = strcmp(kind, "comment") == 0 ? "overflow comments synced" : "overflow worklogs synced";
+	return 0;
+}
+
+static int step_worklog_deleted(struct step *s, struct jira_error *err)
+{
+	struct worker_sync *w = s->w;
+	char e[STORE_ERRLEN];
+	int64_t since = JS_TIME_NULL;
+	if (s->c.wl_until_ms != JS_TIME_NULL) {
+		since = s->c.wl_until_ms;
+	} else if (store_state_cursor(w->db, s->run.project_id, "worklog", &since, NULL, e,
+				      sizeof e) < 0) {
+		db_error(w, err, "cannot read worklog cursor", e);
+		return -1;
+	}
+	next_phase(s, "sprints");
+	if (since == JS_TIME_NULL)
+		return 0;
+	int64_t until = since;
+	if (jira_worklogs_deleted(w->jira, since, DELETED_FEED_PAGES, &w->batch, &until, err) < 0)
+		return -1;
+	if (step_begin(s, err) < 0)
+		return -1;
+	if (store_delete_worklogs(w->db, s->run.project_id, w->batch.deleted_ids.v,
+				  w->batch.deleted_ids.n, &s->counts, e, sizeof e) < 0) {
+		db_error(w, err, "cannot delete worklogs", e);
+		return -1;
+	}
+	s->c.wl_until_ms = until;
+	s->log_msg = "worklog deletions synced";
+	return 0;
+}
+
+static int step_sprints(struct step *s, struct jira_error *err)
+{
+	struct worker_sync *w = s->w;
+	char e[STORE_ERRLEN];
+	if (jira_project_sprints(w->jira, s->project.key, &w->batch, err) < 0)
+		return -1;
+	if (step_begin(s, err) < 0)
+		return -1;
+	if (store_write_sprints(w->db, s->run.project_id, &w->batch, &s->counts, e, sizeof e) < 0) {
+		db_error(w, err, "cannot write sprints", e);
+		return -1;
+	}
+	next_phase(s, s->c.reconcile ? "reconcile" : "finalize");
+	s->log_msg = "sprints synced";
+	return 0;
+}
+
+static int step_reconcile(struct step *s, struct jira_error *err)
+{
+	struct worker_sync *w = s->w;
+	char e[STORE_ERRLEN];
+	struct jira_query q;
+	make_query(s, &q, true);
+	char *cursor = s->c.cursor ? xstrdup(s->c.cursor) : NULL;
+	if (jira_search_ids(w->jira, &q, &cursor, &w->batch, err) < 0) {
+		free(cursor);
+		return -1;
+	}
+	free(s->c.cursor);
+	s->c.cursor = cursor;
+	if (step_begin(s, err) < 0)
+		return -1;
+	if (store_seen_add(w->db, s->run.id, w->batch.deleted_ids.v, w->batch.deleted_ids.n, e,
+			   sizeof e) < 0) {
+		db_error(w, err, "cannot record seen issues", e);
+		return -1;
+	}
+	if (!s->c.cursor) {
+		if (store_seen_finish(w->db, s->run.id, s->run.project_id, &s->counts, e, sizeof e) < 0 ||
+		    store_state_reconciled(w->db, s->run.project_id, s->run.started_ms, e, sizeof e) < 0) {
+			db_error(w, err, "cannot finish reconciliation", e);
+			return -1;
+		}
+		next_phase(s, "finalize");
+		s->log_msg = "deletions reconciled";
+	}
+	return 0;
+}
+
+static int step_finalize(struct step *s, struct jira_error *err)
+{
+	struct worker_sync *w = s->w;
+	char e[STORE_ERRLEN];
+	int64_t pid = s->run.project_id;
+	int rc = 0;
+	if (step_begin(s, err) < 0)
+		return -1;
+	if (!is_backfill(s)) {
+		int64_t cur = JS_TIME_NULL;
+		if (store_state_cursor(w->db, pid, "issue", &cur, NULL, e, sizeof e) < 0)
+			rc = -1;
+		int64_t next = s->c.max_updated_ms;
+		if (cur != JS_TIME_NULL && (next == JS_TIME_NULL || cur > next))
+			next = cur;
+		/* A project with no issues yet still gets a cursor. */
+		if (next == JS_TIME_NULL)
+			next = s->run.started_ms;
+		int64_t wl = s->c.wl_until_ms;
+		if (is_full(s) || wl == JS_TIME_NULL)
+			wl = s->run.started_ms - FEED_LAG_MS - w->cfg->lookback_minutes * 60000;
+		if (rc == 0)
+			rc = store_state_set(w->db, pid, "issue", "SUCCESS", next, NULL, e, sizeof e);
+		if (rc == 0)
+			rc = store_state_set(w->db, pid, "comment", "SUCCESS", next, NULL, e, sizeof e);
+		if (rc == 0)
+			rc = store_state_set(w->db, pid, "worklog", "SUCCESS", wl, NULL, e, sizeof e);
+		if (rc == 0)
+			rc = store_state_set(w->db, pid, "sprint", "SUCCESS", s->run.started_ms, NULL, e,
+					     sizeof e);
+	} else {
+		for (const char *const *ent = (const char *const[]){"issue", "comment", "worklog", "sprint", NULL};
+		     rc == 0 && *ent; ent++)
+			rc = store_state_set(w->db, pid, *ent, "SUCCESS", JS_TIME_NULL, NULL, e, sizeof e);
+	}
+	if (rc == 0)
+		rc = store_run_finish(w->db, s->run.id, true, NULL, NULL, e, sizeof e);
+	if (rc < 0) {
+		db_error(w, err, "cannot finish run", e);
+		return -1;
+	}
+	next_phase(s, "done");
+	s->log_msg = "run finished";
+	return 0;
+}
+
+static void report_progress(struct worker_sync *w, const char *phase)
+{
+	if (!w->progress)
+		return;
+	struct worker_progress p = {phase, w->pages, w->issues, w->estimate,
+				    mono_ms() - w->started_mono};
+	w->progress(w->progress_ud, &p);
+}
+
+static char *step_details(const struct step *s)
+{
+	struct buf b;
+	buf_init(&b, 4096);
+	const struct store_counts *c = &s->counts;
+	char v[9][24];
+	int rc = buf_printf(&b,
+			    "{\"phase\":\"%s\",\"issues\":%s,\"issuesDeleted\":%s,\"comments\":%s,"
+			    "\"commentsDeleted\":%s,\"worklogs\":%s,\"worklogsDeleted\":%s,"
+			    "\"sprints\":%s,\"requests\":%s,\"bytes\":%s}",
+			    s->c.phase, fmt_i64(v[0], c->issues_upserted), fmt_i64(v[1], c->issues_deleted),
+			    fmt_i64(v[2], c->comments_upserted), fmt_i64(v[3], c->comments_deleted),
+			    fmt_i64(v[4], c->worklogs_upserted), fmt_i64(v[5], c->worklogs_deleted),
+			    fmt_i64(v[6], c->sprints_upserted), fmt_i64(v[7], c->jira_requests),
+			    fmt_i64(v[8], c->jira_bytes));
+	(void)rc;
+	return buf_detach(&b);
+}
+
+enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, int expect_seq,
+					struct jira_error *err)
+{
+	struct step s;
+	char e[STORE_ERRLEN];
+	enum worker_step_result res = WORKER_STEP_FAILED;
+	memset(&s, 0, sizeof s);
+	s.w = w;
+	batch_reset(&w->batch);
+
+	if (store_run_load(w->db, run_id, &s.run, e, sizeof e) < 0) {
+		db_error(w, err, "cannot load run", e);
+		return WORKER_STEP_FAILED;
+	}
+	if (strcmp(s.run.status, "RUNNING") != 0 || (expect_seq >= 0 && s.run.step_seq != expect_seq)) {
+		res = WORKER_STEP_STALE;
+		goto out_run;
+	}
+	if (ckpt_parse(s.run.checkpoint, &s.c) < 0) {
+		jira_error_set(err, JIRA_INTERNAL, "run %" PRId64 " has a malformed checkpoint", run_id);
+		goto out_run;
+	}
+	/* The project row gives the key and the tracked users. */
+	{
+		char pid[24];
+		const char *vals[1] = {fmt_i64(pid, s.run.project_id)};
+		PGresult *r = PQexecParams(w->db, "SELECT key FROM project WHERE id = $1", 1, NULL, vals,
+					   NULL, NULL, 0);
+		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+		int f = ok ? store_project_by_key(w->db, PQgetvalue(r, 0, 0), &s.project, e, sizeof e) : -1;
+		if (!ok)
+			snprintf(e, sizeof e, "%s", PQerrorMessage(w->db));
+		PQclear(r);
+		if (f != 0) {
+			db_error(w, err, "cannot load project", e);
+			goto out;
+		}
+	}
+	jira_get_stats(w->jira, &s.stats0);
+
+	const char *phase = s.c.phase;
+	char phase_now[24];
+	snprintf(phase_now, sizeof phase_now, "%s", phase);
+	int rc;
+	if (!strcmp(phase, "issues") || !strcmp(phase, "catchup"))
+		rc = step_issues(&s, err);
+	else if (!strcmp(phase, "overflow_comment"))
+		rc = step_overflow(&s, "comment", err);
+	else if (!strcmp(phase, "overflow_worklog"))
+		rc = step_overflow(&s, "worklog", err);
+	else if (!strcmp(phase, "worklog_deleted"))
+		rc = step_worklog_deleted(&s, err);
+	else if (!strcmp(phase, "sprints"))
+		rc = step_sprints(&s, err);
+	else if (!strcmp(phase, "reconcile"))
+		rc = step_reconcile(&s, err);
+	else if (!strcmp(phase, "finalize"))
+		rc = step_finalize(&s, err);
+	else {
+		jira_error_set(err, JIRA_INTERNAL, "run %" PRId64 " is in unknown phase '%s'", run_id, phase);
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+
+	/* Commit the step's writes with the next checkpoint and its counters. */
+	struct jira_stats st;
+	jira_get_stats(w->jira, &st);
+	s.counts.jira_requests = st.requests - s.stats0.requests;
+	s.counts.jira_bytes = st.bytes - s.stats0.bytes;
+	if (step_begin(&s, err) < 0)
+		goto out;
+	char *text = ckpt_text(&s.c);
+	int adv = store_run_advance(w->db, run_id, s.run.step_seq, text, &s.counts, e, sizeof e);
+	free(text);
+	if (adv < 0) {
+		db_error(w, err, "cannot save checkpoint", e);
+		goto out;
+	}
+	if (adv == 1) {
+		res = WORKER_STEP_STALE;
+		goto out;
+	}
+	if (s.log_msg) {
+		char *details = step_details(&s);
+		int lr = store_log(w->db, s.run.project_id, run_id, "INFO", s.log_msg, details, e, sizeof e);
+		free(details);
+		if (lr < 0) {
+			db_error(w, err, "cannot write sync log", e);
+			goto out;
+		}
+	}
+	if (store_commit(w->db, e, sizeof e) < 0) {
+		s.in_txn = false;
+		db_error(w, err, "cannot commit step", e);
+		goto out;
+	}
+	s.in_txn = false;
+	res = strcmp(s.c.phase, "done") == 0 ? WORKER_STEP_DONE : WORKER_STEP_MORE;
+	log_debug("step committed", "phase", phase_now, "next", s.c.phase);
+	report_progress(w, s.c.phase);
+out:
+	if (s.in_txn)
+		store_rollback(w->db);
+	ckpt_release(&s.c);
+	store_project_release(&s.project);
+out_run:
+	store_run_release(&s.run);
+	return res;
+}
+
+int worker_run_fail(struct worker_sync *w, int64_t run_id, const struct jira_error *err)
+{
+	char e[STORE_ERRLEN];
+	struct store_run run;
+	if (store_conn_lost(w->db) && PQstatus(w->db) == CONNECTION_BAD)
+		PQreset(w->db);
+	store_rollback(w->db);
+	if (store_run_load(w->db, run_id, &run, e, sizeof e) < 0) {
+		log_error("cannot record run failure", "error", e);
+		return -1;
+	}
+	const char *code = jira_code_name(err->code);
+	struct buf d;
+	buf_init(&d, 8192);
+	char st[24];
+	int rc = buf_puts(&d, "{\"code\":");
+	rc |= buf_json_str(&d, code);
+	rc |= buf_printf(&d, ",\"retryable\":%s,\"category\":", err->retryable ? "true" : "false");
+	rc |= buf_json_str(&d, jira_code_category(err->code));
+	rc |= buf_puts(&d, ",\"guidance\":");
+	rc |= buf_json_str(&d, jira_code_guidance(err->code));
+	rc |= buf_puts(&d, ",\"message\":");
+	rc |= buf_json_str(&d, err->message);
+	rc |= buf_printf(&d, ",\"httpStatus\":%s}", fmt_i64(st, err->http_status));
+	(void)rc;
+	int out = 0;
+	if (store_run_finish(w->db, run_id, false, code, err->message, e, sizeof e) < 0 ||
+	    store_log(w->db, run.project_id, run_id, "ERROR", "run failed", d.data, e, sizeof e) < 0)
+		out = -1;
+	for (const char *const *ent = (const char *const[]){"issue", "comment", "worklog", "sprint", NULL};
+	     out == 0 && *ent; ent++)
+		if (store_state_set(w->db, run.project_id, *ent, "FAILED", JS_TIME_NULL, code, e, sizeof e) < 0)
+			out = -1;
+	if (out < 0)
+		log_error("cannot record run failure", "error", e);
+	buf_release(&d);
+	store_run_release(&run);
+	return out;
+}

@@ -1,0 +1,72 @@
+/*
+ * worker: the sync activities. A run is a sequence of bounded steps; each
+ * step reads the run's checkpoint, does one unit of work against Jira,
+ * and commits its writes together with the next checkpoint. The foreground
+ * `jirasync sync` loops over steps; the engine runs one step per task.
+ */
+#ifndef JS_WORKER_H
+#define JS_WORKER_H
+
+#include "common/conn.h"
+#include "jira/jira.h"
+
+struct worker_progress {
+	const char *phase;
+	int64_t pages;
+	int64_t issues;
+	int64_t estimate;   /* approximate issue count of the run; -1 unknown */
+	int64_t elapsed_ms;
+};
+
+struct worker_sync {
+	PGconn *db;
+	struct jira_client *jira;
+	const struct config *cfg;
+	struct batch batch;
+	void (*progress)(void *ud, const struct worker_progress *p);
+	void *progress_ud;
+	int64_t started_mono;
+	int64_t pages, issues, estimate;
+};
+
+struct worker_run_opts {
+	bool full;                       /* force a full sync */
+	const char *trigger;             /* schedule|manual|backfill */
+	int64_t slot_ms;                 /* schedule slot or JS_TIME_NULL */
+	const char *const *account_ids;  /* backfill these accounts */
+	size_t n_account_ids;
+};
+
+enum worker_step_result {
+	WORKER_STEP_MORE = 0, /* committed; call again */
+	WORKER_STEP_DONE,     /* the run finished successfully */
+	WORKER_STEP_STALE,    /* the run moved on (another delivery) or ended */
+	WORKER_STEP_FAILED,   /* *err says why; nothing of this step committed */
+};
+
+void worker_sync_init(struct worker_sync *w, PGconn *db, struct jira_client *jira,
+		      const struct config *cfg);
+void worker_sync_release(struct worker_sync *w);
+
+/*
+ * Start a run of the project, or find its unfinished one (*resumed = true).
+ * Returns 0, or -1 with err (unknown project: NOT_FOUND, CONFIG_ERROR;
+ * database: DB_UNAVAILABLE). 1 when another run is active and a new one was
+ * asked for with options that differ (a backfill while a run is active).
+ */
+int worker_run_begin(struct worker_sync *w, const char *project_key,
+		     const struct worker_run_opts *opts, int64_t *run_id, bool *resumed,
+		     struct jira_error *err) JS_WUR;
+
+/* Do the next step of the run. expect_seq < 0: whatever the current one is. */
+enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, int expect_seq,
+					struct jira_error *err);
+
+/* End the run as FAILED with err's code: run, states and an ERROR log line
+ * with the code and guidance in details. */
+int worker_run_fail(struct worker_sync *w, int64_t run_id, const struct jira_error *err);
+
+/* `jirasync sync KEY [--full]` */
+int worker_sync_cli(int argc, char **argv);
+
+#endif
