@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libjs_common.a"
-)
