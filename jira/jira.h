@@ -49,6 +49,7 @@ struct jira_http_result {
 	const char *method;
 	const char *path;
 	bool json_parse_failed;  /* a 2xx whose body was not the JSON we expected */
+	bool body_too_large;     /* the body passed opts.max_body_bytes (curl_code = WRITE_ERROR) */
 };
 
 /* Classify one exchange. Pure: no I/O, no allocation. */
@@ -119,6 +120,11 @@ struct jira_opts {
 	long connect_timeout_s;
 	long max_attempts;           /* per request, including the first */
 	long page_size;              /* issues per search page (<= 100) */
+	/* Optional (0 = default): first retry delay, doubled per attempt with
+	 * jitter and capped at 30 s (default 500 ms); largest response body
+	 * accepted (default 64 MiB). */
+	long backoff_base_ms;
+	size_t max_body_bytes;
 };
 
 struct jira_client;
