@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Each injected fault gives the right code with bounded retries, and once the
+# fault clears a rerun converges to the source.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+setup --flavour cloud --project FLT --issues 150 --seed 5 --feed-lag-ms 0
+export JIRA_MAX_ATTEMPTS=3 JIRA_TIMEOUT_SECONDS=2
+SEARCH=/rest/api/3/search/jql
+"$JS" project register FLT >/dev/null 2>&1
+
+path_requests() {
+	sim GET /_sim/stats | grep -o "\"$1\" *: *[0-9]*" | head -n 1 | sed 's/.*: *//'
+}
+
+# expect_failure KIND CODE ATTEMPTS [extra fault json]
+expect_failure() {
+	local kind=$1 code=$2 attempts=$3 extra=${4:-}
+	sim DELETE /_sim/faults >/dev/null
+	sim POST /_sim/stats/reset >/dev/null
+	sim POST /_sim/faults "{\"path\":\"$SEARCH\",\"kind\":\"$kind\",\"count\":50$extra}" >/dev/null
+	if "$JS" sync FLT --full 2>"$JS_TMP/f.log"; then fail "$kind: sync succeeded"; fi
+	grep -q "\[$code\]" "$JS_TMP/f.log" || { cat "$JS_TMP/f.log"; fail "$kind: stderr lacks $code"; }
+	[ "$(last_run status)" = FAILED ] || fail "$kind: run not FAILED"
+	[ "$(last_run error_code)" = "$code" ] || fail "$kind: run code $(last_run error_code) != $code"
+	local logged
+	logged=$(psql_q "SELECT details->>'code' FROM sync_log WHERE level = 'ERROR' ORDER BY id DESC LIMIT 1")
+	[ "$logged" = "$code" ] || fail "$kind: sync_log code $logged"
+	psql_q "SELECT details->>'guidance' FROM sync_log WHERE level = 'ERROR' ORDER BY id DESC LIMIT 1" |
+		grep -q . || fail "$kind: no guidance"
+	local n; n=$(path_requests "$SEARCH")
+	[ "$n" = "$attempts" ] || fail "$kind: $n search requests, expected $attempts"
+	pass "$kind -> $code after $attempts request(s)"
+}
+
+expect_failure 401 AUTH_EXPIRED 1
+expect_failure 403_suspended SUSPENDED_PAYMENT 1
+expect_failure 404_site SITE_UNAVAILABLE 1
+expect_failure 410 API_REMOVED 1
+expect_failure 500 JIRA_UNAVAILABLE 3
+expect_failure 502 JIRA_UNAVAILABLE 3
+expect_failure 503 JIRA_UNAVAILABLE 3
+expect_failure 429 RATE_LIMIT 3 ',"retryAfter":1'
+expect_failure drop NETWORK_GLITCH 3
+expect_failure delay NETWORK_GLITCH 3 ',"delayMs":3000'
+expect_failure malformed SCHEMA_CHANGE "$(grep -q . /dev/null; echo "${MALFORMED_ATTEMPTS:-1}")"
+expect_failure truncated SCHEMA_CHANGE "${MALFORMED_ATTEMPTS:-1}"
+
+# Transient faults within the retry budget: the run succeeds.
+sim DELETE /_sim/faults >/dev/null
+sim POST /_sim/faults "{\"path\":\"$SEARCH\",\"kind\":\"429\",\"count\":1,\"retryAfter\":1}" >/dev/null
+sim POST /_sim/faults '{"path":"/rest/api/3/issue/","kind":"503","count":2}' >/dev/null
+"$JS" sync FLT --full 2>"$JS_TMP/ok.log" || { cat "$JS_TMP/ok.log"; fail "transient faults were not retried"; }
+pass "429 and 503 within the retry budget are retried and the run succeeds"
+
+# Fault cleared: the rerun converges.
+sim DELETE /_sim/faults >/dev/null
+"$JS" sync FLT --full 2>/dev/null || fail "rerun after faults"
+compare FLT
+no_duplicates
