@@ -42,7 +42,7 @@ expect_failure 503 JIRA_UNAVAILABLE 3
 expect_failure 429 RATE_LIMIT 3 ',"retryAfter":1'
 expect_failure drop NETWORK_GLITCH 3
 expect_failure delay NETWORK_GLITCH 3 ',"delayMs":3000'
-expect_failure malformed SCHEMA_CHANGE "$(grep -q . /dev/null; echo "${MALFORMED_ATTEMPTS:-1}")"
+expect_failure malformed SCHEMA_CHANGE "${MALFORMED_ATTEMPTS:-1}"
 expect_failure truncated SCHEMA_CHANGE "${MALFORMED_ATTEMPTS:-1}"
 
 # Transient faults within the retry budget: the run succeeds.
