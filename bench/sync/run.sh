@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# bench/sync: a full sync of a large simulated project (on average 3 comments
+# and 2 worklogs per issue), with figures measured in the same run:
+#   - issues/s and rows/s end to end, and the rate of a plain COPY of the same
+#     rows into scratch tables (the physical limit of this PostgreSQL), ratio;
+#   - Jira requests made against the minimum possible (search pages +
+#     overflow pages + sprint pages);
+#   - the sync process's peak RSS, for 10,000 and for N issues;
+#   - an incremental run over 11,093 issues with 150 changed: requests, time.
+# Usage: bench/sync/run.sh [N]   (default 100000). Prints figures; asserts nothing.
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib.sh"
+cd "$JS_ROOT"
+N=${1:-100000}
+js_install_deps
+BUILD=${JS_BUILD_BENCH:-$JS_ROOT/build-bench}
+js_build "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+JS=$BUILD/jirasync
+export LOG_FORMAT=json JIRA_EMAIL=bench@example.com JIRA_API_TOKEN=bench
+q() { psql "$DATABASE_URL" -X -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+
+# full_sync N -> sets SECS RSS_KB ROWS ISSUES REQ MINREQ
+full_sync() {
+	local n=$1
+	JS_TMP=
+	js_start_services
+	local t0; t0=$(date +%s.%N)
+	js_start_sim "$BUILD" --project BENCH --issues "$n" --comments-avg 3 --worklogs-avg 2 --feed-lag-ms 0 --seed 1
+	SIM_START=$(echo "$(date +%s.%N) - $t0" | bc)
+	"$JS" migrate >/dev/null 2>&1
+	"$JS" project register BENCH >/dev/null 2>&1
+	/usr/bin/time -f '%e %M' -o "$JS_TMP/time" "$JS" sync BENCH 2>"$JS_TMP/sync.log" ||
+		{ tail -3 "$JS_TMP/sync.log"; exit 1; }
+	read -r SECS RSS_KB <"$JS_TMP/time"
+	ISSUES=$(q "SELECT count(*) FROM issue")
+	ROWS=$(q "SELECT (SELECT count(*) FROM issue) + (SELECT count(*) FROM comment) + (SELECT count(*) FROM worklog)")
+	REQ=$(q "SELECT jira_requests FROM sync_run ORDER BY id DESC LIMIT 1")
+	MINREQ=$(q "SELECT ceil(count(*) / 100.0)
+	          + coalesce(sum(ceil(comment_total / 100.0)) FILTER (WHERE comment_total > 20), 0)
+	          + coalesce(sum(ceil(worklog_total / 5000.0)) FILTER (WHERE worklog_total > 20), 0)
+	          + 1 + (SELECT ceil(count(*) / 50.0) FROM sprint) FROM issue")
+}
+
+copy_baseline() {
+	# Dump the synced rows, then COPY them into scratch tables like the real
+	# ones (columns only) through the same client library path (psql \copy).
+	q "COPY issue TO '$JS_TMP/issue.copy'; COPY comment TO '$JS_TMP/comment.copy';
+	   COPY worklog TO '$JS_TMP/worklog.copy'" >/dev/null 2>&1 || {
+		chmod 777 "$JS_TMP"
+		q "COPY issue TO '$JS_TMP/issue.copy'" >/dev/null
+		q "COPY comment TO '$JS_TMP/comment.copy'" >/dev/null
+		q "COPY worklog TO '$JS_TMP/worklog.copy'" >/dev/null
+	}
+	q "CREATE TABLE s_issue (LIKE issue); ALTER TABLE s_issue DROP COLUMN search_vector;
+	   CREATE TABLE s_comment (LIKE comment); CREATE TABLE s_worklog (LIKE worklog)" >/dev/null
+	local t0; t0=$(date +%s.%N)
+	psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 \
+		-c "\\copy s_issue FROM '$JS_TMP/issue.copy'" \
+		-c "\\copy s_comment FROM '$JS_TMP/comment.copy'" \
+		-c "\\copy s_worklog FROM '$JS_TMP/worklog.copy'"
+	COPY_SECS=$(echo "$(date +%s.%N) - $t0" | bc)
+}
+
+echo "== full sync, 10,000 issues"
+full_sync 10000
+RSS10=$RSS_KB
+js_stop_services
+
+echo "== full sync, $N issues"
+full_sync "$N"
+RSSN=$RSS_KB
+copy_baseline
+rate_rows=$(echo "$ROWS / $SECS" | bc -l)
+rate_issues=$(echo "$ISSUES / $SECS" | bc -l)
+copy_rate=$(echo "$ROWS / $COPY_SECS" | bc -l)
+printf 'simulator start-up with %s issues: %.2f s\n' "$N" "$SIM_START"
+printf 'end to end: %d issues, %d rows in %.2f s: %.0f issues/s, %.0f rows/s\n' "$ISSUES" "$ROWS" "$SECS" "$rate_issues" "$rate_rows"
+printf 'plain COPY of the same rows: %.2f s: %.0f rows/s; end to end / COPY = %.2f (target >= 0.50)\n' "$COPY_SECS" "$copy_rate" "$(echo "$rate_rows / $copy_rate" | bc -l)"
+printf 'Jira requests: %d, minimum %d, ratio %.3f (target <= 1.02)\n' "$REQ" "$MINREQ" "$(echo "$REQ / $MINREQ" | bc -l)"
+printf 'peak RSS: %.1f MB at 10,000 issues, %.1f MB at %s issues (target <= 32 MB, flat)\n' "$(echo "$RSS10 / 1024" | bc -l)" "$(echo "$RSSN / 1024" | bc -l)" "$N"
+js_stop_services
+
+echo "== incremental over 11,093 issues with 150 changed"
+JS_TMP=
+js_start_services
+js_start_sim "$BUILD" --project INC --issues 11093 --comments-avg 3 --worklogs-avg 2 --feed-lag-ms 0 --seed 2
+"$JS" migrate >/dev/null 2>&1
+"$JS" project register INC >/dev/null 2>&1
+"$JS" sync INC 2>/dev/null
+curl -fsS -X POST -H 'Content-Type: application/json' -d '{"project":"INC","count":150}' "$JS_SIM_URL/_sim/bulk-update" >/dev/null
+/usr/bin/time -f '%e %M' -o "$JS_TMP/time" "$JS" sync INC 2>/dev/null
+read -r ISECS IRSS <"$JS_TMP/time"
+IREQ=$(q "SELECT jira_requests FROM sync_run ORDER BY id DESC LIMIT 1")
+ICH=$(q "SELECT issues_upserted FROM sync_run ORDER BY id DESC LIMIT 1")
+printf 'incremental: %d issues upserted, %d Jira requests (target <= 5), %.2f s (target < 1 s)\n' "$ICH" "$IREQ" "$ISECS"
+js_stop_services
