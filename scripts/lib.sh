@@ -5,7 +5,7 @@
 JS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JS_PACKAGES="build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libpq-dev
   libhiredis-dev libmicrohttpd-dev libcmocka-dev postgresql redis-server curl clang
-  libclang-rt-14-dev procps"
+  libclang-rt-14-dev procps bc time"
 
 js_sudo() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
