@@ -262,6 +262,43 @@ int store_run_create(PGconn *db, int64_t project_id, const char *kind, const cha
 	return rc;
 }
 
+int store_run_start(PGconn *db, int64_t project_id, bool force_full, const char *trigger,
+		    int64_t slot_ms, const char *const *account_ids, size_t n_accounts,
+		    int64_t *run_id, char kind_out[16], char *err, size_t errlen)
+{
+	int64_t cursor = JS_TIME_NULL;
+	if (store_begin(db, err, errlen) < 0)
+		return -1;
+	if (store_state_cursor(db, project_id, "issue", &cursor, NULL, err, errlen) < 0)
+		goto fail;
+	const char *kind = n_accounts ? "backfill"
+			   : (force_full || cursor == JS_TIME_NULL) ? "full"
+								      : "incremental";
+	if (!trigger)
+		trigger = n_accounts ? "backfill" : "manual";
+	int rc = store_run_create(db, project_id, kind, trigger, slot_ms, account_ids, n_accounts,
+				  "{}", run_id, err, errlen);
+	if (rc != 0) {
+		store_rollback(db);
+		return rc;
+	}
+	for (const char *const *ent = (const char *const[]){"issue", "comment", "worklog", "sprint", NULL};
+	     *ent; ent++)
+		if (store_state_set(db, project_id, *ent, "RUNNING", JS_TIME_NULL, NULL, err, errlen) < 0)
+			goto fail;
+	char details[160], rid[24];
+	snprintf(details, sizeof details, "{\"kind\":\"%s\",\"trigger\":\"%s\",\"runId\":%s}",
+		 kind, trigger, fmt_i64(rid, *run_id));
+	if (store_log(db, project_id, *run_id, "INFO", "run started", details, err, errlen) < 0 ||
+	    store_commit(db, err, errlen) < 0)
+		goto fail;
+	snprintf(kind_out, 16, "%s", kind);
+	return 0;
+fail:
+	store_rollback(db);
+	return -1;
+}
+
 static const char run_cols[] =
 	"SELECT id, project_id, kind, trigger, status, step_seq, checkpoint::text,"
 	" coalesce(account_ids, '{}'), (extract(epoch from started_at) * 1000)::bigint FROM sync_run ";

@@ -67,6 +67,17 @@ void store_run_release(struct store_run *r);
 int store_run_create(PGconn *db, int64_t project_id, const char *kind, const char *trigger,
 		     int64_t slot_ms, const char *const *account_ids, size_t n_accounts,
 		     const char *checkpoint, int64_t *run_id, char *err, size_t errlen) JS_WUR;
+/*
+ * Start a run of the project the way every trigger does: a backfill when
+ * account ids are given, otherwise full when forced or when the project has
+ * no issue cursor yet, else incremental. One transaction: the run (with an
+ * empty checkpoint that the first step fills), the states set RUNNING and an
+ * INFO "run started" log line. kind_out gets the kind. 1 when the project
+ * already has an active run or the slot was taken.
+ */
+int store_run_start(PGconn *db, int64_t project_id, bool force_full, const char *trigger,
+		    int64_t slot_ms, const char *const *account_ids, size_t n_accounts,
+		    int64_t *run_id, char kind_out[16], char *err, size_t errlen) JS_WUR;
 /* The project's RUNNING run: 0 found, 1 none, -1 error. */
 int store_run_active(PGconn *db, int64_t project_id, struct store_run *out, char *err,
 		     size_t errlen) JS_WUR;

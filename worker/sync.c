@@ -30,6 +30,7 @@ struct ckpt {
 	int64_t wl_until_ms;   /* worklog feed position reached, or JS_TIME_NULL */
 	bool reconcile;
 	int64_t pages;
+	bool fresh;            /* a new run: the first step fills the checkpoint */
 };
 
 static void ckpt_release(struct ckpt *c)
@@ -58,6 +59,7 @@ static int ckpt_parse(const char *text, struct ckpt *c)
 	c->max_updated_ms = json_i64(o, "maxUpdated");
 	c->wl_until_ms = json_i64(o, "wlUntil");
 	c->reconcile = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "reconcile"));
+	c->fresh = !cJSON_IsString(phase);
 	c->pages = json_i64(o, "pages");
 	if (c->pages == JS_TIME_NULL)
 		c->pages = 0;
@@ -157,28 +159,9 @@ int worker_run_begin(struct worker_sync *w, const char *project_key,
 		goto out;
 	}
 
-	/* A new run: full when forced or when there is no cursor yet. */
-	int64_t cursor = JS_TIME_NULL, last_reconcile = JS_TIME_NULL;
-	if (store_state_cursor(w->db, p.id, "issue", &cursor, &last_reconcile, e, sizeof e) < 0) {
-		db_error(w, err, "cannot read sync state", e);
-		goto out;
-	}
-	bool backfill = opts->n_account_ids > 0;
-	bool full = !backfill && (opts->full || cursor == JS_TIME_NULL);
-	struct ckpt c;
-	memset(&c, 0, sizeof c);
-	snprintf(c.phase, sizeof c.phase, "issues");
-	c.since_ms = (full || backfill) ? JS_TIME_NULL : cursor - w->cfg->lookback_minutes * 60000;
-	c.max_updated_ms = JS_TIME_NULL;
-	c.wl_until_ms = JS_TIME_NULL;
-	c.reconcile = full || (!backfill && (last_reconcile == JS_TIME_NULL ||
-					     now_ms() - last_reconcile >= w->cfg->reconcile_every_s * 1000));
-	char *text = ckpt_text(&c);
-	const char *kind = backfill ? "backfill" : full ? "full" : "incremental";
-	const char *trigger = opts->trigger ? opts->trigger : (backfill ? "backfill" : "manual");
-	int cr = store_run_create(w->db, p.id, kind, trigger, opts->slot_ms, opts->account_ids,
-				  opts->n_account_ids, text, run_id, e, sizeof e);
-	free(text);
+	char kind[16], rid[24];
+	int cr = store_run_start(w->db, p.id, opts->full, opts->trigger, opts->slot_ms,
+				 opts->account_ids, opts->n_account_ids, run_id, kind, e, sizeof e);
 	if (cr < 0) {
 		db_error(w, err, "cannot create run", e);
 		goto out;
@@ -188,19 +171,7 @@ int worker_run_begin(struct worker_sync *w, const char *project_key,
 		goto out;
 	}
 	*resumed = false;
-	for (const char *const *ent = (const char *const[]){"issue", "comment", "worklog", "sprint", NULL};
-	     *ent; ent++)
-		if (store_state_set(w->db, p.id, *ent, "RUNNING", JS_TIME_NULL, NULL, e, sizeof e) < 0) {
-			db_error(w, err, "cannot update sync state", e);
-			goto out;
-		}
-	char details[160], rid[24];
-	snprintf(details, sizeof details, "{\"kind\":\"%s\",\"trigger\":\"%s\",\"runId\":%s}", kind,
-		 trigger, fmt_i64(rid, *run_id));
-	if (store_log(w->db, p.id, *run_id, "INFO", "run started", details, e, sizeof e) < 0) {
-		db_error(w, err, "cannot write sync log", e);
-		goto out;
-	}
+	fmt_i64(rid, *run_id);
 	log_info("run started", "project", project_key, "#run", rid, "kind", kind);
 	rc = 0;
 out:
@@ -262,6 +233,29 @@ static bool is_backfill(const struct step *s)
 	return strcmp(s->run.kind, "backfill") == 0;
 }
 
+/* A new run's checkpoint, from its kind and the project's cursors. */
+static int init_checkpoint(struct step *s, struct jira_error *err)
+{
+	struct worker_sync *w = s->w;
+	char e[STORE_ERRLEN];
+	int64_t cursor = JS_TIME_NULL, last_reconcile = JS_TIME_NULL;
+	if (store_state_cursor(w->db, s->run.project_id, "issue", &cursor, &last_reconcile, e,
+			       sizeof e) < 0) {
+		db_error(w, err, "cannot read sync state", e);
+		return -1;
+	}
+	bool full = is_full(s), backfill = is_backfill(s);
+	snprintf(s->c.phase, sizeof s->c.phase, "issues");
+	s->c.since_ms = (full || backfill || cursor == JS_TIME_NULL)
+				? JS_TIME_NULL
+				: cursor - w->cfg->lookback_minutes * 60000;
+	s->c.max_updated_ms = JS_TIME_NULL;
+	s->c.wl_until_ms = JS_TIME_NULL;
+	s->c.reconcile = full || (!backfill && (last_reconcile == JS_TIME_NULL ||
+						now_ms() - last_reconcile >= w->cfg->reconcile_every_s * 1000));
+	return 0;
+}
+
 static void next_phase(struct step *s, const char *phase)
 {
 	snprintf(s->c.phase, sizeof s->c.phase, "%s", phase);
@@ -293,6 +287,19 @@ static int step_issues(struct step *s, struct jira_error *err)
 			      sizeof e) < 0) {
 		db_error(w, err, "cannot write page", e);
 		return -1;
+	}
+	/* A full run sees every issue of the project while paging: those ids
+	 * are its reconciliation, without a second listing. */
+	if (is_full(s) && s->c.reconcile && w->batch.issues.n) {
+		int64_t *ids = xmalloc(w->batch.issues.n * sizeof *ids);
+		for (size_t i = 0; i < w->batch.issues.n; i++)
+			ids[i] = w->batch.issues.v[i].id;
+		int rc = store_seen_add(w->db, s->run.id, ids, w->batch.issues.n, e, sizeof e);
+		free(ids);
+		if (rc < 0) {
+			db_error(w, err, "cannot record seen issues", e);
+			return -1;
+		}
 	}
 	w->pages++;
 	w->issues += (int64_t)w->batch.issues.n;
@@ -404,6 +411,14 @@ static int step_reconcile(struct step *s, struct jira_error *err)
 	char e[STORE_ERRLEN];
 	struct jira_query q;
 	make_query(s, &q, true);
+	if (is_full(s)) {
+		/* The issue pages already recorded every id (step_issues). */
+		if (step_begin(s, err) < 0)
+			return -1;
+		free(s->c.cursor);
+		s->c.cursor = NULL;
+		goto finish;
+	}
 	char *cursor = s->c.cursor ? xstrdup(s->c.cursor) : NULL;
 	if (jira_search_ids(w->jira, &q, &cursor, &w->batch, err) < 0) {
 		free(cursor);
@@ -418,6 +433,7 @@ static int step_reconcile(struct step *s, struct jira_error *err)
 		db_error(w, err, "cannot record seen issues", e);
 		return -1;
 	}
+finish:
 	if (!s->c.cursor) {
 		if (store_seen_finish(w->db, s->run.id, s->run.project_id, &s->counts, e, sizeof e) < 0 ||
 		    store_state_reconciled(w->db, s->run.project_id, s->run.started_ms, e, sizeof e) < 0) {
@@ -526,6 +542,8 @@ enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, i
 		jira_error_set(err, JIRA_INTERNAL, "run %" PRId64 " has a malformed checkpoint", run_id);
 		goto out_run;
 	}
+	if (s.c.fresh && init_checkpoint(&s, err) < 0)
+		goto out;
 	/* The project row gives the key and the tracked users. */
 	{
 		char pid[24];
