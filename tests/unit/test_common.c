@@ -1,0 +1,227 @@
+/*
+ * common/: Jira timestamp parsing and formatting, durations, bounded
+ * buffers, and configuration errors (one line naming the setting).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "common/common.h"
+
+static int64_t ms(const char *s)
+{
+	int64_t v = 0;
+	if (jtime_parse(s, &v) < 0)
+		fail_msg("'%s' not parsed", s);
+	return v;
+}
+
+static void test_jtime_parse(void **state)
+{
+	(void)state;
+	assert_int_equal(ms("2021-11-18T00:18:29.845+0000"), 1637194709845);
+	assert_int_equal(ms("2022-06-09T16:29:31.871-0700"), 1654817371871);
+	assert_int_equal(ms("2021-05-01T03:34:00.000Z"), 1619840040000);
+	assert_int_equal(ms("2021-05-01T03:34:00Z"), 1619840040000);
+	assert_int_equal(ms("2018-03-06T09:10:57.810-08:00"), 1520356257810);
+	assert_int_equal(ms("2021-05-08T07:04:25.376+0100"), 1620453865376);
+	assert_int_equal(ms("2021-05-01"), 1619827200000);
+	assert_int_equal(ms("1970-01-01T00:00:00.000Z"), 0);
+	assert_int_equal(ms("2024-02-29T12:00:00.000Z"), 1709208000000); /* leap day */
+	/* Same instant, different zones. */
+	assert_int_equal(ms("2022-06-09T16:29:31.871-0700"), ms("2022-06-09T23:29:31.871Z"));
+
+	const char *bad[] = {
+		"", "garbage", "2021-13-01", "2021-00-10", "2021-02-30", "2023-02-29",
+		"2021-04-31", "2021-05-01T25:00:00Z", "2021-05-01T10:60:00Z", "2021-05-01T10:00:00+2500",
+		"2021-05-01T10:00:00.Z", "2021-05-01T10:00:00.000+00", "2021-5-1", "2021-05-01X",
+		"2021-05-01T10:00:00.000Zjunk", "12021-05-01",
+	};
+	for (size_t i = 0; i < JS_ARRAY_LEN(bad); i++) {
+		int64_t v = 42;
+		if (jtime_parse(bad[i], &v) == 0)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_int_equal(v, 42); /* out parameter untouched */
+	}
+	int64_t v;
+	assert_int_equal(jtime_parse(NULL, &v), -1);
+}
+
+static void test_jtime_format(void **state)
+{
+	(void)state;
+	char out[32];
+	assert_string_equal(jtime_format(out, 1637194709845), "2021-11-18T00:18:29.845Z");
+	assert_string_equal(jtime_format(out, 0), "1970-01-01T00:00:00.000Z");
+	assert_string_equal(jtime_format_jira(out, 1654817371871, -420), "2022-06-09T16:29:31.871-0700");
+	/* Round trips, including before 1970. */
+	int64_t samples[] = {0, 1, 999, 1637194709845, 1654817371871, 4102444799999, -1, -86400001};
+	for (size_t i = 0; i < JS_ARRAY_LEN(samples); i++) {
+		int64_t back;
+		assert_int_equal(jtime_parse(jtime_format(out, samples[i]), &back), 0);
+		assert_int_equal(back, samples[i]);
+		assert_int_equal(jtime_parse(jtime_format_jira(out, samples[i], 330), &back), 0);
+		assert_int_equal(back, samples[i]);
+	}
+}
+
+static void test_durations(void **state)
+{
+	(void)state;
+	long v;
+	assert_int_equal(parse_duration_s("90", &v), 0);
+	assert_int_equal(v, 90);
+	assert_int_equal(parse_duration_s("90s", &v), 0);
+	assert_int_equal(v, 90);
+	assert_int_equal(parse_duration_s("30m", &v), 0);
+	assert_int_equal(v, 1800);
+	assert_int_equal(parse_duration_s("24h", &v), 0);
+	assert_int_equal(v, 86400);
+	assert_int_equal(parse_duration_s("7d", &v), 0);
+	assert_int_equal(v, 604800);
+	const char *bad[] = {"", "h", "-5m", "5x", "5mm", "1.5h", "99999999999999999999", "100000d"};
+	for (size_t i = 0; i < JS_ARRAY_LEN(bad); i++) {
+		v = 7;
+		if (parse_duration_s(bad[i], &v) == 0)
+			fail_msg("'%s' accepted", bad[i]);
+	}
+	assert_int_equal(parse_duration_s(NULL, &v), -1);
+}
+
+static void test_buf_limits(void **state)
+{
+	(void)state;
+	struct buf b;
+	buf_init(&b, 10);
+	assert_string_equal(b.data, "");
+	assert_int_equal(buf_puts(&b, "0123456789"), 0);
+	assert_int_equal(b.len, 10);
+	assert_int_equal(buf_putc(&b, 'x'), -1);
+	assert_int_equal(buf_printf(&b, "%d", 1), -1);
+	assert_int_equal(b.len, 10);
+	assert_string_equal(b.data, "0123456789");
+	buf_reset(&b);
+	assert_int_equal(buf_puts(&b, "0123456789A"), -1); /* nothing appended */
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.data, "");
+	assert_int_equal(buf_printf(&b, "%s=%d", "k", 42), 0);
+	assert_string_equal(b.data, "k=42");
+	buf_release(&b);
+
+	buf_init(&b, 0);
+	assert_int_equal(buf_json_str(&b, "a\"b\\c\n\x01"), 0);
+	assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\u0001\"");
+	char *s = buf_detach(&b);
+	assert_string_equal(s, "\"a\\\"b\\\\c\\n\\u0001\"");
+	assert_int_equal(b.len, 0);
+	free(s);
+	/* Growth over many appends keeps the contents. */
+	for (int i = 0; i < 10000; i++)
+		assert_int_equal(buf_putc(&b, (char)('a' + i % 26)), 0);
+	assert_int_equal(b.len, 10000);
+	assert_int_equal(b.data[9999], 'a' + 9999 % 26);
+	assert_int_equal(b.data[10000], '\0');
+	buf_release(&b);
+}
+
+static const char *const config_vars[] = {
+	"DATABASE_URL", "REDIS_URL", "JIRA_BASE_URL", "JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_PAT",
+	"JIRA_FLAVOUR", "WORKER_CONCURRENCY", "SMTP_URL", "ALERT_EMAIL_TO", "ALERT_EMAIL_FROM",
+	"JIRA_PAGE_SIZE", "RECONCILE_EVERY",
+};
+
+static int clear_env(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < JS_ARRAY_LEN(config_vars); i++)
+		unsetenv(config_vars[i]);
+	return 0;
+}
+
+static void set_valid_env(void)
+{
+	setenv("DATABASE_URL", "postgres://u:secretpw@127.0.0.1:5432/js", 1);
+	setenv("REDIS_URL", "redis://127.0.0.1:6379", 1);
+	setenv("JIRA_BASE_URL", "https://example.atlassian.net/", 1);
+	setenv("JIRA_EMAIL", "ops@example.com", 1);
+	setenv("JIRA_API_TOKEN", "tok-123", 1);
+}
+
+/* Loads the config and returns the error line ("" on success). */
+static const char *load_err(unsigned need)
+{
+	static char err[256];
+	struct config c;
+	err[0] = '\0';
+	int rc = config_load(&c, need, err, sizeof err);
+	config_release(&c);
+	if (rc == 0)
+		err[0] = '\0';
+	else
+		assert_true(err[0] != '\0');
+	/* One line. */
+	assert_null(strchr(err, '\n'));
+	return err;
+}
+
+static void test_config_errors(void **state)
+{
+	(void)state;
+	unsigned all = JS_NEED_DB | JS_NEED_REDIS | JS_NEED_JIRA;
+	set_valid_env();
+	assert_string_equal(load_err(all), "");
+
+	struct config c;
+	char err[256];
+	assert_int_equal(config_load(&c, all, err, sizeof err), 0);
+	assert_string_equal(c.jira_base_url, "https://example.atlassian.net"); /* slash trimmed */
+	assert_int_equal(c.worker_concurrency, 4);
+	assert_int_equal(c.http_max_attempts, 3);
+	assert_int_equal(c.page_size, 100);
+	assert_int_equal(c.reconcile_every_s, 86400);
+	config_release(&c);
+
+	unsetenv("DATABASE_URL");
+	assert_non_null(strstr(load_err(all), "DATABASE_URL"));
+	assert_string_equal(load_err(JS_NEED_REDIS), ""); /* not needed: fine */
+
+	set_valid_env();
+	setenv("REDIS_URL", "localhost:6379", 1);
+	assert_non_null(strstr(load_err(all), "REDIS_URL"));
+
+	set_valid_env();
+	setenv("JIRA_BASE_URL", "example.atlassian.net", 1);
+	assert_non_null(strstr(load_err(all), "JIRA_BASE_URL"));
+
+	set_valid_env();
+	const char *bad_conc[] = {"0", "-1", "abc", "4x", "100000"};
+	for (size_t i = 0; i < JS_ARRAY_LEN(bad_conc); i++) {
+		setenv("WORKER_CONCURRENCY", bad_conc[i], 1);
+		assert_non_null(strstr(load_err(all), "WORKER_CONCURRENCY"));
+	}
+	setenv("WORKER_CONCURRENCY", "8", 1);
+	assert_string_equal(load_err(all), "");
+
+	set_valid_env();
+	unsetenv("JIRA_EMAIL");
+	assert_non_null(strstr(load_err(all), "JIRA_EMAIL"));
+	/* The error never repeats a secret. */
+	setenv("DATABASE_URL", "mysql://u:secretpw@h/db", 1);
+	const char *e = load_err(all);
+	assert_non_null(strstr(e, "DATABASE_URL"));
+	assert_null(strstr(e, "secretpw"));
+	clear_env(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jtime_parse),
+		cmocka_unit_test(test_jtime_format),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_buf_limits),
+		cmocka_unit_test_setup(test_config_errors, clear_env),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
