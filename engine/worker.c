@@ -40,6 +40,7 @@ struct engine_call {
 	const struct engine_task *task;
 	struct engine_next next[ENGINE_NEXT_MAX];
 	int n_next;
+	bool lost; /* a heartbeat found the task claimed by another consumer */
 };
 
 enum op_kind { OP_ACK, OP_RETRY, OP_DEAD };
@@ -170,6 +171,12 @@ static void process_one(struct wthread *w, const struct engine_task *t)
 	char codebuf[ENGINE_CODE_MAX + 1];
 	snprintf(codebuf, sizeof codebuf, "%s", code);
 
+	if (call.lost) {
+		/* Another consumer owns the task now; its outcome is the one that counts. */
+		log_warn("task claimed by another consumer; outcome dropped", "kind", t->kind,
+			 "#run_id", fmt_i64((char[24]){0}, t->run_id), "id", t->id);
+		goto out;
+	}
 	switch (out.status) {
 	case ENGINE_DONE: {
 		struct finish_op op = {.kind = OP_ACK, .next = call.next, .n_next = call.n_next};
@@ -196,6 +203,7 @@ static void process_one(struct wthread *w, const struct engine_task *t)
 		dead(w, t, codebuf, ENGINE_FAILED);
 		break;
 	}
+out:
 	for (int i = 0; i < call.n_next; i++)
 		free(call.next[i].payload);
 }
@@ -507,6 +515,8 @@ int engine_call_heartbeat(struct engine_call *call)
 	int rc = engine_claim_keep(w->c, w->consumer, call->task->id, &kept);
 	if (rc == ENGINE_EIO)
 		drop_conn(w, "heartbeat");
+	if (rc == 0 && !kept)
+		call->lost = true;
 	return rc == 0 && kept ? 0 : -1;
 }
 
