@@ -190,8 +190,8 @@ jq --arg a "$ALICE" '(.issues |= map(select(.assignee == $a or .reporter == $a))
     | .worklogs |= map(select(.issueId as $i | $ids | index($i)))' \
 	"$TRUTH" >"$WORK/truth-tracked.json"
 check "tracked: issues outside the set were synced" 1 "" "$WORK/truth-tracked.json" \
-	"issue 10002 (DEMO-2): extra in db: outside the tracked set (assignee null, reporter $BOB)" \
-	"issue 10003 (DEMO-3): extra in db: outside the tracked set" -- --tracked "$ALICE"
+	"issue 10002 (DEMO-2): extra in db: not in jira's tracked set (assignee null, reporter $BOB)" \
+	"issue 10003 (DEMO-3): extra in db: not in jira's tracked set" -- --tracked "$ALICE"
 check "tracked: only the tracked issues" 0 "DELETE FROM issue WHERE id IN (10002, 10003)" \
 	"$WORK/truth-tracked.json" \
 	"js-compare: DEMO equal: 1 issues, 2 comments, 1 worklogs, 2 sprints, 3 users" -- --tracked "$ALICE"
