@@ -26,7 +26,7 @@ TIME=${FUZZ_TIME:-20}
 while getopts "t:h" opt; do
 	case $opt in
 	t) TIME=$OPTARG ;;
-	h) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	h) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) exit 64 ;;
 	esac
 done
