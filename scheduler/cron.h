@@ -112,9 +112,11 @@ char *cron_format_rfc3339(char out[32], int64_t ms);
  *
  * cron_jitter_period_s(c) suggests the period to pass: the smallest gap
  * between consecutive fire times (sampled over 512 fires from 2000-01-01),
- * capped at 3600 s, at least 1. `*`/15 * * * * gives 900 s, so 1,000 projects
- * on it spread over 900 distinct seconds of each quarter hour and the jittered
- * fire of one slot always precedes the next slot.
+ * capped at 3600 s, at least 1. It costs 512 cron_next calls (about 0.1 ms):
+ * compute it when a schedule is set, not on every tick. `*`/15 * * * * gives
+ * 900 s, so 1,000 projects on it spread over up to 900 distinct seconds of
+ * each quarter hour, and the jittered fire of one slot precedes the
+ * next slot.
  *
  * cron_next_jittered(c, after_ms, jitter_s, ...) applies it. Each nominal fire
  * time of c is a slot (the identity of a run: unique per project and slot);

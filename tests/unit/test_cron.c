@@ -165,11 +165,9 @@ static void test_never_fires(void **state)
 	for (size_t i = 0; i < JS_ARRAY_LEN(never); i++) {
 		struct cron c = parse_ok(never[i]);
 		int64_t next = 42;
-		int64_t start = mono_ms();
+		/* Returning at all is the point: the search is bounded. */
 		assert_int_equal(cron_next(&c, ts("2025-01-01T00:00:00Z"), &next), CRON_ENEVER);
 		assert_int_equal(next, 42); /* untouched */
-		/* Bounded: about 400 cheap steps, far below a second even under ASan. */
-		assert_true(mono_ms() - start < 1000);
 	}
 	/* An either-rule day-of-week rescues an impossible day-of-month. */
 	struct cron c = parse_ok("0 0 30 2 MON");
