@@ -1,0 +1,236 @@
+/*
+ * Values, errors and JSON text for the graphql module: the constructors of
+ * struct gql_value that resolvers use, the error list shared by validation
+ * and execution, its JSON form ({"message","locations","path","extensions"})
+ * and a JSON string writer that always emits valid UTF-8 (invalid input
+ * bytes become U+FFFD) whatever a resolver hands back. Also the FNV-1a hash
+ * the document cache keys on.
+ */
+#include "graphql/gql_int.h"
+
+struct gql_value gql_null(void)
+{
+	struct gql_value v = {0};
+	return v;
+}
+
+struct gql_value gql_int(int64_t i)
+{
+	struct gql_value v = {.kind = GQL_V_INT};
+	v.u.i = i;
+	return v;
+}
+
+struct gql_value gql_float(double f)
+{
+	struct gql_value v = {.kind = GQL_V_FLOAT};
+	v.u.f = f;
+	return v;
+}
+
+struct gql_value gql_bool(bool b)
+{
+	struct gql_value v = {.kind = GQL_V_BOOL};
+	v.u.b = b;
+	return v;
+}
+
+struct gql_value gql_stringn(const char *s, size_t len)
+{
+	struct gql_value v = {.kind = GQL_V_STRING};
+	if (!s)
+		return gql_null();
+	v.u.str.s = s;
+	v.u.str.len = len;
+	return v;
+}
+
+struct gql_value gql_string(const char *s)
+{
+	return s ? gql_stringn(s, strlen(s)) : gql_null();
+}
+
+struct gql_value gql_enum(const char *name)
+{
+	struct gql_value v = gql_string(name);
+	if (name)
+		v.kind = GQL_V_ENUM;
+	return v;
+}
+
+struct gql_value gql_ptr(void *p, const char *type_name)
+{
+	struct gql_value v = {.kind = GQL_V_PTR, .type = type_name};
+	if (!p)
+		return gql_null();
+	v.u.ptr = p;
+	return v;
+}
+
+const struct gql_value *gql_value_get(const struct gql_value *obj, const char *name)
+{
+	if (!obj || obj->kind != GQL_V_OBJECT)
+		return NULL;
+	for (size_t i = 0; i < obj->u.obj.n; i++)
+		if (obj->u.obj.fields[i].name && strcmp(obj->u.obj.fields[i].name, name) == 0)
+			return &obj->u.obj.fields[i].value;
+	return NULL;
+}
+
+uint64_t gql__hash(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+int gql__json_str(struct buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	if (buf_putc(b, '"') < 0)
+		return -1;
+	size_t i = 0;
+	while (i < len) {
+		/* Copy the longest run that needs no escaping in one append. */
+		size_t run = i;
+		while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run > i && buf_append(b, s + i, run - i) < 0)
+			return -1;
+		i = run;
+		if (i >= len)
+			break;
+		unsigned c = p[i];
+		int rc = 0;
+		if (c < 0x80) {
+			switch (c) {
+			case '"': rc = buf_append(b, "\\\"", 2); break;
+			case '\\': rc = buf_append(b, "\\\\", 2); break;
+			case '\n': rc = buf_append(b, "\\n", 2); break;
+			case '\r': rc = buf_append(b, "\\r", 2); break;
+			case '\t': rc = buf_append(b, "\\t", 2); break;
+			case '\b': rc = buf_append(b, "\\b", 2); break;
+			case '\f': rc = buf_append(b, "\\f", 2); break;
+			default: {
+				char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+				rc = buf_append(b, u, 6);
+			}
+			}
+			i++;
+		} else {
+			/* Validate one UTF-8 sequence. */
+			size_t n = 0;
+			unsigned cp = 0;
+			if (c >= 0xC2 && c <= 0xDF) {
+				n = 2;
+				cp = c & 0x1F;
+			} else if (c >= 0xE0 && c <= 0xEF) {
+				n = 3;
+				cp = c & 0x0F;
+			} else if (c >= 0xF0 && c <= 0xF4) {
+				n = 4;
+				cp = c & 0x07;
+			}
+			bool ok = n > 0 && i + n <= len;
+			for (size_t k = 1; ok && k < n; k++) {
+				if ((p[i + k] & 0xC0) != 0x80)
+					ok = false;
+				cp = (cp << 6) | (p[i + k] & 0x3F);
+			}
+			if (ok && ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+				   (cp >= 0xD800 && cp <= 0xDFFF)))
+				ok = false;
+			if (ok) {
+				rc = buf_append(b, s + i, n);
+				i += n;
+			} else {
+				rc = buf_append(b, "\xEF\xBF\xBD", 3);
+				i++;
+			}
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return buf_putc(b, '"');
+}
+
+/* ---- errors -------------------------------------------------------------- */
+void gql__err_add(struct err_list *l, const char *code, const struct gql_loc *loc1,
+		  const struct gql_loc *loc2, const char *fmt, ...)
+{
+	/* A hostile document can produce many errors: keep the first 100. */
+	if (l->n >= 100)
+		return;
+	struct gql_err *e = arena_alloc(l->arena, sizeof *e);
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	e->message = arena_strdup(l->arena, msg);
+	e->code = code;
+	if (loc1)
+		e->locs[e->n_locs++] = *loc1;
+	if (loc2)
+		e->locs[e->n_locs++] = *loc2;
+	if (l->last)
+		l->last->next = e;
+	else
+		l->first = e;
+	l->last = e;
+	l->n++;
+}
+
+static int path_json(const struct gql_path *p, struct buf *b)
+{
+	if (!p)
+		return 0;
+	if (p->parent) {
+		if (path_json(p->parent, b) < 0 || buf_putc(b, ',') < 0)
+			return -1;
+	}
+	if (p->key)
+		return gql__json_str(b, p->key, strlen(p->key));
+	return buf_printf(b, "%zu", p->index);
+}
+
+int gql__errors_json(const struct err_list *l, struct buf *b)
+{
+	if (buf_putc(b, '[') < 0)
+		return -1;
+	for (const struct gql_err *e = l->first; e; e = e->next) {
+		if (e != l->first && buf_putc(b, ',') < 0)
+			return -1;
+		if (buf_puts(b, "{\"message\":") < 0 ||
+		    gql__json_str(b, e->message, strlen(e->message)) < 0)
+			return -1;
+		if (e->n_locs) {
+			if (buf_puts(b, ",\"locations\":[") < 0)
+				return -1;
+			for (int i = 0; i < e->n_locs; i++)
+				if (buf_printf(b, "%s{\"line\":%d,\"column\":%d}", i ? "," : "",
+					       e->locs[i].line, e->locs[i].col) < 0)
+					return -1;
+			if (buf_putc(b, ']') < 0)
+				return -1;
+		}
+		if (e->path) {
+			if (buf_puts(b, ",\"path\":[") < 0 || path_json(e->path, b) < 0 ||
+			    buf_putc(b, ']') < 0)
+				return -1;
+		}
+		if (e->code) {
+			if (buf_puts(b, ",\"extensions\":{\"code\":") < 0 ||
+			    gql__json_str(b, e->code, strlen(e->code)) < 0 || buf_puts(b, "}") < 0)
+				return -1;
+		}
+		if (buf_putc(b, '}') < 0)
+			return -1;
+	}
+	return buf_putc(b, ']');
+}
