@@ -597,7 +597,9 @@ static void test_cloud_paging(void **state)
 	char *cursor = NULL;
 	int pages = 0;
 	do {
+		char *prev = cursor; /* the caller frees the old cursor */
 		assert_int_equal(jira_search_page(c, &q, &cursor, &b, &err), 0);
+		free(prev);
 		pages++;
 		assert_true(pages <= 5);
 	} while (cursor);
@@ -617,7 +619,9 @@ static void test_cloud_paging(void **state)
 	batch_reset(&b);
 	pages = 0;
 	do {
+		char *prev = cursor; /* the caller frees the old cursor */
 		assert_int_equal(jira_search_page(c, &q, &cursor, &b, &err), 0);
+		free(prev);
 		pages++;
 		assert_true(pages <= 5);
 	} while (cursor);
@@ -628,9 +632,11 @@ static void test_cloud_paging(void **state)
 	reset_counts();
 	batch_reset(&b);
 	cloud_last_is_flag = false;
-	do
+	do {
+		char *prev = cursor;
 		assert_int_equal(jira_search_ids(c, &q, &cursor, &b, &err), 0);
-	while (cursor);
+		free(prev);
+	} while (cursor);
 	assert_int_equal(b.deleted_ids.n, 4);
 	assert_int_equal(b.issues.n, 0);
 	batch_release(&b);
