@@ -109,7 +109,8 @@ static void out_project_obj(struct buf *b, const struct sim_req *r, const struct
 	out_str(b, p->key);
 	out(b, ",\"name\":");
 	out_str(b, p->name);
-	out(b, ",\"projectTypeKey\":\"software\",\"simplified\":false,\"avatarUrls\":");
+	/* The Server capture's project has no projectTypeKey/simplified. */
+	out(b, SIM.o.dc ? ",\"avatarUrls\":" : ",\"projectTypeKey\":\"software\",\"simplified\":false,\"avatarUrls\":");
 	char av[200];
 	snprintf(av, sizeof(av), "%s/secure/projectavatar?pid=%" PRId64, r->host, p->id);
 	out_avatars(b, av);
@@ -348,8 +349,9 @@ static void out_issue(struct buf *b, const struct sim_req *r, const struct sim_i
 			const struct sim_named *t = &sim_types[is->type];
 			outf(b, "{\"self\":\"%s%s/issuetype/%s\",\"id\":\"%s\",\"description\":\"\","
 				"\"iconUrl\":\"%s/secure/viewavatar?size=medium&avatarId=10315&avatarType=issuetype\","
-				"\"name\":\"%s\",\"subtask\":false,\"avatarId\":10315,\"hierarchyLevel\":0}",
-			     r->host, api_prefix(), t->id, t->id, r->host, t->name);
+				"\"name\":\"%s\",\"subtask\":false,\"avatarId\":10315%s}",
+			     r->host, api_prefix(), t->id, t->id, r->host, t->name,
+			     SIM.o.dc ? "" : ",\"hierarchyLevel\":0");
 			break;
 		}
 		case F_PROJECT:

@@ -377,7 +377,7 @@ static void gen_inlines(struct gen *g, bool rich)
 	for (int i = 0; i < n; i++) {
 		if (i) {
 			gj(g, ",");
-			int sep = rich ? (int)rng_range(&g->r, 0, 9) : 0;
+			int sep = rich ? (int)rng_range(&g->r, 0, 9) : 1;
 			if (sep == 0) {
 				gj(g, "{\"type\":\"hardBreak\"},");
 				gt(g, "\n");
@@ -844,8 +844,13 @@ static void gen_sprints(struct sim_project *p, struct rng *r, long n_issues)
 		s->project = (int)(p - SIM.projects);
 		s->seq = (int)k + 1;
 		snprintf(s->name, sizeof(s->name), "%s Sprint %ld", p->key, k + 1);
-		if (rng_next(r) % 2)
+		/* Cloud sends "goal" ("" when unset) once a sprint has started; Server
+		 * only when set. Future sprints have none. */
+		bool has_goal = rng_next(r) % 2;
+		if (has_goal && k <= n_closed)
 			s->goal = xstrdup(k % 3 ? "Ship the search rework" : "Stabilise, \"no\" new features");
+		else if (!SIM.o.dc && k <= n_closed)
+			s->goal = xstrdup("");
 		s->start = s->end = s->complete = JS_TIME_NULL;
 		if (k < n_closed) {
 			s->state = SPRINT_CLOSED;
@@ -1054,6 +1059,8 @@ void sim_sprint_set_state(struct sim_sprint *s, int state)
 	if (state == SPRINT_FUTURE) {
 		s->start = s->end = s->complete = JS_TIME_NULL;
 	} else {
+		if (!s->goal && !SIM.o.dc)
+			s->goal = xstrdup("");
 		if (s->start == JS_TIME_NULL) {
 			s->start = t;
 			s->end = t + 14 * DAY_MS;

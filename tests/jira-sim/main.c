@@ -129,7 +129,9 @@ static void normalise_path(const char *path, char *outp, size_t n)
 			for (const char *c = seg; c < dash; c++)
 				key &= (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_';
 		}
-		if (digits || key)
+		/* "/rest/api/3": the version is no id. */
+		bool version = b.len >= 4 && strcmp(b.data + b.len - 4, "/api") == 0;
+		if ((digits && !version) || key)
 			out(&b, "/{id}");
 		else
 			outn(&b, p, len);
@@ -417,7 +419,8 @@ static void usage(void)
 		"                [--caller-tz Area/City] [--anchor-ms MS] [--verbose]\n"
 		"       jira-sim --check-shape ACTUAL.json FIXTURE.json [--at PATH] [--fields a,b]\n"
 		"                [--nullable PATH]... [--optional PATH]...\n"
-		"       jira-sim --self-test [--seed S]\n");
+		"       jira-sim --self-test [--seed S]\n"
+		"       jira-sim --json FILE PATH...\n");
 }
 
 static int parse_double(const char *s, double *outv)
@@ -564,6 +567,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "--check-shape") == 0)
 		return check_shape_main(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "--json") == 0)
+		return json_get_main(argc, argv);
 	bool self_test = false;
 	if (parse_args(argc, argv, &self_test) < 0) {
 		usage();

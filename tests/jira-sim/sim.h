@@ -282,6 +282,7 @@ bool control_handle(struct sim_req *r, struct sim_resp *w);
 /* Hidden modes. */
 int check_shape_main(int argc, char **argv);
 int self_test_main(void);
+int json_get_main(int argc, char **argv);
 /* ADF -> plain text by the documented rules (independent implementation
  * over cJSON, used by the self test). */
 void check_adf_text(const struct cJSON *doc, struct buf *out);
