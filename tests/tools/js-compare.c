@@ -945,7 +945,8 @@ static int compare_links(struct state *s, char *err, size_t errlen)
 		}
 		for (const cJSON *v = arr->child; v; v = v->next)
 			(void)json_i64(v, &want[n++]);
-		qsort(want, n, sizeof *want, cmp_i64);
+		if (n > 1)
+			qsort(want, n, sizeof *want, cmp_i64);
 		size_t row0;
 		int row = idmap_get(&first, id, &row0) ? (int)row0 : nrows;
 		size_t k = 0;
