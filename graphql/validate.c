@@ -84,8 +84,18 @@ static void add_usage(struct vctx *c, const struct ast_value *v, const struct tr
  * Check literal v against input type t. Returns false after reporting. Only
  * the first problem of one value is reported.
  */
+static bool check_value_as(struct vctx *c, const struct ast_value *v, const struct tref *t,
+			   bool has_default, const struct tref *shown);
+
 static bool check_value(struct vctx *c, const struct ast_value *v, const struct tref *t,
 			bool has_default)
+{
+	return check_value_as(c, v, t, has_default, t);
+}
+
+/* shown: the type named in messages (the non-null type around t). */
+static bool check_value_as(struct vctx *c, const struct ast_value *v, const struct tref *t,
+			   bool has_default, const struct tref *shown)
 {
 	if (v->kind == V_VAR) {
 		add_usage(c, v, t, has_default);
@@ -96,7 +106,7 @@ static bool check_value(struct vctx *c, const struct ast_value *v, const struct 
 			VERR(c, &v->loc, NULL, "Expected value of type \"%s\", found null.", tstr(c, t));
 			return false;
 		}
-		return check_value(c, v, t->of, false);
+		return check_value_as(c, v, t->of, false, t);
 	}
 	if (v->kind == V_NULL)
 		return true;
@@ -167,7 +177,7 @@ static bool check_value(struct vctx *c, const struct ast_value *v, const struct 
 		}
 	}
 	if (!ok) {
-		VERR(c, &v->loc, NULL, "Expected value of type \"%s\", found %s.", tstr(c, t),
+		VERR(c, &v->loc, NULL, "Expected value of type \"%s\", found %s.", tstr(c, shown),
 		     vstr(c, v));
 		return false;
 	}
@@ -551,8 +561,24 @@ static void check_merge(struct vctx *c, struct ast_selset *ss, struct gql_type *
 		size_t j = i + 1;
 		while (j < fs.n && strcmp(resp_key(sorted[i].sel), resp_key(sorted[j].sel)) == 0)
 			j++;
-		for (size_t x = i; x < j; x++)
-			for (size_t y = x + 1; y < j && c->budget >= 0; y++)
+		/*
+		 * Leaf fields identical to one already kept (same parent type, name
+		 * and arguments) cannot conflict with anything it does not: keep
+		 * one representative, so `{ a a a ... }` stays linear.
+		 */
+		size_t n_rep = 0;
+		for (size_t x = i; x < j; x++) {
+			bool dup = false;
+			for (size_t r = i; r < i + n_rep && !dup; r++)
+				dup = !sorted[x].sel->selset && !sorted[r].sel->selset &&
+				      sorted[x].parent == sorted[r].parent &&
+				      !strcmp(sorted[x].sel->name, sorted[r].sel->name) &&
+				      args_equal(sorted[x].sel->args, sorted[r].sel->args);
+			if (!dup)
+				sorted[i + n_rep++] = sorted[x];
+		}
+		for (size_t x = i; x < i + n_rep; x++)
+			for (size_t y = x + 1; y < i + n_rep && c->budget >= 0; y++)
 				find_conflict(c, &sorted[x], &sorted[y], false);
 		i = j;
 	}
