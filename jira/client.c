@@ -197,8 +197,10 @@ static int search_cloud(struct jira_client *c, const struct jira_query *q, bool 
 	if (post_search(c, target, body, &resp, &issues, err) < 0)
 		goto out;
 	struct mark_t {
-		size_t issues, users, comments, worklogs, ids;
-	} m = {b->issues.n, b->users.n, b->comments.n, b->worklogs.n, b->deleted_ids.n};
+		size_t issues, users, comments, worklogs, ids, c_over, w_over;
+		int64_t max_updated;
+	} m = {b->issues.n, b->users.n, b->comments.n, b->worklogs.n, b->deleted_ids.n,
+	       b->comment_overflow.n, b->worklog_overflow.n, b->max_updated_ms};
 	const cJSON *issue;
 	cJSON_ArrayForEach(issue, issues) {
 		if (take_issue(c, issue, ids_only, b, err) < 0) {
@@ -207,6 +209,9 @@ static int search_cloud(struct jira_client *c, const struct jira_query *q, bool 
 			b->comments.n = m.comments;
 			b->worklogs.n = m.worklogs;
 			b->deleted_ids.n = m.ids;
+			b->comment_overflow.n = m.c_over;
+			b->worklog_overflow.n = m.w_over;
+			b->max_updated_ms = m.max_updated;
 			goto out;
 		}
 	}
@@ -461,7 +466,7 @@ static int search(struct jira_client *c, const struct jira_query *q, bool ids_on
 int jira_search_page(struct jira_client *c, const struct jira_query *q, char **cursor,
 		     struct batch *b, struct jira_error *err)
 {
-	return search(c, q, false, cursor, b, err);
+	return search(c, q, q->ids_only, cursor, b, err);
 }
 
 int jira_search_ids(struct jira_client *c, const struct jira_query *q, char **cursor,

@@ -52,7 +52,19 @@ struct jira_http_result {
 	bool body_too_large;     /* the body passed opts.max_body_bytes (curl_code = WRITE_ERROR) */
 };
 
-/* Classify one exchange. Pure: no I/O, no allocation. */
+/*
+ * Classify one exchange. Pure: no I/O, no allocation. JIRA_OK for a 2xx
+ * that parsed (and no X-Seraph-LoginReason failure). Decisions beyond the
+ * obvious: a 500 "Search limit exceeded"/max result window is INVALID_QUERY
+ * (deterministic, caused by the query's offset; retrying cannot help); a
+ * 2xx with unparsable or incomplete JSON is SCHEMA_CHANGE, not retryable
+ * (the HTTP layer alone re-sends once a 2xx whose body is not JSON at all,
+ * as that is usually a truncated transfer); 3xx (the client never follows
+ * redirects) is SITE_UNAVAILABLE (renamed/moved site); 405 is API_REMOVED;
+ * another 4xx is INTERNAL; curl WRITE_ERROR (body over the limit) is
+ * INTERNAL. retry_after_ms is set for 429/503 from Retry-After, else
+ * X-RateLimit-Reset, clamped to [1 s, 120 s].
+ */
 void jira_classify(const struct jira_http_result *r, struct jira_error *out);
 /* Stable name ("AUTH_EXPIRED") and its properties. */
 const char *jira_code_name(enum jira_code code);
@@ -88,8 +100,9 @@ struct jira_query {
 /*
  * Build the JQL: project = "KEY" [AND updated >= <epoch ms>]
  * [AND (assignee in ("a","b") OR worklogAuthor in ("a","b"))] ORDER BY updated ASC, key ASC
- * (Cloud keeps "ORDER BY updated ASC"). -1 and a message in err for an
- * invalid key or account id.
+ * (both flavours). Appends to out. -1 and a message in err (out untouched)
+ * for an invalid key or account id; JQL words (AND, OR, ORDER, EMPTY, ...)
+ * are refused as keys and ids too.
  */
 int jira_build_jql(const struct jira_query *q, struct buf *out, char *err, size_t errlen) JS_WUR;
 
@@ -149,9 +162,15 @@ void jira_get_stats(const struct jira_client *c, struct jira_stats *out);
  * One page of the issue search. *cursor is opaque to the caller: NULL or ""
  * on the first page; on return it holds the next page's cursor (malloc'd;
  * the caller frees the old one) or NULL when this was the last page. Cloud:
- * the nextPageToken. Data Center: a keyset position on (updated, id) that
- * restarts the JQL instead of deep offsets. The page's rows go into b
- * (appended; b->max_updated_ms updated). Never assumes a full page.
+ * the nextPageToken (an empty page that still has a token, or the same
+ * token twice, ends the search with a warning). Data Center: a keyset
+ * position "dc:<updated ms>:<startAt>:<ids seen at that ms>" that restarts
+ * the JQL at `updated >= <ms>` instead of deep offsets; startAt is used only
+ * inside one updated value shared by a whole page, and a search that would
+ * need an offset past 10,000 fails with INVALID_QUERY. The page's rows go
+ * into b (appended; b->max_updated_ms, b->requests, b->bytes updated); on
+ * failure b is as it was. Never assumes a full page. q->ids_only makes it
+ * jira_search_ids.
  */
 int jira_search_page(struct jira_client *c, const struct jira_query *q, char **cursor,
 		     struct batch *b, struct jira_error *err) JS_WUR;

@@ -834,6 +834,108 @@ static void test_comments_and_sprints(void **state)
 	jira_client_free(c);
 }
 
+/* ---- worklog deletions, counts, look-ups, flavour detection ------------------------------- */
+
+static char count_jql[512];
+
+static void route_feeds(const struct req *rq, int nth, struct reply *r)
+{
+	(void)nth;
+	if (common_routes(rq, r))
+		return;
+	if (strcmp(rq->url, "/rest/api/3/worklog/deleted") == 0) {
+		long since = query_long(rq, "since", -1);
+		if (since == 0)
+			reply_json(r, 200, "{\"values\":[{\"worklogId\":10001,\"updatedTime\":50},{\"worklogId\":10002,\"updatedTime\":100}],"
+					   "\"since\":0,\"until\":100,\"lastPage\":false,\"nextPage\":\"http://x/rest/api/3/worklog/deleted?since=100\"}");
+		else if (since == 100)
+			reply_json(r, 200, "{\"values\":[{\"worklogId\":10003,\"updatedTime\":200}],\"since\":100,\"until\":200,\"lastPage\":true}");
+		else
+			reply_json(r, 400, "{\"errorMessages\":[\"bad since\"]}");
+		return;
+	}
+	if (strcmp(rq->url, "/rest/api/3/search/approximate-count") == 0 ||
+	    strcmp(rq->url, "/rest/api/2/search") == 0) {
+		const cJSON *jql = cJSON_GetObjectItemCaseSensitive(rq->json, "jql");
+		snprintf(count_jql, sizeof count_jql, "%s", cJSON_IsString(jql) ? jql->valuestring : "");
+		reply_json(r, 200, rq->url[10] == '3' ? "{\"count\":1234}" : "{\"startAt\":0,\"maxResults\":0,\"total\":77,\"issues\":[]}");
+		return;
+	}
+	if (strcmp(rq->url, "/rest/api/3/project/search") == 0) {
+		const char *qv = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "query");
+		if (qv && strcmp(qv, "none") == 0)
+			reply_json(r, 404, "{\"errorMessages\":[\"No projects found\"]}");
+		else
+			reply_json(r, 200, "{\"isLast\":true,\"values\":[{\"id\":\"10000\",\"key\":\"KP\",\"name\":\"Kanban Project\"}]}");
+		return;
+	}
+	if (strcmp(rq->url, "/rest/api/2/project") == 0) {
+		reply_json(r, 200, "[{\"id\":\"1\",\"key\":\"AR\",\"name\":\"Team Argon\"},{\"id\":\"2\",\"key\":\"KP\",\"name\":\"Kanban\"}]");
+		return;
+	}
+	reply_json(r, 404, "{}");
+}
+
+static void test_feeds_and_lookups(void **state)
+{
+	(void)state;
+	S.route = route_feeds;
+	struct jira_opts o = {.base_url = S.base, .email = "e", .api_token = "t", .max_attempts = 1};
+	struct jira_client *c = jira_client_new(&o);
+	struct jira_error err;
+	struct batch b;
+	batch_init(&b);
+	/* Flavour from serverInfo. */
+	assert_int_equal(jira_prepare(c, &err), 0);
+	assert_int_equal(jira_flavour_of(c), JIRA_FLAVOUR_CLOUD);
+	assert_int_equal(hits("/rest/api/2/serverInfo"), 1);
+
+	int64_t until = -1;
+	assert_int_equal(jira_worklogs_deleted(c, 0, 10, &b, &until, &err), 0);
+	assert_int_equal(b.deleted_ids.n, 3);
+	assert_int_equal(b.deleted_ids.v[0], 10001);
+	assert_int_equal(b.deleted_ids.v[2], 10003);
+	assert_int_equal(until, 200);
+	assert_int_equal(hits("/rest/api/3/worklog/deleted"), 2);
+	/* max_pages bounds the walk; until says where to resume. */
+	batch_reset(&b);
+	assert_int_equal(jira_worklogs_deleted(c, 0, 1, &b, &until, &err), 0);
+	assert_int_equal(b.deleted_ids.n, 2);
+	assert_int_equal(until, 100);
+
+	int64_t n = 0;
+	struct jira_query q = {.project_key = "KP", .updated_since_ms = 5};
+	assert_int_equal(jira_count(c, &q, &n, &err), 0);
+	assert_int_equal(n, 1234);
+	assert_string_equal(count_jql, "project = \"KP\" AND updated >= 5");
+	q.project_key = "bad key";
+	assert_int_equal(jira_count(c, &q, &n, &err), -1);
+	assert_int_equal(err.code, JIRA_CONFIG_ERROR);
+
+	cJSON *projects = NULL;
+	assert_int_equal(jira_find_projects(c, "kan", &projects, &err), 0);
+	assert_int_equal(cJSON_GetArraySize(projects), 1);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(projects, 0), "key")->valuestring, "KP");
+	cJSON_Delete(projects);
+	assert_int_equal(jira_find_projects(c, "none", &projects, &err), 0);
+	assert_int_equal(cJSON_GetArraySize(projects), 0);
+	cJSON_Delete(projects);
+	jira_client_free(c);
+
+	/* Data Center: count from total, projects filtered locally. */
+	o.flavour = JIRA_FLAVOUR_DC;
+	c = jira_client_new(&o);
+	q.project_key = "KP";
+	assert_int_equal(jira_count(c, &q, &n, &err), 0);
+	assert_int_equal(n, 77);
+	assert_int_equal(jira_find_projects(c, "argon", &projects, &err), 0);
+	assert_int_equal(cJSON_GetArraySize(projects), 1);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(projects, 0), "key")->valuestring, "AR");
+	cJSON_Delete(projects);
+	batch_release(&b);
+	jira_client_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -847,6 +949,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cloud_paging, per_test, after_test),
 		cmocka_unit_test_setup_teardown(test_dc_keyset_paging, per_test, after_test),
 		cmocka_unit_test_setup_teardown(test_comments_and_sprints, per_test, after_test),
+		cmocka_unit_test_setup_teardown(test_feeds_and_lookups, per_test, after_test),
 	};
 	return cmocka_run_group_tests(tests, server_start, server_stop);
 }
