@@ -882,6 +882,7 @@ static int compare_issues(struct state *s, char *err, size_t errlen)
 			continue;
 		}
 		if (!found) {
+			/* Columns 7 and 8 are issue_fields' assignee and reporter. */
 			const char *as = PQgetisnull(r, row, 7) ? NULL : PQgetvalue(r, row, 7);
 			const char *re = PQgetisnull(r, row, 8) ? NULL : PQgetvalue(r, row, 8);
 			if (s->o->tracked)
