@@ -155,6 +155,23 @@ static const char *const script_src[N_SCRIPTS] = {
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
 	"return 0\n",
 
+	/* KEYS tasks live; ARGV group consumer fetch n, then n x (id run) */
+	[S_ACK_FETCH] =
+	LUA_UNLIVE
+	"local n = tonumber(ARGV[4])\n"
+	"local ids = {}\n"
+	"for i = 0, n - 1 do\n"
+	"  local id, run = ARGV[5 + 2 * i], ARGV[6 + 2 * i]\n"
+	"  if redis.call('XACK', KEYS[1], ARGV[1], id) == 1 then unlive(KEYS[2], run) end\n"
+	"  ids[#ids + 1] = id\n"
+	"end\n"
+	"if n > 0 then redis.call('XDEL', KEYS[1], unpack(ids)) end\n"
+	"if tonumber(ARGV[3]) > 0 then\n"
+	"  return redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3],"
+	" 'STREAMS', KEYS[1], '>')\n"
+	"end\n"
+	"return false\n",
+
 	/* KEYS tasks; ARGV group idle_ms: forget consumers long gone with nothing pending */
 	[S_REAP] =
 	"local n = 0\n"
@@ -369,8 +386,8 @@ void engine_conn_free(struct engine_conn *c)
 redisReply *engine_script(struct engine_conn *c, int s, int nkeys, int n, const char **argv,
 			  const size_t *lens, int *rc)
 {
-	const char *av[64];
-	size_t al[64];
+	const char *av[192];
+	size_t al[192];
 	char nk[8];
 	redisReply *r = NULL;
 
@@ -818,6 +835,36 @@ int engine_dead_letter(struct engine_conn *c, const struct engine_task *t, const
 		lens[i] = strlen(argv[i]);
 	lens[9] = t->payload_len;
 	return script_int(c, S_DEAD, 3, 13, argv, lens, acked);
+}
+
+int engine_ack_fetch(struct engine_conn *c, const char *consumer, int fetch,
+		     char ids[][ENGINE_ID_MAX], char runs[][24], int n, redisReply **entries)
+{
+	const char *argv[6 + 2 * ENGINE_ACK_MAX];
+	char f[16], nn[16];
+	int k = 0, rc;
+
+	if (n > ENGINE_ACK_MAX)
+		return ENGINE_EINVAL;
+	snprintf(f, sizeof f, "%d", fetch);
+	snprintf(nn, sizeof nn, "%d", n);
+	argv[k++] = c->e->k_tasks;
+	argv[k++] = c->e->k_live;
+	argv[k++] = c->e->group;
+	argv[k++] = consumer;
+	argv[k++] = f;
+	argv[k++] = nn;
+	for (int i = 0; i < n; i++) {
+		argv[k++] = ids[i];
+		argv[k++] = runs[i];
+	}
+	redisReply *r = engine_script(c, S_ACK_FETCH, 2, k, argv, NULL, &rc);
+	*entries = NULL;
+	if (rc == 0 && r->type == REDIS_REPLY_ARRAY)
+		*entries = r;
+	else
+		freeReplyObject(r);
+	return rc;
 }
 
 int engine_requeue(struct engine_conn *c, const struct engine_task *t)

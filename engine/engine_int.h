@@ -21,6 +21,7 @@ enum {
 	S_RENEW,
 	S_RELEASE,
 	S_REAP,
+	S_ACK_FETCH,
 	N_SCRIPTS
 };
 
@@ -87,6 +88,12 @@ int engine_retry_later(struct engine_conn *c, const struct engine_task *t, int64
 		       long long *acked);
 int engine_dead_letter(struct engine_conn *c, const struct engine_task *t, const char *code,
 		       enum engine_fail_reason why, long long *acked);
+/* Acknowledge n DONE tasks (ids[i] of run runs[i]) in one script and, when
+ * fetch > 0, read up to fetch new entries for consumer in the same call:
+ * *entries gets the XREADGROUP-shaped reply (caller frees) or NULL. */
+#define ENGINE_ACK_MAX 64
+int engine_ack_fetch(struct engine_conn *c, const char *consumer, int fetch,
+		     char ids[][ENGINE_ID_MAX], char runs[][24], int n, redisReply **entries);
 int engine_requeue(struct engine_conn *c, const struct engine_task *t);
 int engine_claim_keep(struct engine_conn *c, const char *consumer, const char *id, bool *kept);
 int engine_reap_consumers(struct engine_conn *c, int64_t idle_ms);

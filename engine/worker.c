@@ -32,8 +32,22 @@ struct wthread {
 	int64_t next_reclaim;
 	int64_t backoff_ms;
 	bool was_lost;
+	/* DONE tasks whose acknowledgement is coalesced (see queue_ack). */
+	char ack_ids[ENGINE_ACK_MAX][ENGINE_ID_MAX];
+	char ack_runs[ENGINE_ACK_MAX][24];
+	int n_acks;
+	int64_t first_ack_ms;
+	int64_t last_handler_ms; /* how long the last handler ran */
 	pthread_t tid;
 };
+
+/* Coalesced acknowledgements wait at most this long, and only behind
+ * handlers faster than ACK_FAST_MS; a slow handler never delays another's ack. */
+#define ACK_WINDOW_MS 5
+#define ACK_FAST_MS 1
+/* Tasks are prefetched (up to read_batch per read) only while handlers are
+ * fast; a prefetched task not started within PREFETCH_HOLD_MS is handed back. */
+#define PREFETCH_HOLD_MS 200
 
 struct engine_call {
 	struct wthread *w;
@@ -57,6 +71,12 @@ struct finish_op {
 static bool stopping(const struct wthread *w)
 {
 	return atomic_load(w->stop) != 0;
+}
+
+/* How many tasks to read at once: read_batch while handlers are fast, else 1. */
+static int fetch_n(const struct wthread *w)
+{
+	return w->last_handler_ms < ACK_FAST_MS ? w->read_batch : 1;
 }
 
 static void drop_conn(struct wthread *w, const char *why)
@@ -153,6 +173,63 @@ static void dead(struct wthread *w, const struct engine_task *t, const char *cod
 	(void)finish(w, t, &op);
 }
 
+static void process_entries(struct wthread *w, const redisReply *arr, const long *deliveries);
+
+static void queue_ack(struct wthread *w, const struct engine_task *t)
+{
+	if (w->n_acks == 0)
+		w->first_ack_ms = mono_ms();
+	snprintf(w->ack_ids[w->n_acks], ENGINE_ID_MAX, "%s", t->id);
+	fmt_i64(w->ack_runs[w->n_acks], t->run_id);
+	w->n_acks++;
+}
+
+/*
+ * Send the coalesced acknowledgements in one script call and, when fetch > 0,
+ * read up to fetch new tasks in the same round trip (as a reply to the ack),
+ * which are then run. Returns true when new tasks were run. If Redis cannot
+ * be reached the tasks stay pending and are delivered again later.
+ */
+static bool flush_acks(struct wthread *w, int fetch)
+{
+	redisReply *r = NULL;
+	int rc = ENGINE_EIO;
+	int64_t deadline = mono_ms() + w->e->visibility_ms;
+
+	if (w->n_acks == 0 && fetch == 0)
+		return false;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		while (!w->c && mono_ms() < deadline)
+			if (try_connect(w) != 0 && stopping(w))
+				break;
+		if (!w->c)
+			break;
+		rc = engine_ack_fetch(w->c, w->consumer, fetch, w->ack_ids, w->ack_runs, w->n_acks, &r);
+		if (rc != ENGINE_EIO)
+			break;
+		drop_conn(w, "ack");
+	}
+	if (rc == ENGINE_EREPLY && w->c && strstr(w->c->err, "NOGROUP")) {
+		log_warn("consumer group missing; re-creating it", "consumer", w->consumer);
+		if (engine_ensure_group(w->c) == ENGINE_EIO)
+			drop_conn(w, "xgroup");
+	} else if (rc != 0) {
+		log_warn("cannot acknowledge tasks; they stay pending", "consumer", w->consumer,
+			 "#n", fmt_i64((char[24]){0}, w->n_acks), "error",
+			 w->c ? w->c->err : "redis unreachable");
+	}
+	w->n_acks = 0;
+	bool ran = false;
+	if (r && r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
+	    r->element[0]->elements == 2 && r->element[0]->element[1]->type == REDIS_REPLY_ARRAY &&
+	    r->element[0]->element[1]->elements > 0) {
+		process_entries(w, r->element[0]->element[1], NULL);
+		ran = true;
+	}
+	freeReplyObject(r);
+	return ran;
+}
+
 static void process_one(struct wthread *w, const struct engine_task *t)
 {
 	struct engine *e = w->e;
@@ -166,7 +243,9 @@ static void process_one(struct wthread *w, const struct engine_task *t)
 		return;
 	}
 	struct engine_call call = {.w = w, .task = t};
+	int64_t t0 = mono_ms();
 	struct engine_outcome out = k->handle(&call, t, w->ctx);
+	w->last_handler_ms = mono_ms() - t0;
 	const char *code = out.code && out.code[0] ? out.code : "INTERNAL";
 	char codebuf[ENGINE_CODE_MAX + 1];
 	snprintf(codebuf, sizeof codebuf, "%s", code);
@@ -179,6 +258,10 @@ static void process_one(struct wthread *w, const struct engine_task *t)
 	}
 	switch (out.status) {
 	case ENGINE_DONE: {
+		if (call.n_next == 0) {
+			queue_ack(w, t);
+			break;
+		}
 		struct finish_op op = {.kind = OP_ACK, .next = call.next, .n_next = call.n_next};
 		(void)finish(w, t, &op);
 		break;
@@ -210,9 +293,9 @@ out:
 
 /*
  * Run the entries of one read (XREADGROUP or XAUTOCLAIM) in order. Entries
- * not yet started when the read is a third of the visibility timeout old are
- * re-claimed first (and skipped if another consumer has taken them). After a
- * stop, entries not started are put back into the stream at once.
+ * still waiting PREFETCH_HOLD_MS after the read are handed back or re-claimed
+ * (see below). After a stop, entries not started are put back into the
+ * stream at once.
  */
 static void process_entries(struct wthread *w, const redisReply *arr, const long *deliveries)
 {
@@ -243,9 +326,24 @@ static void process_entries(struct wthread *w, const redisReply *arr, const long
 				drop_conn(w, "requeue");
 			continue;
 		}
-		if (i > 0 && mono_ms() - t0 > w->e->visibility_ms / 3) {
+		if (w->n_acks > 0 &&
+		    (w->last_handler_ms >= ACK_FAST_MS || w->n_acks >= ENGINE_ACK_MAX ||
+		     mono_ms() - w->first_ack_ms >= ACK_WINDOW_MS))
+			(void)flush_acks(w, 0);
+		if (!w->c)
+			break;
+		if (i > 0 && mono_ms() - t0 > PREFETCH_HOLD_MS) {
+			/* Held too long behind a slow handler: a first delivery goes back
+			 * to the stream for an idle consumer; a redelivery (whose count
+			 * must survive for poison detection) is kept and claimed anew. */
+			int rc;
 			bool kept = false;
-			int rc = engine_claim_keep(w->c, w->consumer, t.id, &kept);
+			if (t.deliveries <= 1) {
+				rc = engine_requeue(w->c, &t);
+			} else {
+				rc = engine_claim_keep(w->c, w->consumer, t.id, &kept);
+				t0 = mono_ms();
+			}
 			if (rc == ENGINE_EIO)
 				drop_conn(w, "claim");
 			if (rc != 0 || !kept)
@@ -277,7 +375,7 @@ static void read_new(struct wthread *w)
 {
 	struct engine *e = w->e;
 	char count[16], block[24];
-	snprintf(count, sizeof count, "%d", w->read_batch);
+	snprintf(count, sizeof count, "%d", fetch_n(w));
 	fmt_i64(block, e->block_ms);
 	const char *argv[] = {"XREADGROUP", "GROUP", e->group, w->consumer, "COUNT", count,
 			      "BLOCK", block, "STREAMS", e->k_tasks, ">"};
@@ -387,9 +485,14 @@ static void *thread_main(void *arg)
 		housekeeping(w);
 		if (w->c && !stopping(w) && mono_ms() >= w->next_reclaim)
 			reclaim(w);
+		/* Acknowledge and fetch the next tasks in one round trip. */
+		if (w->c && w->n_acks > 0 && flush_acks(w, stopping(w) ? 0 : fetch_n(w)))
+			continue;
 		if (w->c && !stopping(w))
 			read_new(w);
 	}
+	if (w->n_acks > 0)
+		(void)flush_acks(w, 0);
 	engine_conn_free(w->c);
 	w->c = NULL;
 	pthread_mutex_lock(&w->rt->mu);
@@ -433,7 +536,7 @@ int engine_worker_run(struct engine *e, const struct engine_worker_options *o)
 		w->e = e;
 		w->rt = rt;
 		w->stop = o->stop;
-		w->read_batch = o->read_batch > 0 ? o->read_batch : 1;
+		w->read_batch = o->read_batch > 0 ? o->read_batch : 16;
 		w->ctx = o->thread_ctx ? o->thread_ctx[i] : NULL;
 		w->backoff_ms = 100;
 		snprintf(w->cursor, sizeof w->cursor, "0-0");

@@ -3,8 +3,11 @@
 # private Redis, with the same concurrency, in the same run. Each side
 # enqueues N tasks in chunks of 1000, then consumes them with C concurrent
 # consumers (the engine: C threads; BullMQ: one Worker with concurrency C),
-# acknowledging each task. Prints each round and the ratios of the best
-# rounds. Figures only: nothing here asserts a timing.
+# acknowledging each task. The engine runs twice per round: engine-b16 is its
+# default (up to 16 tasks prefetched per read while handlers are fast),
+# engine-b1 never prefetches (at most C tasks held, as BullMQ). Prints each
+# round and the ratios of the best rounds. Figures only: nothing here asserts
+# a timing.
 #   bench/engine/run.sh            (N=20000 C=8 ROUNDS=2 BATCH=16 to override)
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
