@@ -8,6 +8,7 @@
 #include "common/common.h"
 #include "common/conn.h"
 #include "jira/jira.h"
+#include "scheduler/scheduler.h"
 #include "store/store.h"
 #include "worker/worker.h"
 
@@ -24,6 +25,8 @@ static const char usage_text[] =
 	"  project register KEY [--cron EXPR]\n"
 	"                              register a project with its schedule\n"
 	"  project track KEY [ID,...]  set the project's tracked users (none: all)\n"
+	"  cron 'EXPR' [--from TIME] [--count N]\n"
+	"                              print the next fire times of a schedule (UTC)\n"
 	"  version                     print the version\n"
 	"\n"
 	"Configuration comes from the environment; see README.md.\n";
@@ -199,6 +202,8 @@ int main(int argc, char **argv)
 		return worker_sync_cli(argc - 1, argv + 1);
 	if (!strcmp(cmd, "project"))
 		return cmd_project(argc - 1, argv + 1);
+	if (!strcmp(cmd, "cron"))
+		return cron_cli(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version")) {
 		puts("jirasync 0.1.0");
 		return EXIT_OK;
