@@ -134,8 +134,15 @@ static int cmd_project(int argc, char **argv)
 				goto out;
 			}
 		}
+		struct cron c;
+		if (cron_parse(cron, &c, e, sizeof e) < 0) {
+			fprintf(stderr, "jirasync project register: %s\n", e);
+			code = EXIT_USAGE;
+			goto out;
+		}
+		int jitter = (int)cron_jitter_seconds(key, cron_jitter_period_s(&c));
 		int64_t id;
-		if (store_project_register(db, key, cron, 0, &id, e, sizeof e) < 0) {
+		if (store_project_register(db, key, cron, jitter, &id, e, sizeof e) < 0) {
 			fprintf(stderr, "jirasync: cannot register project '%s': %s\n", key, e);
 			goto out;
 		}
