@@ -481,8 +481,6 @@ static int step_finalize(struct step *s, struct jira_error *err)
 		     rc == 0 && *ent; ent++)
 			rc = store_state_set(w->db, pid, *ent, "SUCCESS", JS_TIME_NULL, NULL, e, sizeof e);
 	}
-	if (rc == 0)
-		rc = store_run_finish(w->db, s->run.id, true, NULL, NULL, e, sizeof e);
 	if (rc < 0) {
 		db_error(w, err, "cannot finish run", e);
 		return -1;
@@ -603,6 +601,12 @@ enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, i
 	}
 	if (adv == 1) {
 		res = WORKER_STEP_STALE;
+		goto out;
+	}
+	/* The last step ends the run in the same transaction. */
+	if (strcmp(s.c.phase, "done") == 0 &&
+	    store_run_finish(w->db, run_id, true, NULL, NULL, e, sizeof e) < 0) {
+		db_error(w, err, "cannot finish run", e);
 		goto out;
 	}
 	if (s.log_msg) {
