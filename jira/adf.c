@@ -34,7 +34,7 @@ static const char *attr_str(const cJSON *node, const char *name)
 {
 	const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(node, "attrs");
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(attrs, name);
-	return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+	return cJSON_IsString(v) ? v->valuestring : NULL; /* "" counts as present */
 }
 
 static int put_opt(struct buf *out, const char *s)

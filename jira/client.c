@@ -63,8 +63,13 @@ int jira_prepare(struct jira_client *c, struct jira_error *err)
 	int rc = -1;
 	enum jira_flavour fl = c->flavour;
 	if (fl == JIRA_FLAVOUR_AUTO) {
-		if (jira_http_json(c, "GET", "/rest/api/2/serverInfo", NULL, &info, err) < 0)
-			goto out;
+		/* v2 answers on both flavours; a Cloud proxy or gateway that
+		 * only exposes v3 gets a second chance. */
+		if (jira_http_json(c, "GET", "/rest/api/2/serverInfo", NULL, &info, err) < 0) {
+			if (err->code != JIRA_NOT_FOUND ||
+			    jira_http_json(c, "GET", "/rest/api/3/serverInfo", NULL, &info, err) < 0)
+				goto out;
+		}
 		const cJSON *dt = GET(info, "deploymentType");
 		fl = cJSON_IsString(dt) && strcmp(dt->valuestring, "Cloud") == 0 ? JIRA_FLAVOUR_CLOUD
 										   : JIRA_FLAVOUR_DC;
