@@ -13,6 +13,27 @@
  *
  * Errors: functions return 0 on success and a negative ENGINE_E* value on
  * failure, with a one-line message in the connection (engine_conn_error()).
+ *
+ * Delivery is at-least-once: a task can run twice (a worker died after its
+ * commit but before its ack, or a reclaim raced a slow handler), so handlers
+ * must be idempotent; the worker recognises a replay by task seq <= the run's
+ * step_seq. The key layout is drawn at the top of engine.c.
+ *
+ * Reconciler contract (for the scheduler's reconciler). {js}:live counts,
+ * per run, the tasks Redis holds for it: ready, pending (being handled) or
+ * delayed; it is kept exact by the same scripts that move tasks, and reaches 0
+ * (the field disappears) when the run's last task is acknowledged without a
+ * successor or dead-lettered. So, for each run PostgreSQL says is RUNNING:
+ *   engine_run_live(run) > 0            -> the run is moving; leave it.
+ *   == 0 and heartbeat_at older than    -> its task was lost (Redis restarted
+ *      the visibility timeout              without persistence, FLUSHALL, or the
+ *                                          process died between dead-lettering
+ *                                          and the failure callback): re-enqueue
+ *                                          the step after its checkpoint
+ *                                          (seq = step_seq + 1).
+ * One HGET per run; no stream scan. A re-enqueue that races a task still in
+ * flight is harmless for the same idempotency reason as above. Redis keeps no
+ * history: whatever Redis loses, PostgreSQL's runs and checkpoints rebuild.
  */
 #ifndef JS_ENGINE_H
 #define JS_ENGINE_H
@@ -234,6 +255,12 @@ struct engine_worker_options {
  * are left running detached (their tasks stay pending and are reclaimed by
  * other consumers after the visibility timeout), so the caller must then
  * exit the process without calling engine_free().
+ *
+ * Round trips: the acknowledgement of a DONE task and the read of the next
+ * tasks travel in one script call. Acknowledgements of fast handlers (under
+ * 1 ms) are coalesced for at most 5 ms; a slow handler's is sent before the
+ * next handler starts. A DONE with engine_call_enqueue()d successors is
+ * acknowledged at once, atomically with adding them.
  */
 int engine_worker_run(struct engine *e, const struct engine_worker_options *o) JS_WUR;
 
@@ -241,8 +268,10 @@ int engine_worker_run(struct engine *e, const struct engine_worker_options *o) J
  * acknowledgement of a DONE outcome (discarded on RETRY and FAIL). */
 int engine_call_enqueue(struct engine_call *call, const struct engine_task *t) JS_WUR;
 /* Within a handler: keep the claim on the task (reset its idle time) so it is
- * not reclaimed. 0, or -1 when this consumer lost it (another consumer took it
- * over: the handler should stop) or Redis is unreachable. */
+ * not reclaimed; call it well within the visibility timeout. 0, or -1 when
+ * this consumer lost it (another consumer took it over: the handler should
+ * stop; its outcome is then dropped, the other consumer's counts) or Redis is
+ * unreachable. */
 int engine_call_heartbeat(struct engine_call *call) JS_WUR;
 /* Within a handler: true once the workers were asked to stop. */
 bool engine_call_stopping(const struct engine_call *call);
