@@ -8,7 +8,7 @@
 # exit 1 naming the row and the column. Usage errors exit 2.
 #
 #   tests/integration/compare_selftest.sh [BUILD_DIR]   (default: build)
-set -euo pipefail
+set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${1:-$ROOT/build}
@@ -25,6 +25,7 @@ cleanup() {
 	js_stop_services
 }
 trap cleanup EXIT
+trap 'echo "compare_selftest: aborted at line $LINENO: $BASH_COMMAND" >&2' ERR
 js_start_services
 
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$JS_PG_PORT" -U jirasync)
@@ -85,8 +86,18 @@ check() {
 	fi
 }
 
+# A copy of the loaded database. CREATE DATABASE refuses while another
+# session (an autovacuum worker, say) is connected to the template: retry.
 createdb_copy() {
-	"${PSQL[@]}" -d postgres -c "CREATE DATABASE $1 TEMPLATE jirasync" >/dev/null
+	local err
+	for _ in $(seq 1 100); do
+		err=$("${PSQL[@]}" -d postgres -c "CREATE DATABASE $1 TEMPLATE jirasync" 2>&1 >/dev/null) &&
+			return 0
+		grep -q "being accessed by other users" <<<"$err" || break
+		sleep 0.1
+	done
+	echo "cannot copy the database: $err" >&2
+	return 1
 }
 
 TRUTH=$FIX/truth.json
@@ -203,7 +214,7 @@ HTTP_PORT=$(js_free_port)
 python3 -m http.server "$HTTP_PORT" --bind 127.0.0.1 --directory "$WORK/www" \
 	>"$WORK/http.log" 2>&1 &
 HTTP_PID=$!
-for _ in $(seq 1 50); do
+for _ in $(seq 1 200); do
 	curl -fsS "http://127.0.0.1:$HTTP_PORT/_sim/truth" >/dev/null 2>&1 && break
 	sleep 0.1
 done
@@ -262,6 +273,12 @@ check "project missing from db" 1 "DELETE FROM project WHERE key = 'DEMO'" "$TRU
 sim_case() {
 	local flavour=$1 key=$2
 	js_start_sim "$BUILD" --flavour "$flavour" --project "$key" --issues 40 --seed 11
+	# js_start_sim waits 10 s; an ASan build on a loaded machine may need more.
+	for _ in $(seq 1 200); do
+		curl -fsS "$JS_SIM_URL/_sim/health" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	curl -fsS "$JS_SIM_URL/_sim/health" >/dev/null || { cat "$JS_TMP/sim.log" >&2; return 1; }
 	local db="sim_$flavour"
 	"${PSQL[@]}" -d postgres -c "CREATE DATABASE $db" >/dev/null
 	sed -n '/^-- migrate:up/,/^-- migrate:down/p' "$ROOT/migrations/0001_init.sql" |
