@@ -92,7 +92,7 @@ void gql_limits_default(struct gql_limits *l)
 {
 	l->max_document_bytes = 65536;
 	l->max_tokens = 10000;
-	l->max_depth = 15;
+	l->max_depth = 20;
 	l->max_aliases = 50;
 	l->max_cost = 50000;
 	l->default_list_size = 100;

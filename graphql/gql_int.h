@@ -332,6 +332,8 @@ struct gql_dir_def {
 	struct gql_input_def *args;
 	size_t n_args;
 	unsigned locations;          /* 1 << enum dir_loc */
+	unsigned char order[32];     /* the locations in declaration order */
+	int n_order;
 	bool repeatable;
 };
 

@@ -117,7 +117,7 @@ const struct gql_value *gql_value_get(const struct gql_value *obj, const char *n
 struct gql_limits {
 	size_t max_document_bytes; /* default 65536 */
 	size_t max_tokens;         /* default 10000 */
-	int max_depth;             /* default 15 */
+	int max_depth;             /* default 20 (the standard introspection query needs 15) */
 	int max_aliases;           /* default 50 */
 	double max_cost;           /* default 50000 */
 	int default_list_size;     /* default 100 */
@@ -266,7 +266,8 @@ struct gql_cache_stats {
 };
 void gql_engine_cache_stats(struct gql_engine *e, struct gql_cache_stats *st);
 
-/* The query graphql-js getIntrospectionQuery() produces (descriptions,
+/* The query graphql-js 16 getIntrospectionQuery({specifiedByUrl: true,
+ * directiveIsRepeatable: true}) produces (descriptions,
  * specifiedByURL, directive isRepeatable, no schema description). */
 extern const char gql_introspection_query[];
 

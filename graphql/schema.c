@@ -620,6 +620,8 @@ static int load(struct gql_schema *s, const char *sdl, size_t len, bool builtin,
 				lerr(&l, n->loc, "unknown directive location '%s'", n->name);
 				break;
 			}
+			if (!(dir->locations & (1u << k)))
+				dir->order[dir->n_order++] = (unsigned char)k;
 			dir->locations |= 1u << k;
 		}
 		char owner[140];
