@@ -76,6 +76,7 @@ struct gql_exec {
 	const char *fail_msg;
 	const char *fail_code;
 	struct cost_memo *memo;
+	size_t n_frags;              /* fragment definitions in the document */
 };
 
 struct sel_info {
@@ -700,7 +701,7 @@ static void collect_fields(struct gql_exec *x, const struct gql_type *t, const s
 			bool seen = false;
 			for (size_t i = 0; i < *n_visited; i++)
 				seen |= visited[i] == f;
-			if (seen || !f || !type_applies(t, f->type) || *n_visited >= 256)
+			if (seen || !f || !type_applies(t, f->type) || *n_visited >= x->n_frags)
 				continue;
 			visited[(*n_visited)++] = f;
 			collect_fields(x, t, f->selset, head, tail, visited, n_visited, depth + 1);
@@ -712,7 +713,8 @@ static void collect_fields(struct gql_exec *x, const struct gql_type *t, const s
 static struct fgroup *collect_sub(struct gql_exec *x, const struct gql_type *t, const struct fgroup *fg)
 {
 	struct fgroup *head = NULL, *tail = NULL;
-	const struct ast_fragment *visited[256];
+	const struct ast_fragment **visited =
+		arena_alloc(x->a, (x->n_frags + 1) * sizeof *visited);
 	size_t n_visited = 0;
 	for (const struct fnode *fn = fg->first; fn; fn = fn->next)
 		collect_fields(x, t, fn->sel->selset, &head, &tail, visited, &n_visited, 0);
@@ -1568,6 +1570,8 @@ int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *
 	}
 	struct gql_exec x = {.s = e->s, .lim = &e->lim, .a = &a, .doc = doc->ast, .ctx = rq->ctx};
 	x.errs.arena = &a;
+	for (const struct ast_fragment *f = doc->ast->frags; f; f = f->next)
+		x.n_frags++;
 	/* GetOperation (6.1). */
 	for (struct ast_op *op = doc->ast->ops; op; op = op->next) {
 		if (rq->operation_name ? (op->name && !strcmp(op->name, rq->operation_name)) : true) {

@@ -171,7 +171,7 @@ struct ast_fragment {
 	bool used;
 	int visit;                   /* cycle detection state */
 	int depth_memo;              /* selection depth, -1 unknown */
-	int aliases_memo;            /* alias count, -1 unknown */
+	int spread_memo;             /* nesting of spreads below, -1 unknown */
 	struct var_usage *usages;
 	struct ast_name *spreads;
 	bool reach;                  /* reachable from the current operation */

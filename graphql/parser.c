@@ -448,7 +448,7 @@ static struct ast_fragment *parse_fragment(struct parser *p)
 	struct ast_fragment *f = arena_alloc(p->a, sizeof *f);
 	f->loc = p->tok.loc;
 	f->depth_memo = -1;
-	f->aliases_memo = -1;
+	f->spread_memo = -1;
 	if (expect_kw(p, "fragment") < 0)
 		return NULL;
 	if (peek_kw(p, "on")) {

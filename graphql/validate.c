@@ -13,6 +13,7 @@
 
 #define CODE "GRAPHQL_VALIDATION_FAILED"
 #define MERGE_BUDGET 2000000L
+#define MAX_SPREAD_NESTING 100
 
 struct vctx {
 	const struct gql_schema *s;
@@ -24,6 +25,7 @@ struct vctx {
 	struct ast_name **spreads;
 	long budget;
 	bool budget_reported;
+	size_t n_frags;
 };
 
 #define VERR(c, l1, l2, ...) gql__err_add((c)->errs, CODE, (l1), (l2), __VA_ARGS__)
@@ -607,35 +609,91 @@ static void merge_walk(struct vctx *c, struct ast_selset *ss, struct gql_type *p
 }
 
 /* ---- fragments: cycles (5.5.2.2), use (5.5.1.4) ------------------------------ */
-static void find_cycles(struct vctx *c, struct ast_fragment *f, struct ast_fragment **stack,
-			int depth)
+/*
+ * Iterative depth-first search over fragment spreads, so a long chain of
+ * fragments cannot exhaust the stack. visit: 0 new, 1 on the path, 2 done.
+ */
+struct dfs_frame {
+	struct ast_fragment *f;
+	struct ast_name *next;
+};
+
+static void find_cycles(struct vctx *c, struct ast_fragment *start, size_t n_frags)
 {
-	f->visit = 1;
-	stack[depth] = f;
-	for (struct ast_name *sp = f->spreads; sp; sp = sp->next) {
+	struct dfs_frame *st = xmalloc((n_frags + 1) * sizeof *st);
+	size_t top = 0;
+	start->visit = 1;
+	st[top++] = (struct dfs_frame){start, start->spreads};
+	while (top) {
+		struct dfs_frame *fr = &st[top - 1];
+		struct ast_name *sp = fr->next;
+		if (!sp) {
+			fr->f->visit = 2;
+			top--;
+			continue;
+		}
+		fr->next = sp->next;
 		struct ast_fragment *g = find_fragment(c->doc, sp->name);
 		if (!g)
 			continue;
 		if (g->visit == 1) {
 			VERR(c, &sp->loc, NULL, "Cannot spread fragment \"%s\" within itself%s%s.",
-			     g->name, g == f ? "" : " via ", g == f ? "" : f->name);
-		} else if (g->visit == 0 && depth + 1 < 256) {
-			find_cycles(c, g, stack, depth + 1);
+			     g->name, g == fr->f ? "" : " via ", g == fr->f ? "" : fr->f->name);
+		} else if (g->visit == 0 && top <= n_frags) {
+			g->visit = 1;
+			st[top++] = (struct dfs_frame){g, g->spreads};
 		}
 	}
-	f->visit = 2;
+	free(st);
 }
 
-static void mark_reach(struct vctx *c, struct ast_name *spreads, int depth)
+/* Mark the fragments reachable from spreads (worklist, no recursion). */
+static void mark_reach(struct vctx *c, struct ast_name *spreads, size_t n_frags)
 {
-	for (struct ast_name *sp = spreads; sp && depth < 256; sp = sp->next) {
+	struct ast_fragment **work = xmalloc((n_frags + 1) * sizeof *work);
+	size_t n = 0;
+	struct ast_name *sp = spreads;
+	for (;;) {
+		if (!sp) {
+			if (!n)
+				break;
+			sp = work[--n]->spreads;
+			continue;
+		}
 		struct ast_fragment *g = find_fragment(c->doc, sp->name);
+		sp = sp->next;
 		if (!g || g->reach)
 			continue;
 		g->reach = true;
 		g->used = true;
-		mark_reach(c, g->spreads, depth + 1);
+		if (n < n_frags)
+			work[n++] = g;
 	}
+	free(work);
+}
+
+/* Nesting of fragment spreads inside fragments (memoised; acyclic here). */
+static int spread_depth(struct ast_selset *ss, int level)
+{
+	int max = 0;
+	if (!ss || level > 300)
+		return 0;
+	for (struct ast_sel *sel = ss->first; sel; sel = sel->next) {
+		int d = 0;
+		if (sel->kind == SEL_FIELD || sel->kind == SEL_INLINE) {
+			d = spread_depth(sel->selset, level + 1);
+		} else if (sel->frag) {
+			struct ast_fragment *f = sel->frag;
+			if (f->spread_memo < 0) {
+				f->spread_memo = 0;
+				f->spread_memo = 1 + spread_depth(f->selset, level + 1);
+			}
+			d = f->spread_memo;
+		}
+		if (d > max)
+			max = d;
+	}
+	return max;
 }
 
 /* ---- variables (5.8) ------------------------------------------------------ */
@@ -708,7 +766,7 @@ static void check_variables(struct vctx *c, struct ast_op *op)
 	/* Usages of the operation and of every fragment it reaches. */
 	for (struct ast_fragment *f = c->doc->frags; f; f = f->next)
 		f->reach = false;
-	mark_reach(c, op->spreads, 0);
+	mark_reach(c, op->spreads, c->n_frags);
 	struct var_usage *lists[2] = {op->usages, NULL};
 	struct ast_fragment *f = c->doc->frags;
 	for (int phase = 0;; phase++) {
@@ -805,8 +863,10 @@ static struct gql_type *op_root(const struct gql_schema *s, enum op_kind k)
 void gql__validate(const struct gql_schema *s, struct ast_doc *doc, struct err_list *errs,
 		   const struct gql_limits *lim, struct validate_stats *st)
 {
-	struct vctx c = {s, doc, errs, errs->arena, NULL, NULL, MERGE_BUDGET, false};
+	struct vctx c = {s, doc, errs, errs->arena, NULL, NULL, MERGE_BUDGET, false, 0};
 	memset(st, 0, sizeof *st);
+	for (struct ast_fragment *f = doc->frags; f; f = f->next)
+		c.n_frags++;
 	/* 5.1.1 Executable definitions. */
 	if (doc->has_sdl) {
 		VERR(&c, &doc->first_sdl_loc, NULL,
@@ -877,10 +937,9 @@ void gql__validate(const struct gql_schema *s, struct ast_doc *doc, struct err_l
 	c.usages = NULL;
 	c.spreads = NULL;
 	/* 5.5.2.2 cycles. */
-	struct ast_fragment *stack[256];
 	for (struct ast_fragment *f = doc->frags; f; f = f->next)
 		if (f->visit == 0)
-			find_cycles(&c, f, stack, 0);
+			find_cycles(&c, f, c.n_frags);
 	bool cyclic = errs->n > 0;
 	for (struct ast_fragment *f = doc->frags; f; f = f->next)
 		if (f->visit == 1)
@@ -894,6 +953,16 @@ void gql__validate(const struct gql_schema *s, struct ast_doc *doc, struct err_l
 			VERR(&c, &f->loc, NULL, "Fragment \"%s\" is never used.", f->name);
 	if (cyclic || errs->n)
 		return;
+	/* Walkers recurse through spreads: bound their nesting. */
+	for (struct ast_op *op = doc->ops; op; op = op->next) {
+		int d = spread_depth(op->selset, 0);
+		if (d > MAX_SPREAD_NESTING) {
+			gql__err_add(errs, "QUERY_TOO_DEEP", &op->loc, NULL,
+				     "fragment spreads are nested %d deep, more than the limit of %d", d,
+				     MAX_SPREAD_NESTING);
+			return;
+		}
+	}
 	/* 5.3.2 field merging. */
 	for (struct ast_fragment *f = doc->frags; f; f = f->next)
 		merge_walk(&c, f->selset, f->type, 0, true);

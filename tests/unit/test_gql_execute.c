@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 
 #include "graphql/graphql.h"
 
@@ -719,6 +720,57 @@ static void test_cache(void **state)
 	gql_engine_free(e);
 }
 
+struct thread_arg {
+	struct gql_engine *e;
+	int id;
+	int bad;
+};
+
+static void *worker(void *p)
+{
+	struct thread_arg *ta = p;
+	static const char *const qs[] = {
+		"{ issue(key: \"ISS-1\") { summary id } }",
+		"{ issue(key: \"ISS-2\") { summary id } }",
+		"{ issue(key: \"ISS-3\") { summary id } }",
+	};
+	for (int i = 0; i < 300; i++) {
+		int k = (i + ta->id) % 3;
+		struct gql_request rq = {.query = qs[k], .query_len = strlen(qs[k])};
+		struct buf out = BUF_INIT;
+		char want[128];
+		snprintf(want, sizeof want,
+			 "{\"data\":{\"issue\":{\"summary\":\"Summary %d\",\"id\":\"%d\"}}}", k + 1, k + 1);
+		if (gql_execute(ta->e, &rq, &out) != 0 || strcmp(out.data, want) != 0)
+			ta->bad++;
+		buf_release(&out);
+	}
+	return NULL;
+}
+
+/* Concurrent requests share cached documents while others are evicted. */
+static void test_concurrency(void **state)
+{
+	(void)state;
+	struct gql_engine *e = gql_engine_new(S, NULL, 2);
+	pthread_t th[4];
+	struct thread_arg ta[4];
+	for (int i = 0; i < 4; i++) {
+		ta[i] = (struct thread_arg){e, i, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, worker, &ta[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(ta[i].bad, 0);
+	}
+	struct gql_cache_stats st;
+	gql_engine_cache_stats(e, &st);
+	assert_int_equal(st.hits + st.misses, 1200);
+	assert_true(st.evictions > 0);
+	assert_int_equal(st.entries, 2);
+	gql_engine_free(e);
+}
+
 static void test_limits(void **state)
 {
 	(void)state;
@@ -793,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_batch_resolvers),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_concurrency),
 		cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

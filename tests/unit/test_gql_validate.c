@@ -298,6 +298,34 @@ static void test_limits(void **state)
 	buf_release(&b);
 }
 
+/* "{ dog { ...F0 } } fragment F0 on Dog { ...F1 } ... fragment Fn-1 on Dog { <last> }" */
+static char *fragment_chain(int n, const char *last)
+{
+	struct buf b = BUF_INIT;
+	assert_int_equal(buf_puts(&b, "{ dog { ...F0 } }"), 0);
+	for (int i = 0; i < n - 1; i++)
+		assert_int_equal(buf_printf(&b, " fragment F%d on Dog { id ...F%d }", i, i + 1), 0);
+	assert_int_equal(buf_printf(&b, " fragment F%d on Dog { %s }", n - 1, last), 0);
+	return buf_detach(&b);
+}
+
+static void test_fragment_chains(void **state)
+{
+	(void)state;
+	/* A cycle closing 400 fragments down the chain is still found. */
+	char *q = fragment_chain(400, "...F0");
+	invalid(q, "Cannot spread fragment \\\"F0\\\" within itself via F399.");
+	free(q);
+	/* A chain that deep is refused even without a cycle ... */
+	q = fragment_chain(400, "name");
+	invalid(q, "more than the limit of 100\",\"locations\":[{\"line\":1,\"column\":1}],\"extensions\":{\"code\":\"QUERY_TOO_DEEP\"");
+	free(q);
+	/* ... and a moderate one is fine, every fragment counted as used. */
+	q = fragment_chain(60, "name");
+	valid(q);
+	free(q);
+}
+
 static void test_schema_errors(void **state)
 {
 	(void)state;
@@ -343,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_directives),
 		cmocka_unit_test(test_variables),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_fragment_chains),
 		cmocka_unit_test(test_schema_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
