@@ -419,6 +419,10 @@ struct validate_stats {
 void gql__validate(const struct gql_schema *s, struct ast_doc *doc, struct err_list *errs,
 		   const struct gql_limits *lim, struct validate_stats *st);
 
+/* A constant literal valid for input type t? -1 with the reason in msg. */
+int gql__check_literal(const struct gql_schema *s, const struct ast_value *v, const struct tref *t,
+		       char *msg, size_t n);
+
 /* ---- documents ------------------------------------------------------------ */
 struct gql_document {
 	struct arena arena;

@@ -568,6 +568,17 @@ static bool input_cycle(const struct gql_type *t, const struct gql_type *start, 
 	return false;
 }
 
+static void check_defaults(struct loader *l, const struct gql_input_def *a, size_t n,
+			   const char *owner)
+{
+	for (size_t i = 0; i < n && !l->failed; i++) {
+		char msg[300];
+		if (a[i].defval && gql__check_literal(l->s, a[i].defval, a[i].type, msg, sizeof msg) < 0)
+			lerr(l, a[i].loc, "invalid default value of '%s' in '%s': %s", a[i].name, owner,
+			     msg);
+	}
+}
+
 static int load(struct gql_schema *s, const char *sdl, size_t len, bool builtin, char *err,
 		size_t errlen)
 {
@@ -656,6 +667,15 @@ static int load(struct gql_schema *s, const char *sdl, size_t len, bool builtin,
 			lerr(&l, s->types[i]->loc, "input '%s' references itself through non-null fields",
 			     s->types[i]->name);
 	}
+	/* Default values of arguments and input fields must be valid. */
+	for (i = first_new; i < s->n_types && !l.failed; i++) {
+		struct gql_type *t = s->types[i];
+		check_defaults(&l, t->inputs, t->n_inputs, t->name);
+		for (size_t f = 0; f < t->n_fields && !l.failed; f++)
+			check_defaults(&l, t->fields[f].args, t->fields[f].n_args, t->fields[f].name);
+	}
+	for (i = 0; i < s->n_dirs && !l.failed; i++)
+		check_defaults(&l, s->dirs[i]->args, s->dirs[i]->n_args, s->dirs[i]->name);
 	if (l.failed || builtin)
 		goto out;
 	/* Root operation types. */
@@ -692,7 +712,6 @@ static int load(struct gql_schema *s, const char *sdl, size_t len, bool builtin,
 		struct gql_loc loc = {1, 1};
 		lerr(&l, loc, "the schema has no query root type");
 	}
-	/* Default values of arguments and input fields must be valid. */
 	if (!l.failed)
 		s->loaded = true;
 out:

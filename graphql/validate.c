@@ -854,6 +854,20 @@ static int sel_aliases(struct ast_selset *ss, int level)
 	return n;
 }
 
+int gql__check_literal(const struct gql_schema *s, const struct ast_value *v, const struct tref *t,
+		       char *msg, size_t n)
+{
+	struct arena a;
+	arena_init(&a);
+	struct err_list el = {.arena = &a};
+	struct vctx c = {s, NULL, &el, &a, NULL, NULL, MERGE_BUDGET, false, 0};
+	bool ok = check_value(&c, v, t, false);
+	if (!ok && el.first && n)
+		snprintf(msg, n, "%s", el.first->message);
+	arena_release(&a);
+	return ok ? 0 : -1;
+}
+
 /* ---- entry point ---------------------------------------------------------- */
 static struct gql_type *op_root(const struct gql_schema *s, enum op_kind k)
 {

@@ -345,6 +345,9 @@ static void test_schema_errors(void **state)
 		{"input In { a: In! } type Query { a(i: In): Int }", "references itself"},
 		{"type Query { a: Int } { a }", "operations"},
 		{"enum E { A A } type Query { a: E }", "defined twice"},
+		{"type Query { a(x: Int = \"one\"): Int }", "invalid default value of 'x' in 'a'"},
+		{"enum E { A } input In { e: E = B } type Query { a(i: In): Int }", "found B"},
+		{"input In { n: Int! } type Query { a(i: In = {}): Int }", "was not provided"},
 	};
 	for (size_t i = 0; i < JS_ARRAY_LEN(cases); i++) {
 		struct gql_schema *s = gql_schema_new();
