@@ -28,11 +28,41 @@ static const char *sprint_field(void)
 /* ---- small renderers ------------------------------------------------------ */
 static void out_avatars(struct buf *b, const char *base)
 {
-	outf(b, "{\"48x48\":\"%s?size=48\",\"24x24\":\"%s?size=24\",\"16x16\":\"%s?size=16\","
-		"\"32x32\":\"%s?size=32\"}", base, base, base, base);
+	const char *q = strchr(base, '?') ? "&" : "?";
+	outf(b, "{\"48x48\":\"%s%ssize=48\",\"24x24\":\"%s%ssize=24\",\"16x16\":\"%s%ssize=16\","
+		"\"32x32\":\"%s%ssize=32\"}", base, q, base, q, base, q, base, q);
+}
+
+static void render_user_obj(struct buf *b, const struct sim_req *r, const struct sim_user *u);
+
+/* Users are most of a page's bytes: each is rendered once for the usual
+ * Host ("http://127.0.0.1:PORT") and copied afterwards. */
+static char default_host[64];
+static pthread_once_t users_once = PTHREAD_ONCE_INIT;
+
+static void users_prerender(void)
+{
+	struct sim_req r;
+	memset(&r, 0, sizeof(r));
+	snprintf(default_host, sizeof(default_host), "http://127.0.0.1:%d", SIM.o.port);
+	snprintf(r.host, sizeof(r.host), "%s", default_host);
+	for (size_t i = 0; i < SIM.n_users; i++) {
+		struct buf b = BUF_INIT;
+		render_user_obj(&b, &r, &SIM.users[i]);
+		SIM.users[i].json_cloud = buf_detach(&b);
+	}
 }
 
 static void out_user_obj(struct buf *b, const struct sim_req *r, const struct sim_user *u)
+{
+	pthread_once(&users_once, users_prerender);
+	if (u->json_cloud && strcmp(r->host, default_host) == 0)
+		out(b, u->json_cloud);
+	else
+		render_user_obj(b, r, u);
+}
+
+static void render_user_obj(struct buf *b, const struct sim_req *r, const struct sim_user *u)
 {
 	char av[160];
 	snprintf(av, sizeof(av), "https://avatar-management.example.net/initials/%.2s.png",

@@ -211,7 +211,9 @@ static void truth(struct sim_req *r, struct sim_resp *w)
 		out_str(b, x->email);
 		out(b, ",\"timeZone\":");
 		out_str(b, x->tz);
-		out(b, ",\"accountType\":\"atlassian\",\"active\":true}");
+		/* Data Center users have no accountType. */
+		out(b, SIM.o.dc ? ",\"accountType\":null,\"active\":true}"
+				: ",\"accountType\":\"atlassian\",\"active\":true}");
 	}
 	out(b, "],\"sprints\":[");
 	size_t ns = 0;

@@ -40,7 +40,7 @@ struct sim_user {
 	char display_name[64];
 	char email[96];
 	const char *tz;
-	char *json_cloud;    /* pre-rendered user object (no host; see api.c) */
+	char *json_cloud;    /* pre-rendered user object for the default Host (api.c) */
 };
 
 enum { DOC_DESC = 1, DOC_COMMENT = 2, DOC_WORKLOG = 3 };
