@@ -102,8 +102,11 @@ const struct gql_value *gql_value_get(const struct gql_value *obj, const char *n
  *   max_aliases         TOO_MANY_ALIASES     (aliased fields, fragments counted
  *                                             once per definition)
  *   max_cost            QUERY_TOO_COSTLY     (see below)
- * The parser also refuses more than 128 nested brackets (QUERY_TOO_DEEP) so
- * recursion stays bounded whatever the limits say.
+ * The parser also refuses more than 128 nested brackets (QUERY_TOO_DEEP),
+ * validation more than 100 nested fragment spreads (QUERY_TOO_DEEP) and
+ * documents whose field merging check exceeds a fixed work budget
+ * (QUERY_TOO_COMPLEX), so recursion and time stay bounded whatever the
+ * limits say.
  *
  * Cost of a selection set = sum over its fields (fragments expanded) of
  *     1 + m * cost(field's selection set)
@@ -259,6 +262,15 @@ struct gql_request {
  * HTTP layer may map -1 to status 400. Never fails for lack of memory.
  */
 int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *out);
+/*
+ * extensions.code values: request refused (-1): GRAPHQL_PARSE_FAILED,
+ * GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT (variables), the limit codes
+ * above, OPERATION_RESOLUTION_FAILURE (operationName), FORBIDDEN (mutation
+ * not allowed), BAD_REQUEST (no query). Field errors (1): the code a resolver
+ * gave to gql_fail/gql_error, else INTERNAL_ERROR (also for result coercion
+ * and non-null violations); BAD_USER_INPUT for argument coercion;
+ * RESPONSE_TOO_LARGE when max_response_bytes is exceeded.
+ */
 
 struct gql_cache_stats {
 	uint64_t hits, misses, evictions;
