@@ -1657,3 +1657,45 @@ out:
 	arena_release(&a);
 	return rc;
 }
+
+int gql_execute_body(struct gql_engine *e, const char *body, size_t len, void *ctx,
+		     bool allow_mutations, struct buf *out)
+{
+	struct arena a;
+	int rc = -1;
+	char *vars = NULL;
+	arena_init(&a);
+	cJSON *j = cJSON_ParseWithLength(body, len);
+	if (!j || !cJSON_IsObject(j)) {
+		refuse(out, &a, "BAD_REQUEST", "the request body must be a JSON object");
+		goto out;
+	}
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "query");
+	const cJSON *op = cJSON_GetObjectItemCaseSensitive(j, "operationName");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "variables");
+	if (!cJSON_IsString(q)) {
+		refuse(out, &a, "BAD_REQUEST", "the request has no \"query\" string");
+		goto out;
+	}
+	if (op && !cJSON_IsNull(op) && !cJSON_IsString(op)) {
+		refuse(out, &a, "BAD_REQUEST", "\"operationName\" must be a string");
+		goto out;
+	}
+	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v)) {
+		refuse(out, &a, "BAD_REQUEST", "\"variables\" must be an object");
+		goto out;
+	}
+	if (v && cJSON_IsObject(v))
+		vars = cJSON_PrintUnformatted(v);
+	struct gql_request rq = {
+		.query = q->valuestring, .query_len = strlen(q->valuestring),
+		.operation_name = cJSON_IsString(op) ? op->valuestring : NULL,
+		.variables_json = vars, .ctx = ctx, .allow_mutations = allow_mutations,
+	};
+	rc = gql_execute(e, &rq, out);
+out:
+	free(vars);
+	cJSON_Delete(j);
+	arena_release(&a);
+	return rc;
+}

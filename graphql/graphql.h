@@ -263,6 +263,13 @@ struct gql_request {
  */
 int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *out);
 /*
+ * The same from a GraphQL-over-HTTP JSON body {"query": "...",
+ * "operationName": "..." or null, "variables": {...} or null}; a body that
+ * is not such an object is refused (-1) with code BAD_REQUEST.
+ */
+int gql_execute_body(struct gql_engine *e, const char *body, size_t len, void *ctx,
+		     bool allow_mutations, struct buf *out);
+/*
  * extensions.code values: request refused (-1): GRAPHQL_PARSE_FAILED,
  * GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT (variables), the limit codes
  * above, OPERATION_RESOLUTION_FAILURE (operationName), FORBIDDEN (mutation

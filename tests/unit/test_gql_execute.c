@@ -720,6 +720,39 @@ static void test_cache(void **state)
 	gql_engine_free(e);
 }
 
+static char *body(const char *b, int *rc)
+{
+	struct buf out = BUF_INIT;
+	*rc = gql_execute_body(E, b, strlen(b), NULL, false, &out);
+	return buf_detach(&out);
+}
+
+static void test_http_body(void **state)
+{
+	(void)state;
+	int rc;
+	char *got = body("{\"query\": \"query A { a: issue(key: \\\"ISS-1\\\") { key } } "
+			 "query B($k: String!) { issue(key: $k) { summary } }\", "
+			 "\"operationName\": \"B\", \"variables\": {\"k\": \"ISS-7\"}}", &rc);
+	assert_string_equal(got, "{\"data\":{\"issue\":{\"summary\":\"Summary 7\"}}}");
+	assert_int_equal(rc, 0);
+	free(got);
+	got = body("{\"query\": \"{ issue(key: \\\"ISS-1\\\") { key } }\", \"operationName\": null, "
+		   "\"variables\": null}", &rc);
+	assert_string_equal(got, "{\"data\":{\"issue\":{\"key\":\"ISS-1\"}}}");
+	free(got);
+	static const char *const bad[] = {
+		"", "[]", "{}", "{\"query\": 1}", "{\"query\": \"{ fails }\", \"variables\": []}",
+		"{\"query\": \"{ fails }\", \"operationName\": 3}", "{\"query\": \"{ fails }\"",
+	};
+	for (size_t i = 0; i < JS_ARRAY_LEN(bad); i++) {
+		got = body(bad[i], &rc);
+		assert_int_equal(rc, -1);
+		assert_non_null(strstr(got, "\"code\":\"BAD_REQUEST\""));
+		free(got);
+	}
+}
+
 struct thread_arg {
 	struct gql_engine *e;
 	int id;
@@ -845,6 +878,7 @@ int main(void)
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_batch_resolvers),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_http_body),
 		cmocka_unit_test(test_concurrency),
 		cmocka_unit_test(test_limits),
 	};
