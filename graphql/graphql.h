@@ -202,7 +202,8 @@ void gql_schema_free(struct gql_schema *s);
 /*
  * Load SDL text (type definitions, schema definition, directive
  * definitions). Once per schema. -1 with "line:col: message" in err on a
- * syntax or consistency error (unknown types, bad interfaces, ...).
+ * syntax or consistency error (unknown types, bad interfaces, invalid
+ * default values, ...); the schema is then unusable: free it.
  */
 int gql_schema_load(struct gql_schema *s, const char *sdl, size_t len, char *err,
 		    size_t errlen) JS_WUR;
@@ -248,7 +249,7 @@ struct gql_request {
 	const char *query;
 	size_t query_len;
 	const char *operation_name;      /* NULL: the document's only operation */
-	const char *variables_json;      /* JSON object text, or NULL */
+	const char *variables_json;      /* NUL-terminated JSON object text, or NULL */
 	const struct gql_value *variables; /* or an OBJECT value (used when json NULL) */
 	void *ctx;                       /* handed to every resolver */
 	bool allow_mutations;            /* false: a mutation is refused (FORBIDDEN) */
