@@ -293,7 +293,7 @@ int jira_parse_sprint(const struct cJSON *s, struct batch *b, struct jira_error 
 	r.name = arena_strdup(&b->arena, name);
 	r.state = arena_strdup(&b->arena, state);
 	const char *goal = str_of(s, "goal");
-	r.goal = goal && *goal ? arena_strdup(&b->arena, goal) : NULL;
+	r.goal = goal ? arena_strdup(&b->arena, goal) : NULL; /* "" stays "" */
 	*batch_add_sprint(b) = r;
 	return 0;
 }
