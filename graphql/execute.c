@@ -1206,9 +1206,26 @@ static void execute_selset(struct gql_exec *x, const struct fgroup *parent_fg, s
 			group[k].obj->keys = arena_alloc(x->a, (nf ? nf : 1) * sizeof(char *));
 			group[k].obj->vals = arena_alloc(x->a, (nf ? nf : 1) * sizeof(struct rnode *));
 		}
+		/*
+		 * An object that already failed a non-null field becomes null (or
+		 * propagates further): its remaining fields are not resolved.
+		 */
+		struct item *live = arena_alloc(x->a, m * sizeof *live);
+		size_t *lidx = arena_alloc(x->a, m * sizeof *lidx);
 		size_t slot = 0;
-		for (struct fgroup *g = fields; g; g = g->next, slot++)
-			execute_field(x, t, g, group, m, slot, depth);
+		for (struct fgroup *g = fields; g; g = g->next, slot++) {
+			size_t n_live = 0;
+			for (size_t k = 0; k < m; k++)
+				if (!group[k].invalid) {
+					lidx[n_live] = k;
+					live[n_live++] = group[k];
+				}
+			if (!n_live)
+				break;
+			execute_field(x, t, g, live, n_live, slot, depth);
+			for (size_t k = 0; k < n_live; k++)
+				group[lidx[k]].invalid = live[k].invalid;
+		}
 		for (size_t k = 0; k < m; k++)
 			items[gidx[k]].invalid = group[k].invalid;
 	}
