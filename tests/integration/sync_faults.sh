@@ -28,7 +28,9 @@ expect_failure() {
 	psql_q "SELECT details->>'guidance' FROM sync_log WHERE level = 'ERROR' ORDER BY id DESC LIMIT 1" |
 		grep -q . || fail "$kind: no guidance"
 	local n; n=$(path_requests "$SEARCH")
-	[ "$n" = "$attempts" ] || fail "$kind: $n search requests, expected $attempts"
+	# attempts may be a pattern like 3|4: libcurl re-sends once by itself
+	# when a reused keep-alive connection turns out to be dead.
+	[[ "$n" =~ ^($attempts)$ ]] || fail "$kind: $n search requests, expected $attempts"
 	pass "$kind -> $code after $attempts request(s)"
 }
 
@@ -40,10 +42,11 @@ expect_failure 500 JIRA_UNAVAILABLE 3
 expect_failure 502 JIRA_UNAVAILABLE 3
 expect_failure 503 JIRA_UNAVAILABLE 3
 expect_failure 429 RATE_LIMIT 3 ',"retryAfter":1'
-expect_failure drop NETWORK_GLITCH 3
+expect_failure drop NETWORK_GLITCH '3|4'
 expect_failure delay NETWORK_GLITCH 3 ',"delayMs":3000'
-expect_failure malformed SCHEMA_CHANGE "${MALFORMED_ATTEMPTS:-1}"
-expect_failure truncated SCHEMA_CHANGE "${MALFORMED_ATTEMPTS:-1}"
+# A body that is not JSON at all is re-sent once (a cut transfer), then SCHEMA_CHANGE.
+expect_failure malformed SCHEMA_CHANGE "${MALFORMED_ATTEMPTS:-2}"
+expect_failure truncated SCHEMA_CHANGE "${MALFORMED_ATTEMPTS:-2}"
 
 # Transient faults within the retry budget: the run succeeds.
 sim DELETE /_sim/faults >/dev/null
