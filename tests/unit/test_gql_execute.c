@@ -61,7 +61,7 @@ static const char *const users[][3] = {
 };
 
 struct counters {
-	int issues_calls, key_calls, comments_calls, comments_parents, author_calls, author_parents;
+	int issues_calls, key_calls, summary_calls, comments_calls, comments_parents, author_calls, author_parents;
 	bool wanted_comments;
 	size_t n_subfields;
 	const char *subfields[8];
@@ -570,13 +570,18 @@ static void test_errors_and_null_propagation(void **state)
 	       "{\"errors\":[{\"message\":\"the Jira token of 'ops' expired\",\"locations\":[{\"line\":1,"
 	       "\"column\":35}],\"path\":[\"failsNonNull\"],\"extensions\":{\"code\":\"AUTH_EXPIRED\"}}],"
 	       "\"data\":null}", 1);
-	/* A null non-null field nulls its object; the nullable list item stops it. */
+	/*
+	 * A null non-null field nulls its object; the nullable list item stops
+	 * it. The failed object's later fields are not resolved.
+	 */
+	C.summary_calls = 0;
 	expect("{ brokenIssues { key summary } }", NULL,
 	       "{\"errors\":[{\"message\":\"Cannot return null for non-nullable field Issue.key.\","
 	       "\"locations\":[{\"line\":1,\"column\":18}],\"path\":[\"brokenIssues\",1,\"key\"],"
 	       "\"extensions\":{\"code\":\"INTERNAL_ERROR\"}}],"
 	       "\"data\":{\"brokenIssues\":[{\"key\":\"ISS-1\",\"summary\":\"Summary 1\"},null,"
 	       "{\"key\":\"ISS-3\",\"summary\":\"Summary 3\"}]}}", 1);
+	assert_int_equal(C.summary_calls, 2);
 	/* With non-null items the whole list becomes null. */
 	expect_has("{ brokenIssuesStrict { key } }", NULL,
 		   "\"path\":[\"brokenIssuesStrict\",1,\"key\"],\"extensions\":{\"code\":\"INTERNAL_ERROR\"}}],"
