@@ -139,9 +139,10 @@ static int r_issue_field(const struct gql_resolve_info *info, const struct gql_v
 	else if (!strcmp(f, "key")) {
 		C.key_calls++;
 		*out = is->key[0] ? gql_string(is->key) : gql_null();
-	} else if (!strcmp(f, "summary"))
+	} else if (!strcmp(f, "summary")) {
+		C.summary_calls++;
 		*out = gql_string(is->summary);
-	else if (!strcmp(f, "status"))
+	} else if (!strcmp(f, "status"))
 		*out = gql_enum(is->status);
 	else if (!strcmp(f, "labels")) {
 		*out = gql_list_new(info->exec, 2);
