@@ -1716,3 +1716,15 @@ out:
 	arena_release(&a);
 	return rc;
 }
+
+int gql_introspection_json(const struct gql_schema *s, struct buf *out)
+{
+	struct gql_limits lim;
+	gql_limits_default(&lim);
+	struct gql_engine *e = gql_engine_new(s, &lim, 0);
+	struct gql_request rq = {.query = gql_introspection_query,
+				 .query_len = strlen(gql_introspection_query)};
+	int rc = gql_execute(e, &rq, out);
+	gql_engine_free(e);
+	return rc == 0 ? 0 : -1;
+}

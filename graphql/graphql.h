@@ -290,5 +290,11 @@ void gql_engine_cache_stats(struct gql_engine *e, struct gql_cache_stats *st);
  * directiveIsRepeatable: true}) produces (descriptions,
  * specifiedByURL, directive isRepeatable, no schema description). */
 extern const char gql_introspection_query[];
+/*
+ * Append the response to gql_introspection_query for schema s
+ * ({"data":{"__schema":...}}), the input of graphql-js buildClientSchema.
+ * 0, or -1 when the response carries errors (it is still appended).
+ */
+int gql_introspection_json(const struct gql_schema *s, struct buf *out) JS_WUR;
 
 #endif
