@@ -529,7 +529,7 @@ static int coerce_literal(struct gql_exec *x, const struct ast_value *v, const s
 	default:
 		break;
 	}
-	if (nt->kind == GQL_SCALAR && !gql__find_type(x->s, nt->name)->builtin) {
+	if (nt->kind == GQL_SCALAR && !nt->builtin) {
 		*out = literal_plain(x, v, depth + 1);
 		return 0;
 	}
