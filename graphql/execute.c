@@ -59,6 +59,7 @@ struct item {
 
 struct cost_memo {
 	const struct ast_fragment *f;
+	bool paged;
 	double cost;
 	struct cost_memo *next;
 };
@@ -1256,14 +1257,9 @@ static int write_node(struct buf *b, const struct rnode *r)
 }
 
 /* ---- cost ------------------------------------------------------------------ */
-static double field_multiplier(struct gql_exec *x, const struct ast_sel *sel)
+/* The page size a field asks for (first/limit/last/pageSize), or -1. */
+static double page_size(struct gql_exec *x, const struct ast_sel *sel)
 {
-	const struct tref *t = sel->def->type;
-	bool is_list = false;
-	for (; t; t = t->of)
-		is_list |= t->kind == TR_LIST;
-	if (!is_list)
-		return 1;
 	static const char *const names[] = {"first", "limit", "last", "pageSize"};
 	for (size_t k = 0; k < JS_ARRAY_LEN(names); k++)
 		for (const struct ast_arg *a = sel->args; a; a = a->next) {
@@ -1288,10 +1284,30 @@ static double field_multiplier(struct gql_exec *x, const struct ast_sel *sel)
 		if (d && d->defval && d->defval->kind == V_INT && parse_i64(d->defval->str, &v) == 0)
 			return v < 1 ? 1 : (double)v;
 	}
+	return -1;
+}
+
+/*
+ * Multiplier of a field's children (the formula is in graphql.h): its page
+ * size; else default_list_size for a list, unless the parent field had a
+ * page size (the edges/nodes list of a connection: that page was counted).
+ */
+static double field_multiplier(struct gql_exec *x, const struct ast_sel *sel, bool parent_paged,
+			       bool *paged)
+{
+	double ps = page_size(x, sel);
+	*paged = ps >= 0;
+	if (ps >= 0)
+		return ps;
+	bool is_list = false;
+	for (const struct tref *t = sel->def->type; t; t = t->of)
+		is_list |= t->kind == TR_LIST;
+	if (!is_list || parent_paged)
+		return 1;
 	return x->lim->default_list_size > 0 ? x->lim->default_list_size : 1;
 }
 
-static double selset_cost(struct gql_exec *x, const struct ast_selset *ss, int depth)
+static double selset_cost(struct gql_exec *x, const struct ast_selset *ss, bool paged, int depth)
 {
 	double c = 0;
 	if (!ss || depth > 300)
@@ -1304,17 +1320,20 @@ static double selset_cost(struct gql_exec *x, const struct ast_selset *ss, int d
 				c += 1;
 				continue;
 			}
-			c += 1 + field_multiplier(x, sel) * selset_cost(x, sel->selset, depth + 1);
+			bool child_paged;
+			double m = field_multiplier(x, sel, paged, &child_paged);
+			c += 1 + m * selset_cost(x, sel->selset, child_paged, depth + 1);
 		} else if (sel->kind == SEL_INLINE) {
-			c += selset_cost(x, sel->selset, depth + 1);
+			c += selset_cost(x, sel->selset, paged, depth + 1);
 		} else if (sel->frag) {
 			struct cost_memo *m = x->memo;
-			while (m && m->f != sel->frag)
+			while (m && (m->f != sel->frag || m->paged != paged))
 				m = m->next;
 			if (!m) {
 				m = arena_alloc(x->a, sizeof *m);
 				m->f = sel->frag;
-				m->cost = selset_cost(x, sel->frag->selset, depth + 1);
+				m->paged = paged;
+				m->cost = selset_cost(x, sel->frag->selset, paged, depth + 1);
 				m->next = x->memo;
 				x->memo = m;
 			}
@@ -1631,7 +1650,7 @@ int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *
 		goto out;
 	}
 	/* Cost. */
-	double cost = selset_cost(&x, x.op->selset, 0);
+	double cost = selset_cost(&x, x.op->selset, false, 0);
 	if (e->lim.max_cost > 0 && cost > e->lim.max_cost) {
 		refuse(out, &a, "QUERY_TOO_COSTLY",
 		       "the query has an estimated cost of %.0f, more than the limit of %.0f", cost,

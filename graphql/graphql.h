@@ -110,12 +110,16 @@ const struct gql_value *gql_value_get(const struct gql_value *obj, const char *n
  *
  * Cost of a selection set = sum over its fields (fragments expanded) of
  *     1 + m * cost(field's selection set)
- * where m = 1 for a non-list field, and for a list-typed field m = the value
- * of its `first`, `limit`, `last` or `pageSize` argument (the first present,
- * after variables are applied, at least 1) or default_list_size when none is
- * given. Introspection fields (__schema, __type) cost 1 in total.
- * So `{projects(first:10){issues(first:50){key}}}` costs
- * 1 + 10 * (1 + 50 * 1) = 511.
+ * where m is the field's page size: the value of its `first`, `limit`,
+ * `last` or `pageSize` argument (the first present, after variables, else
+ * the argument's default; at least 1), whether the field is a list or a
+ * connection object. A field without a page size has m = 1, except a list
+ * field, which has m = default_list_size, or m = 1 when its parent field has
+ * a page size (the edges/nodes list of a connection: the page is counted
+ * once). Introspection fields (__schema, __type) cost 1 in total. So
+ * `{projects(first:10){issues(first:50){key}}}` costs 1 + 10 * (1 + 50 * 1)
+ * = 511, and `{issues(first:50){edges{node{key}}}}` costs
+ * 1 + 50 * (1 + 1 * (1 + 1)) = 151.
  */
 struct gql_limits {
 	size_t max_document_bytes; /* default 65536 */

@@ -42,7 +42,10 @@ static const char SDL[] =
 	"  badInt: Int\n"
 	"  text: String\n"
 	"  wrongAbstract: Node\n"
+	"  issuePage(first: Int = 10): IssuePage!\n"
 	"}\n"
+	"type IssuePage { edges: [IssueEdge!]! total: Int! }\n"
+	"type IssueEdge { cursor: String! node: Issue! }\n"
 	"type Mutation { incr(by: Int!): Int! }\n";
 
 /* ---- the data set ----------------------------------------------------------- */
@@ -317,6 +320,25 @@ static int r_wrong_abstract(const struct gql_resolve_info *info, const struct gq
 	return 0;
 }
 
+/* A connection: {edges: [{cursor, node}], total} as plain objects. */
+static int r_issue_page(const struct gql_resolve_info *info, const struct gql_value *parent,
+			struct gql_value *out)
+{
+	(void)parent;
+	int64_t n = gql_arg_int(info, "first", 10);
+	struct gql_value edges = gql_list_new(info->exec, (size_t)n);
+	for (int64_t i = 0; i < n; i++) {
+		struct gql_value e = gql_object_new(info->exec, 2);
+		e.u.obj.fields[0] = (struct gql_field_value){"cursor", gql_string(issues[i].id)};
+		e.u.obj.fields[1] = (struct gql_field_value){"node", gql_ptr(&issues[i], "Issue")};
+		edges.u.list.items[i] = e;
+	}
+	*out = gql_object_new(info->exec, 2);
+	out->u.obj.fields[0] = (struct gql_field_value){"edges", edges};
+	out->u.obj.fields[1] = (struct gql_field_value){"total", gql_int(50)};
+	return 0;
+}
+
 static int r_incr(const struct gql_resolve_info *info, const struct gql_value *parent,
 		  struct gql_value *out)
 {
@@ -360,7 +382,7 @@ static int setup(void **state)
 		{"Query.failsNonNull", r_fails}, {"Query.brokenIssues", r_broken},
 		{"Query.brokenIssuesStrict", r_broken}, {"Query.badInt", r_bad_int},
 		{"Query.text", r_text}, {"Query.wrongAbstract", r_wrong_abstract},
-		{"Mutation.incr", r_incr},
+		{"Mutation.incr", r_incr}, {"Query.issuePage", r_issue_page},
 	};
 	for (size_t i = 0; i < JS_ARRAY_LEN(binds); i++)
 		assert_int_equal(gql_schema_bind(S, binds[i].coord, binds[i].fn, NULL), 0);
@@ -373,9 +395,12 @@ static int setup(void **state)
 	assert_int_equal(gql_schema_bind_batch(S, "Issue.comments", b_comments, NULL), 0);
 	assert_int_equal(gql_schema_bind_batch(S, "Comment.author", b_author, NULL), 0);
 	assert_int_equal(gql_schema_check_bound(S, err, sizeof err), -1);
-	assert_string_equal(err, "5 field(s) without a resolver: User.id, User.name, User.email, "
-				 "Comment.id, Comment.body");
+	assert_string_equal(err, "9 field(s) without a resolver: User.id, User.name, User.email, "
+				 "Comment.id, Comment.body, IssuePage.edges, IssuePage.total, "
+				 "IssueEdge.cursor, IssueEdge.node");
 	assert_int_equal(gql_schema_bind_property(S, "User.*"), 0);
+	assert_int_equal(gql_schema_bind_property(S, "IssuePage.*"), 0);
+	assert_int_equal(gql_schema_bind_property(S, "IssueEdge.*"), 0);
 	assert_int_equal(gql_schema_bind_property(S, "Comment.id"), 0);
 	assert_int_equal(gql_schema_bind_property(S, "Comment.body"), 0);
 	assert_int_equal(gql_schema_check_bound(S, err, sizeof err), 0);
@@ -840,6 +865,30 @@ static void test_limits(void **state)
 	lim.max_cost = 1051;
 	e = gql_engine_new(S, &lim, 0);
 	got = run_full(e, q, NULL, NULL, false, &rc);
+	assert_int_equal(rc, 0);
+	free(got);
+	gql_engine_free(e);
+
+	/*
+	 * A connection's page size counts once: edges of a paged field are not
+	 * multiplied again. 1 + 5 * (1 + 1 * (1 + (1 + 2 * 1))) = 26.
+	 */
+	gql_limits_default(&lim);
+	lim.max_cost = 25;
+	e = gql_engine_new(S, &lim, 0);
+	const char *cq = "{ issuePage(first: 5) { edges { node { comments(first: 2) { body } } } } }";
+	got = run_full(e, cq, NULL, NULL, false, &rc);
+	assert_non_null(strstr(got, "cost of 26,"));
+	free(got);
+	gql_engine_free(e);
+	lim.max_cost = 26;
+	e = gql_engine_new(S, &lim, 0);
+	got = run_full(e, "{ issuePage(first: 2) { total edges { cursor node { key } } } }", NULL, NULL,
+		       false, &rc);
+	assert_string_equal(got, "{\"data\":{\"issuePage\":{\"total\":50,\"edges\":[{\"cursor\":\"1\","
+				 "\"node\":{\"key\":\"ISS-1\"}},{\"cursor\":\"2\",\"node\":{\"key\":\"ISS-2\"}}]}}}");
+	free(got);
+	got = run_full(e, cq, NULL, NULL, false, &rc);
 	assert_int_equal(rc, 0);
 	free(got);
 	gql_engine_free(e);
