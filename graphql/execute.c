@@ -96,8 +96,8 @@ void gql_limits_default(struct gql_limits *l)
 	l->max_tokens = 10000;
 	l->max_depth = 20;
 	l->max_aliases = 50;
-	l->max_cost = 50000;
-	l->default_list_size = 100;
+	l->max_cost = 100000;
+	l->default_list_size = 20;
 	l->max_response_bytes = (size_t)64 << 20;
 }
 

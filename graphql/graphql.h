@@ -126,8 +126,8 @@ struct gql_limits {
 	size_t max_tokens;         /* default 10000 */
 	int max_depth;             /* default 20 (the standard introspection query needs 15) */
 	int max_aliases;           /* default 50 */
-	double max_cost;           /* default 50000 */
-	int default_list_size;     /* default 100 */
+	double max_cost;           /* default 100000 */
+	int default_list_size;     /* default 20 */
 	size_t max_response_bytes; /* default 64 MiB; exceeding aborts with an error */
 };
 void gql_limits_default(struct gql_limits *l);
