@@ -665,16 +665,16 @@ static bool sprint_known(const struct batch *b, size_t from, int64_t id)
 	return false;
 }
 
-static int board_sprints(struct jira_client *c, int64_t board, size_t from, struct batch *b,
-			 struct jira_error *err)
+static int board_sprints(struct jira_client *c, int64_t board, bool open_only, size_t from,
+			 struct batch *b, struct jira_error *err)
 {
 	long start = 0;
-	char target[160];
+	char target[192];
 	for (int pages = 0; pages < MAX_LOOP_PAGES; pages++) {
 		cJSON *resp = NULL;
 		snprintf(target, sizeof target,
-			 "/rest/agile/1.0/board/%" PRId64 "/sprint?startAt=%ld&maxResults=%d", board, start,
-			 AGILE_PAGE);
+			 "/rest/agile/1.0/board/%" PRId64 "/sprint?startAt=%ld&maxResults=%d%s", board, start,
+			 AGILE_PAGE, open_only ? "&state=active,future" : "");
 		if (jira_http_json(c, "GET", target, NULL, &resp, err) < 0) {
 			/* Kanban boards do not support sprints: 400. */
 			if (err->http_status == 400)
@@ -709,6 +709,12 @@ static int board_sprints(struct jira_client *c, int64_t board, size_t from, stru
 
 int jira_project_sprints(struct jira_client *c, const char *project_key, struct batch *b,
 			 struct jira_error *err)
+{
+	return jira_project_sprints_ex(c, project_key, false, b, err);
+}
+
+int jira_project_sprints_ex(struct jira_client *c, const char *project_key, bool open_only,
+			    struct batch *b, struct jira_error *err)
 {
 	if (!jira_valid_project_key(project_key)) {
 		jira_error_set(err, JIRA_CONFIG_ERROR, "invalid project key '%.64s'",
@@ -745,7 +751,10 @@ int jira_project_sprints(struct jira_client *c, const char *project_key, struct 
 		const cJSON *v;
 		cJSON_ArrayForEach(v, values) {
 			int64_t id = id_value(GET(v, "id"));
-			if (id < 0)
+			const cJSON *type = GET(v, "type");
+			/* Kanban boards have no sprints (they answer 400): skip them
+			 * without asking. Boards of unknown type are asked. */
+			if (id < 0 || (cJSON_IsString(type) && strcmp(type->valuestring, "kanban") == 0))
 				continue;
 			if (n_boards == cap) {
 				cap = cap ? cap * 2 : 16;
@@ -763,7 +772,7 @@ int jira_project_sprints(struct jira_client *c, const char *project_key, struct 
 			break;
 	}
 	for (size_t i = 0; i < n_boards; i++)
-		if (board_sprints(c, boards[i], from, b, err) < 0)
+		if (board_sprints(c, boards[i], open_only, from, b, err) < 0)
 			goto out;
 	rc = 0;
 out:
@@ -773,6 +782,36 @@ out:
 	free(boards);
 	buf_release(&target);
 	return rc;
+}
+
+int jira_sprint_get(struct jira_client *c, int64_t sprint_id, struct batch *b,
+		    struct jira_error *err)
+{
+	if (ensure_prepared(c, err) < 0)
+		return -1;
+	struct jira_stats before = c->stats;
+	char target[96];
+	snprintf(target, sizeof target, "/rest/agile/1.0/sprint/%" PRId64, sprint_id);
+	cJSON *resp = NULL;
+	int rc = jira_http_json(c, "GET", target, NULL, &resp, err);
+	if (rc == 0)
+		rc = jira_parse_sprint(resp, b, err);
+	cJSON_Delete(resp);
+	account(c, &before, b);
+	return rc;
+}
+
+void jira_set_site(struct jira_client *c, enum jira_flavour flavour, const char *sprint_field)
+{
+	free(c->sprint_field);
+	c->sprint_field = sprint_field && *sprint_field ? xstrdup(sprint_field) : NULL;
+	c->flavour = flavour;
+	c->prepared = flavour != JIRA_FLAVOUR_AUTO;
+}
+
+bool jira_prepared(const struct jira_client *c)
+{
+	return c->prepared;
 }
 
 /* ---- admin look-ups -------------------------------------------------------------- */

@@ -203,6 +203,20 @@ int jira_worklogs_deleted(struct jira_client *c, int64_t since_ms, int max_pages
 int jira_project_sprints(struct jira_client *c, const char *project_key, struct batch *b,
 			 struct jira_error *err) JS_WUR;
 
+/* Like jira_project_sprints; open_only asks only for active and future
+ * sprints (state=active,future): the cheap refresh of incremental runs. */
+int jira_project_sprints_ex(struct jira_client *c, const char *project_key, bool open_only,
+			    struct batch *b, struct jira_error *err) JS_WUR;
+/* One sprint by id (/rest/agile/1.0/sprint/{id}) into b->sprints. */
+int jira_sprint_get(struct jira_client *c, int64_t sprint_id, struct batch *b,
+		    struct jira_error *err) JS_WUR;
+
+/* Use a flavour and sprint field known from an earlier jira_prepare (a
+ * cache) instead of asking Jira; marks the client prepared unless flavour
+ * is AUTO. */
+void jira_set_site(struct jira_client *c, enum jira_flavour flavour, const char *sprint_field);
+bool jira_prepared(const struct jira_client *c);
+
 /* Admin look-ups for the console: projects matching query, users of a
  * project matching query. Results as a cJSON array the caller deletes:
  * [{"key","name","id"}] / [{"accountId","displayName","emailAddress"}]. */

@@ -115,6 +115,15 @@ CREATE TABLE worklog (
 CREATE INDEX worklog_issue_idx ON worklog (issue_id, started, id);
 CREATE INDEX worklog_author_idx ON worklog (author_id);
 
+-- What jira_prepare learnt about a Jira site (flavour, the sprint custom
+-- field), so that incremental runs need not ask again every time.
+CREATE TABLE jira_site (
+    base_url        text PRIMARY KEY,
+    flavour         text NOT NULL CHECK (flavour IN ('cloud', 'datacenter')),
+    sprint_field    text,
+    checked_at      timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TYPE sync_job_status AS ENUM ('ACTIVE', 'PAUSED', 'ERROR');
 CREATE TYPE sync_status AS ENUM ('IDLE', 'RUNNING', 'SUCCESS', 'FAILED');
 
@@ -228,6 +237,7 @@ DROP TABLE sync_state;
 DROP TABLE sync_job;
 DROP TYPE sync_status;
 DROP TYPE sync_job_status;
+DROP TABLE jira_site;
 DROP TABLE worklog;
 DROP TABLE comment;
 DROP TABLE issue_sprint;

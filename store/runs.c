@@ -570,7 +570,7 @@ int store_delete_worklogs(PGconn *db, int64_t project_id, const int64_t *ids, si
 	return 0;
 }
 
-int store_write_sprints(PGconn *db, int64_t project_id, const struct batch *b,
+int store_write_sprints(PGconn *db, int64_t project_id, const struct batch *b, bool replace_set,
 			struct store_counts *counts, char *err, size_t errlen)
 {
 	/* Sprints are few (tens per board): a JSON document and one statement
@@ -632,11 +632,15 @@ int store_write_sprints(PGconn *db, int64_t project_id, const struct batch *b,
 		counts->sprints_upserted += n;
 	PQclear(r);
 	r = q(db,
-	      "WITH ids AS (SELECT (e->>'id')::bigint AS id FROM json_array_elements($1::json) e),"
-	      " d AS (DELETE FROM project_sprint ps WHERE ps.project_id = $2"
-	      " AND ps.sprint_id NOT IN (SELECT id FROM ids))"
-	      " INSERT INTO project_sprint (project_id, sprint_id) SELECT $2, id FROM ids"
-	      " ON CONFLICT DO NOTHING",
+	      replace_set
+		      ? "WITH ids AS (SELECT (e->>'id')::bigint AS id FROM json_array_elements($1::json) e),"
+			" d AS (DELETE FROM project_sprint ps WHERE ps.project_id = $2"
+			" AND ps.sprint_id NOT IN (SELECT id FROM ids))"
+			" INSERT INTO project_sprint (project_id, sprint_id) SELECT $2, id FROM ids"
+			" ON CONFLICT DO NOTHING"
+		      : "INSERT INTO project_sprint (project_id, sprint_id)"
+			" SELECT $2, (e->>'id')::bigint FROM json_array_elements($1::json) e"
+			" ON CONFLICT DO NOTHING",
 	      2, vals, err, errlen);
 	if (!r)
 		goto fail;
@@ -682,4 +686,56 @@ int store_seen_finish(PGconn *db, int64_t run_id, int64_t project_id, struct sto
 	PQclear(r);
 	const char *del[1] = {rid};
 	return q0(db, "DELETE FROM sync_run_seen WHERE run_id = $1", 1, del, err, errlen);
+}
+
+int store_open_sprints(PGconn *db, int64_t project_id, int64_t *ids, size_t max, size_t *n,
+		       char *err, size_t errlen)
+{
+	char pid[24], lim[24];
+	const char *vals[2] = {fmt_i64(pid, project_id), fmt_i64(lim, (int64_t)max)};
+	PGresult *r = q(db,
+			"SELECT s.id FROM sprint s JOIN project_sprint ps ON ps.sprint_id = s.id"
+			" WHERE ps.project_id = $1 AND s.state IN ('active', 'future')"
+			" ORDER BY s.id LIMIT $2",
+			2, vals, err, errlen);
+	if (!r)
+		return -1;
+	*n = 0;
+	for (int i = 0; i < PQntuples(r) && *n < max; i++)
+		if (parse_i64(PQgetvalue(r, i, 0), &ids[*n]) == 0)
+			(*n)++;
+	PQclear(r);
+	return 0;
+}
+
+int store_site_get(PGconn *db, const char *base_url, int64_t max_age_ms, char flavour[16],
+		   char sprint_field[128], char *err, size_t errlen)
+{
+	char age[24];
+	const char *vals[2] = {base_url, fmt_i64(age, max_age_ms)};
+	PGresult *r = q(db,
+			"SELECT flavour, coalesce(sprint_field, '') FROM jira_site WHERE base_url = $1"
+			" AND checked_at > now() - $2::bigint * interval '1 millisecond'",
+			2, vals, err, errlen);
+	if (!r)
+		return -1;
+	int rc = 1;
+	if (PQntuples(r) == 1) {
+		snprintf(flavour, 16, "%s", PQgetvalue(r, 0, 0));
+		snprintf(sprint_field, 128, "%s", PQgetvalue(r, 0, 1));
+		rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int store_site_put(PGconn *db, const char *base_url, const char *flavour,
+		   const char *sprint_field, char *err, size_t errlen)
+{
+	const char *vals[3] = {base_url, flavour, sprint_field};
+	return q0(db,
+		  "INSERT INTO jira_site (base_url, flavour, sprint_field) VALUES ($1, $2, $3)"
+		  " ON CONFLICT (base_url) DO UPDATE SET flavour = EXCLUDED.flavour,"
+		  " sprint_field = EXCLUDED.sprint_field, checked_at = now()",
+		  3, vals, err, errlen);
 }

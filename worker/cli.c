@@ -153,7 +153,7 @@ int worker_sync_cli(int argc, char **argv)
 		log_info("resuming unfinished run", "project", key, "#run", fmt_i64(rid, run_id));
 
 	enum worker_step_result r = WORKER_STEP_MORE;
-	if (jira_prepare(jira, &err) < 0) {
+	if (worker_prepare(&w, opts.full, &err) < 0) {
 		r = WORKER_STEP_FAILED;
 	} else if (tty) {
 		struct store_project p;

@@ -179,6 +179,41 @@ out:
 	return rc;
 }
 
+/* How long what jira_prepare learnt about a site (flavour, sprint field) is
+ * trusted before incremental runs ask again; full runs always ask. */
+#define SITE_CACHE_MS (24LL * 3600 * 1000)
+
+int worker_prepare(struct worker_sync *w, bool fresh, struct jira_error *err)
+{
+	char e[STORE_ERRLEN], flavour[16], field[128];
+	if (jira_prepared(w->jira))
+		return 0;
+	const char *url = w->cfg->jira_base_url;
+	if (!fresh && url) {
+		int f = store_site_get(w->db, url, SITE_CACHE_MS, flavour, field, e, sizeof e);
+		if (f == 0) {
+			enum jira_flavour fl = strcmp(flavour, "cloud") == 0 ? JIRA_FLAVOUR_CLOUD
+									      : JIRA_FLAVOUR_DC;
+			/* A flavour forced by configuration wins over the cache. */
+			if (w->cfg->jira_flavour == JIRA_FLAVOUR_AUTO || w->cfg->jira_flavour == fl) {
+				jira_set_site(w->jira, fl, field);
+				return 0;
+			}
+		} else if (f < 0) {
+			log_warn("cannot read the jira site cache", "error", e);
+		}
+	}
+	if (jira_prepare(w->jira, err) < 0)
+		return -1;
+	if (url) {
+		const char *fl = jira_flavour_of(w->jira) == JIRA_FLAVOUR_CLOUD ? "cloud" : "datacenter";
+		const char *sf = jira_sprint_field(w->jira);
+		if (store_site_put(w->db, url, fl, sf ? sf : NULL, e, sizeof e) < 0)
+			log_warn("cannot write the jira site cache", "error", e);
+	}
+	return 0;
+}
+
 /* ---- steps ------------------------------------------------------------------ */
 
 struct step {
@@ -388,15 +423,52 @@ static int step_worklog_deleted(struct step *s, struct jira_error *err)
 	return 0;
 }
 
+/*
+ * Sprints. Full and reconciling runs read every sprint of the project's
+ * boards and make that the project's set. Other runs read only the active
+ * and future ones (one request per scrum board), and then each sprint we
+ * hold as open that Jira no longer lists as open (it was closed or
+ * deleted) by its id: closing a sprint does not touch every issue in it.
+ */
+#define OPEN_SPRINTS_MAX 64
+
+static bool batch_has_sprint(const struct batch *b, int64_t id)
+{
+	for (size_t i = 0; i < b->sprints.n; i++)
+		if (b->sprints.v[i].id == id)
+			return true;
+	return false;
+}
+
 static int step_sprints(struct step *s, struct jira_error *err)
 {
 	struct worker_sync *w = s->w;
 	char e[STORE_ERRLEN];
-	if (jira_project_sprints(w->jira, s->project.key, &w->batch, err) < 0)
+	bool complete = is_full(s) || s->c.reconcile;
+	if (jira_project_sprints_ex(w->jira, s->project.key, !complete, &w->batch, err) < 0)
 		return -1;
+	if (!complete) {
+		int64_t open[OPEN_SPRINTS_MAX];
+		size_t n = 0;
+		if (store_open_sprints(w->db, s->run.project_id, open, OPEN_SPRINTS_MAX, &n, e,
+				       sizeof e) < 0) {
+			db_error(w, err, "cannot read open sprints", e);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (batch_has_sprint(&w->batch, open[i]))
+				continue;
+			/* A sprint deleted in Jira answers 404: it keeps its last
+			 * state until the next complete listing unlinks it. */
+			if (jira_sprint_get(w->jira, open[i], &w->batch, err) < 0 &&
+			    err->code != JIRA_NOT_FOUND)
+				return -1;
+		}
+	}
 	if (step_begin(s, err) < 0)
 		return -1;
-	if (store_write_sprints(w->db, s->run.project_id, &w->batch, &s->counts, e, sizeof e) < 0) {
+	if (store_write_sprints(w->db, s->run.project_id, &w->batch, complete, &s->counts, e,
+				sizeof e) < 0) {
 		db_error(w, err, "cannot write sprints", e);
 		return -1;
 	}
@@ -559,6 +631,8 @@ enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, i
 		}
 	}
 	jira_get_stats(w->jira, &s.stats0);
+	if (worker_prepare(w, is_full(&s), err) < 0)
+		goto out;
 
 	const char *phase = s.c.phase;
 	char phase_now[24];

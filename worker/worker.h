@@ -58,6 +58,12 @@ int worker_run_begin(struct worker_sync *w, const char *project_key,
 		     const struct worker_run_opts *opts, int64_t *run_id, bool *resumed,
 		     struct jira_error *err) JS_WUR;
 
+/* Make sure the client knows the site's flavour and sprint field: from the
+ * jira_site cache (younger than a day) unless fresh, else from Jira (and
+ * then cached). worker_run_step calls it; call it yourself before other
+ * Jira calls. */
+int worker_prepare(struct worker_sync *w, bool fresh, struct jira_error *err) JS_WUR;
+
 /* Do the next step of the run. expect_seq < 0: whatever the current one is. */
 enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, int expect_seq,
 					struct jira_error *err);

@@ -48,3 +48,22 @@ psql_q "UPDATE issue SET summary = 'tampered' WHERE id = ${ids[0]}" >/dev/null
 "$JS" sync INC --full 2>/dev/null || fail "full resync"
 compare INC
 pass "a full run repairs local drift"
+
+# Sprint changes that touch no issue (a sprint closed, a future one renamed),
+# read by an incremental run that does not reconcile.
+unset RECONCILE_EVERY
+active=$(psql_q "SELECT id FROM sprint WHERE state = 'active' ORDER BY id LIMIT 1")
+future=$(psql_q "SELECT id FROM sprint WHERE state = 'future' ORDER BY id LIMIT 1")
+[ -n "$active" ] && [ -n "$future" ] || fail "no active and future sprints to change"
+sim POST "/_sim/sprints/$active" '{"state":"closed"}' >/dev/null
+sim POST "/_sim/sprints/$future" '{"name":"Renamed future sprint"}' >/dev/null
+sim POST /_sim/stats/reset >/dev/null
+# No lookback here: the issues changed above would be read again otherwise.
+SYNC_LOOKBACK_MINUTES=0 "$JS" sync INC 2>/dev/null || fail "incremental sync (sprints)"
+[ "$(last_run kind)" = incremental ] || fail "expected an incremental run"
+compare INC
+[ "$(psql_q "SELECT state FROM sprint WHERE id = $active")" = closed ] || fail "closed sprint not read"
+pass "a sprint closed and a sprint renamed without issue changes are read incrementally"
+sim GET /_sim/stats >"$JS_TMP/stats.json"; n=$(json_field total <"$JS_TMP/stats.json")
+[ "$n" -le 5 ] || fail "an incremental run with nothing to read made $n requests: $(cat "$JS_TMP/stats.json")"
+pass "an incremental run with only sprint changes made $n Jira requests"
