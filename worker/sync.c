@@ -304,12 +304,13 @@ static int step_issues(struct step *s, struct jira_error *err)
 	struct worker_sync *w = s->w;
 	struct jira_query q;
 	make_query(s, &q, false);
-	char *cursor = s->c.cursor ? xstrdup(s->c.cursor) : NULL;
-	if (jira_search_page(w->jira, &q, &cursor, &w->batch, err) < 0) {
-		free(cursor);
+	/* The client replaces the cursor with a new one and leaves the old
+	 * one to us (untouched on failure). */
+	char *old = s->c.cursor, *cursor = old;
+	if (jira_search_page(w->jira, &q, &cursor, &w->batch, err) < 0)
 		return -1;
-	}
-	free(s->c.cursor);
+	if (cursor != old)
+		free(old);
 	s->c.cursor = cursor;
 	s->c.pages++;
 	if (w->batch.max_updated_ms > s->c.max_updated_ms || s->c.max_updated_ms == JS_TIME_NULL)
@@ -491,12 +492,13 @@ static int step_reconcile(struct step *s, struct jira_error *err)
 		s->c.cursor = NULL;
 		goto finish;
 	}
-	char *cursor = s->c.cursor ? xstrdup(s->c.cursor) : NULL;
-	if (jira_search_ids(w->jira, &q, &cursor, &w->batch, err) < 0) {
-		free(cursor);
+	/* The client replaces the cursor with a new one and leaves the old
+	 * one to us (untouched on failure). */
+	char *old = s->c.cursor, *cursor = old;
+	if (jira_search_ids(w->jira, &q, &cursor, &w->batch, err) < 0)
 		return -1;
-	}
-	free(s->c.cursor);
+	if (cursor != old)
+		free(old);
 	s->c.cursor = cursor;
 	if (step_begin(s, err) < 0)
 		return -1;

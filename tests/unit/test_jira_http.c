@@ -780,7 +780,8 @@ static void route_comments_sprints(const struct req *rq, int nth, struct reply *
 		const char *p = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "projectKeyOrId");
 		RCHECK(p && strcmp(p, "KP") == 0);
 		reply_json(r, 200, "{\"maxResults\":50,\"startAt\":0,\"total\":3,\"isLast\":true,\"values\":["
-				   "{\"id\":4,\"type\":\"scrum\"},{\"id\":5,\"type\":\"kanban\"},{\"id\":6,\"type\":\"scrum\"}]}");
+				   "{\"id\":4,\"type\":\"scrum\"},{\"id\":5,\"type\":\"simple\"},{\"id\":6,\"type\":\"scrum\"},"
+				   "{\"id\":7,\"type\":\"kanban\"}]}");
 		return;
 	}
 	if (strcmp(rq->url, "/rest/agile/1.0/board/5/sprint") == 0) {
@@ -825,6 +826,7 @@ static void test_comments_and_sprints(void **state)
 	assert_int_equal(b.sprints.v[2].id, 3);
 	assert_string_equal(b.sprints.v[2].name, "S3, the one");
 	assert_int_equal(hits("/rest/agile/1.0/board/5/sprint"), 1); /* 400: skipped, not retried */
+	assert_int_equal(hits("/rest/agile/1.0/board/7/sprint"), 0); /* kanban: never asked */
 
 	/* A 404 on an issue is an error the caller sees. */
 	assert_int_equal(jira_issue_worklogs(c, 78, &b, &err), -1);
