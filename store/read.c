@@ -1,0 +1,709 @@
+/*
+ * The reads of the GraphQL admin plane. Each function is one static,
+ * parameterised statement, prepared once per connection (named "rd_*");
+ * batch loaders take N ids as one array parameter (= ANY($1)) so that a
+ * level of a GraphQL response costs one statement whatever its width. Rows
+ * are copied into the caller's arena so the PGresult is released at once.
+ * Nothing is cached: what a sync commits is what the next read returns.
+ */
+#include <stdatomic.h>
+
+#include "store/store.h"
+
+/* Timestamps leave PostgreSQL as epoch milliseconds. */
+#define MS(col) "(extract(epoch FROM " col ") * 1000)::int8"
+
+enum stmt {
+	ST_PING,
+	ST_PROJECTS,
+	ST_PROJECT,
+	ST_ISSUE_COUNTS,
+	ST_ISSUE_PAGE,
+	ST_ISSUE_TOTAL,
+	ST_ISSUE_BY_KEY,
+	ST_COMMENTS,
+	ST_WORKLOGS,
+	ST_ISSUE_SPRINTS,
+	ST_USERS,
+	ST_JOBS,
+	ST_PROJECT_SPRINTS,
+	ST_PROJECT_USERS,
+	ST_TRACKED,
+	ST_STATES,
+	ST_LOGS,
+	ST_RUNS,
+	ST_RUN,
+	ST_M_RUNS,
+	ST_M_ERRORS,
+	N_STMT
+};
+
+#define ISSUE_COLS                                                                          \
+	"i.id, i.project_id, i.key, i.summary, i.status, i.status_category, i.priority, "   \
+	"i.issue_type, i.assignee_id, i.reporter_id, " MS("i.created") ", " MS("i.updated") \
+	", " MS("i.resolved") ", " MS("i.deleted_at") ", "                                   \
+	"(extract(epoch FROM i.updated) * 1000000)::int8, array_to_json(i.labels)::text, "   \
+	"i.description, i.description_adf::text"
+
+/* The filters of the issues connection; $1 project, $2 status, $3 assignee,
+ * $4 sprint, $5 updated since (ms), $6 text, $7 include deleted. */
+#define ISSUE_FILTER                                                                      \
+	" FROM issue i WHERE i.project_id = $1::int8"                                        \
+	" AND ($2::text IS NULL OR i.status = $2)"                                           \
+	" AND ($3::text IS NULL OR i.assignee_id = $3)"                                      \
+	" AND ($4::int8 IS NULL OR EXISTS (SELECT 1 FROM issue_sprint s"                     \
+	"      WHERE s.issue_id = i.id AND s.sprint_id = $4))"                                \
+	" AND ($5::int8 IS NULL OR i.updated >= 'epoch'::timestamptz + $5 * interval '1 millisecond')" \
+	" AND ($6::text IS NULL OR i.search_vector @@ websearch_to_tsquery('simple', $6))"  \
+	" AND ($7::bool OR i.deleted_at IS NULL)"
+
+#define USER_COLS "u.account_id, u.display_name, u.email, u.time_zone, u.active"
+#define SPRINT_COLS                                                                    \
+	"s.id, s.board_id, s.name, s.state, s.goal, " MS("s.start_date") ", " MS("s.end_date") \
+	", " MS("s.complete_date")
+#define RUN_COLS                                                                          \
+	"r.id, r.project_id, r.kind, r.trigger, r.status::text, r.error_code, r.error_message, " \
+	"r.issues_upserted, r.issues_deleted, r.comments_upserted, r.comments_deleted, "       \
+	"r.worklogs_upserted, r.worklogs_deleted, r.jira_requests, " MS("r.started_at") ", "   \
+	MS("r.finished_at")
+
+static const struct {
+	const char *name;
+	int n_params;
+	const char *sql;
+} stmts[N_STMT] = {
+	[ST_PING] = {"rd_ping", 0, "SELECT 1"},
+	[ST_PROJECTS] = {"rd_projects", 0,
+		"SELECT p.id, p.key, p.name, " MS("p.created_at") " FROM project p ORDER BY p.key"},
+	[ST_PROJECT] = {"rd_project", 1,
+		"SELECT p.id, p.key, p.name, " MS("p.created_at") " FROM project p WHERE p.id = $1::int8"},
+	[ST_ISSUE_COUNTS] = {"rd_issue_counts", 1,
+		"SELECT project_id, count(*) FROM issue WHERE project_id = ANY($1::int8[])"
+		" AND deleted_at IS NULL GROUP BY project_id"},
+	[ST_ISSUE_PAGE] = {"rd_issue_page", 10,
+		"SELECT " ISSUE_COLS ISSUE_FILTER
+		" AND ($8::int8 IS NULL OR (i.updated, i.id) <"
+		"      ('epoch'::timestamptz + $8 * interval '1 microsecond', $9::int8))"
+		" ORDER BY i.updated DESC, i.id DESC LIMIT $10::int8"},
+	[ST_ISSUE_TOTAL] = {"rd_issue_total", 7, "SELECT count(*)" ISSUE_FILTER},
+	[ST_ISSUE_BY_KEY] = {"rd_issue_by_key", 1,
+		"SELECT " ISSUE_COLS " FROM project p JOIN issue i ON i.project_id = p.id"
+		" WHERE i.key = $1 ORDER BY i.deleted_at DESC NULLS FIRST, i.updated DESC LIMIT 1"},
+	[ST_COMMENTS] = {"rd_comments", 1,
+		"SELECT c.id, c.issue_id, c.author_id, c.update_author_id, c.body, " MS("c.created")
+		", " MS("c.updated") " FROM comment c WHERE c.issue_id = ANY($1::int8[])"
+		" ORDER BY c.issue_id, c.created, c.id"},
+	[ST_WORKLOGS] = {"rd_worklogs", 1,
+		"SELECT w.id, w.issue_id, w.author_id, w.comment, " MS("w.started") ", "
+		MS("w.created") ", " MS("w.updated") ", w.time_spent_seconds"
+		" FROM worklog w WHERE w.issue_id = ANY($1::int8[])"
+		" ORDER BY w.issue_id, w.started, w.id"},
+	[ST_ISSUE_SPRINTS] = {"rd_issue_sprints", 1,
+		"SELECT l.issue_id, " SPRINT_COLS " FROM issue_sprint l JOIN sprint s ON s.id = l.sprint_id"
+		" WHERE l.issue_id = ANY($1::int8[]) ORDER BY l.issue_id, s.start_date NULLS LAST, s.id"},
+	[ST_USERS] = {"rd_users", 1,
+		"SELECT " USER_COLS " FROM jira_user u WHERE u.account_id = ANY($1::text[])"},
+	[ST_JOBS] = {"rd_jobs", 1,
+		"SELECT j.project_id, j.cron, j.effective_cron, j.status::text, j.pause_note,"
+		" j.failure_streak, " MS("j.last_run_at") ", " MS("j.next_run_at")
+		" FROM sync_job j WHERE j.project_id = ANY($1::int8[])"},
+	[ST_PROJECT_SPRINTS] = {"rd_project_sprints", 1,
+		"SELECT 0, " SPRINT_COLS " FROM project_sprint ps JOIN sprint s ON s.id = ps.sprint_id"
+		" WHERE ps.project_id = $1::int8 ORDER BY s.start_date NULLS LAST, s.id"},
+	[ST_PROJECT_USERS] = {"rd_project_users", 1,
+		"SELECT " USER_COLS " FROM jira_user u WHERE u.account_id IN ("
+		" SELECT assignee_id FROM issue WHERE project_id = $1::int8"
+		" UNION SELECT reporter_id FROM issue WHERE project_id = $1::int8"
+		" UNION SELECT c.author_id FROM comment c JOIN issue i ON i.id = c.issue_id"
+		"       WHERE i.project_id = $1::int8"
+		" UNION SELECT w.author_id FROM worklog w JOIN issue i ON i.id = w.issue_id"
+		"       WHERE i.project_id = $1::int8)"
+		" ORDER BY u.display_name NULLS LAST, u.account_id"},
+	[ST_TRACKED] = {"rd_tracked", 1,
+		"SELECT t.account_id, u.display_name, u.email, u.time_zone, coalesce(u.active, true)"
+		" FROM project_tracked_user t LEFT JOIN jira_user u ON u.account_id = t.account_id"
+		" WHERE t.project_id = $1::int8 ORDER BY t.account_id"},
+	[ST_STATES] = {"rd_states", 1,
+		"SELECT s.entity, s.status::text, s.last_error_code, s.cursor_ms, "
+		MS("s.last_success_at") " FROM sync_state s WHERE s.project_id = $1::int8"
+		" ORDER BY array_position(ARRAY['issue','comment','worklog','sprint'], s.entity)"},
+	[ST_LOGS] = {"rd_logs", 3,
+		"SELECT l.id, l.run_id, l.level, l.message, l.details::text, " MS("l.created_at")
+		" FROM sync_log l WHERE l.project_id = $1::int8"
+		" AND array_position(ARRAY['DEBUG','INFO','WARN','ERROR'], l.level) >="
+		"     coalesce(array_position(ARRAY['DEBUG','INFO','WARN','ERROR'], $3::text), 1)"
+		" ORDER BY l.id DESC LIMIT $2::int8"},
+	[ST_RUNS] = {"rd_runs", 2,
+		"SELECT " RUN_COLS " FROM sync_run r WHERE r.project_id = $1::int8"
+		" ORDER BY r.id DESC LIMIT $2::int8"},
+	[ST_RUN] = {"rd_run", 1, "SELECT " RUN_COLS " FROM sync_run r WHERE r.id = $1::int8"},
+	[ST_M_RUNS] = {"rd_m_runs", 0,
+		"WITH d AS (SELECT status, extract(epoch FROM finished_at - started_at)::float8 AS s"
+		"           FROM sync_run)"
+		" SELECT count(*) FILTER (WHERE status = 'RUNNING'),"
+		"  count(*) FILTER (WHERE status = 'SUCCESS'),"
+		"  count(*) FILTER (WHERE status = 'FAILED'),"
+		"  count(s), coalesce(sum(s), 0),"
+		"  count(*) FILTER (WHERE s <= 1), count(*) FILTER (WHERE s <= 5),"
+		"  count(*) FILTER (WHERE s <= 15), count(*) FILTER (WHERE s <= 60),"
+		"  count(*) FILTER (WHERE s <= 300), count(*) FILTER (WHERE s <= 900),"
+		"  count(*) FILTER (WHERE s <= 3600), count(*) FILTER (WHERE s <= 14400),"
+		"  (SELECT coalesce(sum(jira_requests), 0) FROM sync_run)"
+		" FROM d"},
+	[ST_M_ERRORS] = {"rd_m_errors", 0,
+		"SELECT details->>'code', count(*) FROM sync_log"
+		" WHERE level IN ('WARN', 'ERROR') AND details ? 'code' GROUP BY 1 ORDER BY 1"},
+};
+
+const double store_run_bucket_le[STORE_RUN_BUCKETS] = {1, 5, 15, 60, 300, 900, 3600, 14400};
+
+static atomic_uint_fast64_t n_statements;
+
+uint64_t store_read_statements(void)
+{
+	return (uint64_t)atomic_load(&n_statements);
+}
+
+static void set_err(PGconn *db, PGresult *r, char *err, size_t errlen)
+{
+	const char *m = r ? PQresultErrorMessage(r) : "";
+	if (!*m)
+		m = PQerrorMessage(db);
+	snprintf(err, errlen, "%.*s", (int)strcspn(m, "\n"), m);
+}
+
+static int prepare(PGconn *db, enum stmt s, char *err, size_t errlen)
+{
+	PGresult *r = PQprepare(db, stmts[s].name, stmts[s].sql, stmts[s].n_params, NULL);
+	int rc = 0;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		/* 42P05: already prepared on this connection. */
+		if (!state || strcmp(state, "42P05") != 0) {
+			set_err(db, r, err, errlen);
+			rc = -1;
+		}
+	}
+	PQclear(r);
+	return rc;
+}
+
+int store_read_prepare(PGconn *db, char *err, size_t errlen)
+{
+	for (int s = 0; s < N_STMT; s++)
+		if (prepare(db, (enum stmt)s, err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+/* Execute a prepared read; prepare it first when this connection has not.
+ * Returns the rows (caller PQclear) or NULL with err set. */
+static PGresult *run(PGconn *db, enum stmt s, const char *const *vals, char *err, size_t errlen)
+{
+	atomic_fetch_add(&n_statements, 1);
+	PGresult *r = PQexecPrepared(db, stmts[s].name, stmts[s].n_params, vals, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_FATAL_ERROR) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		/* 26000: no such prepared statement on this connection yet. */
+		if (state && !strcmp(state, "26000")) {
+			PQclear(r);
+			if (prepare(db, s, err, errlen) < 0)
+				return NULL;
+			r = PQexecPrepared(db, stmts[s].name, stmts[s].n_params, vals, NULL, NULL, 0);
+		}
+	}
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		set_err(db, r, err, errlen);
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* ---- column access ------------------------------------------------------- */
+static const char *col_s(PGresult *r, struct arena *a, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	return arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
+
+/* An integer column; dflt when NULL. */
+static int64_t col_i(PGresult *r, int row, int col, int64_t dflt)
+{
+	if (PQgetisnull(r, row, col))
+		return dflt;
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static int64_t col_t(PGresult *r, int row, int col)
+{
+	return col_i(r, row, col, JS_TIME_NULL);
+}
+
+static bool col_b(PGresult *r, int row, int col)
+{
+	return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+/* ---- array parameters ---------------------------------------------------- */
+/* "{1,2,3}" */
+static char *int_array(const int64_t *ids, size_t n)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	int rc = buf_putc(&b, '{');
+	for (size_t i = 0; i < n; i++)
+		rc |= buf_printf(&b, "%s%" PRId64, i ? "," : "", ids[i]);
+	rc |= buf_putc(&b, '}');
+	(void)rc; /* unbounded buffer: appends cannot fail */
+	return buf_detach(&b);
+}
+
+/* {"a","b\"c"}: every element quoted, quotes and backslashes escaped. */
+static char *text_array(const char *const *s, size_t n)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	int rc = buf_putc(&b, '{');
+	for (size_t i = 0; i < n; i++) {
+		rc |= buf_puts(&b, i ? ",\"" : "\"");
+		for (const char *p = s[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				rc |= buf_putc(&b, '\\');
+			rc |= buf_putc(&b, *p);
+		}
+		rc |= buf_putc(&b, '"');
+	}
+	rc |= buf_putc(&b, '}');
+	(void)rc;
+	return buf_detach(&b);
+}
+
+/* ---- rows ------------------------------------------------------------------- */
+static void user_row(PGresult *r, struct arena *a, int i, struct store_user_row *u)
+{
+	u->account_id = col_s(r, a, i, 0);
+	u->display_name = col_s(r, a, i, 1);
+	u->email = col_s(r, a, i, 2);
+	u->time_zone = col_s(r, a, i, 3);
+	u->active = col_b(r, i, 4);
+}
+
+static void project_row(PGresult *r, struct arena *a, int i, struct store_project_row *p)
+{
+	p->id = col_i(r, i, 0, 0);
+	p->key = col_s(r, a, i, 1);
+	p->name = col_s(r, a, i, 2);
+	p->created_ms = col_t(r, i, 3);
+}
+
+static void issue_row(PGresult *r, struct arena *a, int i, struct store_issue_row *o)
+{
+	o->id = col_i(r, i, 0, 0);
+	o->project_id = col_i(r, i, 1, 0);
+	o->key = col_s(r, a, i, 2);
+	o->summary = col_s(r, a, i, 3);
+	o->status = col_s(r, a, i, 4);
+	o->status_category = col_s(r, a, i, 5);
+	o->priority = col_s(r, a, i, 6);
+	o->issue_type = col_s(r, a, i, 7);
+	o->assignee_id = col_s(r, a, i, 8);
+	o->reporter_id = col_s(r, a, i, 9);
+	o->created_ms = col_t(r, i, 10);
+	o->updated_ms = col_t(r, i, 11);
+	o->resolved_ms = col_t(r, i, 12);
+	o->deleted_ms = col_t(r, i, 13);
+	o->updated_us = col_i(r, i, 14, 0);
+	o->labels_json = col_s(r, a, i, 15);
+	o->description = col_s(r, a, i, 16);
+	o->description_adf = col_s(r, a, i, 17);
+}
+
+static void sprint_row(PGresult *r, struct arena *a, int i, struct store_sprint_row *s)
+{
+	s->issue_id = col_i(r, i, 0, 0);
+	s->id = col_i(r, i, 1, 0);
+	s->board_id = col_i(r, i, 2, 0);
+	s->name = col_s(r, a, i, 3);
+	s->state = col_s(r, a, i, 4);
+	s->goal = col_s(r, a, i, 5);
+	s->start_ms = col_t(r, i, 6);
+	s->end_ms = col_t(r, i, 7);
+	s->complete_ms = col_t(r, i, 8);
+}
+
+static void run_row(PGresult *r, struct arena *a, int i, struct store_run_row *o)
+{
+	o->id = col_i(r, i, 0, 0);
+	o->project_id = col_i(r, i, 1, 0);
+	o->kind = col_s(r, a, i, 2);
+	o->trigger = col_s(r, a, i, 3);
+	o->status = col_s(r, a, i, 4);
+	o->error_code = col_s(r, a, i, 5);
+	o->error_message = col_s(r, a, i, 6);
+	o->issues_upserted = col_i(r, i, 7, 0);
+	o->issues_deleted = col_i(r, i, 8, 0);
+	o->comments_upserted = col_i(r, i, 9, 0);
+	o->comments_deleted = col_i(r, i, 10, 0);
+	o->worklogs_upserted = col_i(r, i, 11, 0);
+	o->worklogs_deleted = col_i(r, i, 12, 0);
+	o->jira_requests = col_i(r, i, 13, 0);
+	o->started_ms = col_t(r, i, 14);
+	o->finished_ms = col_t(r, i, 15);
+}
+
+/* Run statement s and copy every row with fill() into an arena array. */
+typedef void (*fill_fn)(PGresult *r, struct arena *a, int i, void *row);
+
+static int read_rows(PGconn *db, struct arena *a, enum stmt s, const char *const *vals,
+		     size_t row_size, fill_fn fill, void **rows, size_t *n, char *err,
+		     size_t errlen)
+{
+	PGresult *r = run(db, s, vals, err, errlen);
+	if (!r)
+		return -1;
+	int nt = PQntuples(r);
+	char *out = arena_alloc(a, row_size * (size_t)(nt ? nt : 1));
+	for (int i = 0; i < nt; i++)
+		fill(r, a, i, out + row_size * (size_t)i);
+	PQclear(r);
+	*rows = out;
+	*n = (size_t)nt;
+	return 0;
+}
+
+/* Adapters with the fill_fn signature. */
+static void fill_user(PGresult *r, struct arena *a, int i, void *row)
+{
+	user_row(r, a, i, row);
+}
+static void fill_project(PGresult *r, struct arena *a, int i, void *row)
+{
+	project_row(r, a, i, row);
+}
+static void fill_issue(PGresult *r, struct arena *a, int i, void *row)
+{
+	issue_row(r, a, i, row);
+}
+static void fill_sprint(PGresult *r, struct arena *a, int i, void *row)
+{
+	sprint_row(r, a, i, row);
+}
+static void fill_run(PGresult *r, struct arena *a, int i, void *row)
+{
+	run_row(r, a, i, row);
+}
+
+static void fill_comment(PGresult *r, struct arena *a, int i, void *row)
+{
+	struct store_comment_row *c = row;
+	c->id = col_i(r, i, 0, 0);
+	c->issue_id = col_i(r, i, 1, 0);
+	c->author_id = col_s(r, a, i, 2);
+	c->update_author_id = col_s(r, a, i, 3);
+	c->body = col_s(r, a, i, 4);
+	c->created_ms = col_t(r, i, 5);
+	c->updated_ms = col_t(r, i, 6);
+}
+
+static void fill_worklog(PGresult *r, struct arena *a, int i, void *row)
+{
+	struct store_worklog_row *w = row;
+	w->id = col_i(r, i, 0, 0);
+	w->issue_id = col_i(r, i, 1, 0);
+	w->author_id = col_s(r, a, i, 2);
+	w->comment = col_s(r, a, i, 3);
+	w->started_ms = col_t(r, i, 4);
+	w->created_ms = col_t(r, i, 5);
+	w->updated_ms = col_t(r, i, 6);
+	w->time_spent_seconds = col_i(r, i, 7, 0);
+}
+
+static void fill_job(PGresult *r, struct arena *a, int i, void *row)
+{
+	struct store_job_row *j = row;
+	j->project_id = col_i(r, i, 0, 0);
+	j->cron = col_s(r, a, i, 1);
+	j->effective_cron = col_s(r, a, i, 2);
+	j->status = col_s(r, a, i, 3);
+	j->pause_note = col_s(r, a, i, 4);
+	j->failure_streak = col_i(r, i, 5, 0);
+	j->last_run_ms = col_t(r, i, 6);
+	j->next_run_ms = col_t(r, i, 7);
+}
+
+static void fill_state(PGresult *r, struct arena *a, int i, void *row)
+{
+	struct store_state_row *s = row;
+	s->entity = col_s(r, a, i, 0);
+	s->status = col_s(r, a, i, 1);
+	s->last_error_code = col_s(r, a, i, 2);
+	s->cursor_ms = col_t(r, i, 3);
+	s->last_success_ms = col_t(r, i, 4);
+}
+
+static void fill_log(PGresult *r, struct arena *a, int i, void *row)
+{
+	struct store_log_row *l = row;
+	l->id = col_i(r, i, 0, 0);
+	l->run_id = col_i(r, i, 1, 0);
+	l->level = col_s(r, a, i, 2);
+	l->message = col_s(r, a, i, 3);
+	l->details = col_s(r, a, i, 4);
+	l->created_ms = col_t(r, i, 5);
+}
+
+/* ---- the reads --------------------------------------------------------------- */
+int store_read_ping(PGconn *db, char *err, size_t errlen)
+{
+	PGresult *r = run(db, ST_PING, NULL, err, errlen);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+int store_read_projects(PGconn *db, struct arena *a, struct store_project_row **rows, size_t *n,
+			char *err, size_t errlen)
+{
+	return read_rows(db, a, ST_PROJECTS, NULL, sizeof **rows, fill_project, (void **)rows, n,
+			 err, errlen);
+}
+
+/* One row of a one-parameter statement into *out: 0 found, 1 none. */
+static int read_one(PGconn *db, struct arena *a, enum stmt s, const char *param,
+		    size_t row_size, fill_fn fill, void *out, char *err, size_t errlen)
+{
+	const char *vals[1] = {param};
+	PGresult *r = run(db, s, vals, err, errlen);
+	if (!r)
+		return -1;
+	int rc = 1;
+	if (PQntuples(r) > 0) {
+		memset(out, 0, row_size);
+		fill(r, a, 0, out);
+		rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int store_read_project(PGconn *db, struct arena *a, int64_t id, struct store_project_row *out,
+		       char *err, size_t errlen)
+{
+	char v[24];
+	return read_one(db, a, ST_PROJECT, fmt_i64(v, id), sizeof *out, fill_project, out, err,
+			errlen);
+}
+
+int store_read_issue_counts(PGconn *db, const int64_t *ids, size_t n, int64_t *counts,
+			    char *err, size_t errlen)
+{
+	char *arr = int_array(ids, n);
+	const char *vals[1] = {arr};
+	PGresult *r = run(db, ST_ISSUE_COUNTS, vals, err, errlen);
+	free(arr);
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		counts[i] = 0;
+	for (int t = 0; t < PQntuples(r); t++) {
+		int64_t pid = col_i(r, t, 0, 0), c = col_i(r, t, 1, 0);
+		for (size_t i = 0; i < n; i++)
+			if (ids[i] == pid)
+				counts[i] = c;
+	}
+	PQclear(r);
+	return 0;
+}
+
+int store_read_issue_page(PGconn *db, struct arena *a, const struct store_issue_query *q,
+			  struct store_issue_page *out, char *err, size_t errlen)
+{
+	char pid[24], sprint[24], since[24], after_us[24], after_id[24], lim[24];
+	int limit = q->limit < 0 ? 0 : q->limit > STORE_ISSUES_MAX ? STORE_ISSUES_MAX : q->limit;
+	const char *vals[10] = {
+		fmt_i64(pid, q->project_id),
+		q->status,
+		q->assignee,
+		q->sprint_id ? fmt_i64(sprint, q->sprint_id) : NULL,
+		q->updated_since_ms != JS_TIME_NULL ? fmt_i64(since, q->updated_since_ms) : NULL,
+		q->text,
+		q->include_deleted ? "true" : "false",
+		q->has_after ? fmt_i64(after_us, q->after_updated_us) : NULL,
+		q->has_after ? fmt_i64(after_id, q->after_id) : NULL,
+		fmt_i64(lim, limit + 1), /* one more tells whether a next page exists */
+	};
+	struct store_issue_row *rows;
+	size_t n;
+	if (read_rows(db, a, ST_ISSUE_PAGE, vals, sizeof *rows, fill_issue, (void **)&rows, &n, err,
+		      errlen) < 0)
+		return -1;
+	int64_t total = -1;
+	if (q->want_total) {
+		PGresult *r = run(db, ST_ISSUE_TOTAL, vals, err, errlen);
+		if (!r)
+			return -1;
+		total = col_i(r, 0, 0, 0);
+		PQclear(r);
+	}
+	out->has_next = n > (size_t)limit;
+	out->n = out->has_next ? (size_t)limit : n;
+	out->rows = rows;
+	out->total = total;
+	return 0;
+}
+
+int store_read_issue_by_key(PGconn *db, struct arena *a, const char *key,
+			    struct store_issue_row *out, char *err, size_t errlen)
+{
+	return read_one(db, a, ST_ISSUE_BY_KEY, key, sizeof *out, fill_issue, out, err, errlen);
+}
+
+/* A batch statement over n int8 ids. */
+static int read_by_ids(PGconn *db, struct arena *a, enum stmt s, const int64_t *ids, size_t n,
+		       size_t row_size, fill_fn fill, void **rows, size_t *n_rows, char *err,
+		       size_t errlen)
+{
+	char *arr = int_array(ids, n);
+	const char *vals[1] = {arr};
+	int rc = read_rows(db, a, s, vals, row_size, fill, rows, n_rows, err, errlen);
+	free(arr);
+	return rc;
+}
+
+int store_read_issue_comments(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
+			      struct store_comment_row **rows, size_t *n_rows, char *err,
+			      size_t errlen)
+{
+	return read_by_ids(db, a, ST_COMMENTS, issue_ids, n, sizeof **rows, fill_comment,
+			   (void **)rows, n_rows, err, errlen);
+}
+
+int store_read_issue_worklogs(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
+			      struct store_worklog_row **rows, size_t *n_rows, char *err,
+			      size_t errlen)
+{
+	return read_by_ids(db, a, ST_WORKLOGS, issue_ids, n, sizeof **rows, fill_worklog,
+			   (void **)rows, n_rows, err, errlen);
+}
+
+int store_read_issue_sprints(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
+			     struct store_sprint_row **rows, size_t *n_rows, char *err,
+			     size_t errlen)
+{
+	return read_by_ids(db, a, ST_ISSUE_SPRINTS, issue_ids, n, sizeof **rows, fill_sprint,
+			   (void **)rows, n_rows, err, errlen);
+}
+
+int store_read_jobs(PGconn *db, struct arena *a, const int64_t *project_ids, size_t n,
+		    struct store_job_row **rows, size_t *n_rows, char *err, size_t errlen)
+{
+	return read_by_ids(db, a, ST_JOBS, project_ids, n, sizeof **rows, fill_job, (void **)rows,
+			   n_rows, err, errlen);
+}
+
+int store_read_users(PGconn *db, struct arena *a, const char *const *account_ids, size_t n,
+		     struct store_user_row **rows, size_t *n_rows, char *err, size_t errlen)
+{
+	char *arr = text_array(account_ids, n);
+	const char *vals[1] = {arr};
+	int rc = read_rows(db, a, ST_USERS, vals, sizeof **rows, fill_user, (void **)rows, n_rows,
+			   err, errlen);
+	free(arr);
+	return rc;
+}
+
+/* A per-project list. */
+static int read_project_list(PGconn *db, struct arena *a, enum stmt s, int64_t project_id,
+			     size_t row_size, fill_fn fill, void **rows, size_t *n, char *err,
+			     size_t errlen)
+{
+	char pid[24];
+	const char *vals[1] = {fmt_i64(pid, project_id)};
+	return read_rows(db, a, s, vals, row_size, fill, rows, n, err, errlen);
+}
+
+int store_read_project_sprints(PGconn *db, struct arena *a, int64_t project_id,
+			       struct store_sprint_row **rows, size_t *n, char *err, size_t errlen)
+{
+	return read_project_list(db, a, ST_PROJECT_SPRINTS, project_id, sizeof **rows, fill_sprint,
+				 (void **)rows, n, err, errlen);
+}
+
+int store_read_project_users(PGconn *db, struct arena *a, int64_t project_id,
+			     struct store_user_row **rows, size_t *n, char *err, size_t errlen)
+{
+	return read_project_list(db, a, ST_PROJECT_USERS, project_id, sizeof **rows, fill_user,
+				 (void **)rows, n, err, errlen);
+}
+
+int store_read_tracked_users(PGconn *db, struct arena *a, int64_t project_id,
+			     struct store_user_row **rows, size_t *n, char *err, size_t errlen)
+{
+	return read_project_list(db, a, ST_TRACKED, project_id, sizeof **rows, fill_user,
+				 (void **)rows, n, err, errlen);
+}
+
+int store_read_states(PGconn *db, struct arena *a, int64_t project_id,
+		      struct store_state_row **rows, size_t *n, char *err, size_t errlen)
+{
+	return read_project_list(db, a, ST_STATES, project_id, sizeof **rows, fill_state,
+				 (void **)rows, n, err, errlen);
+}
+
+int store_read_logs(PGconn *db, struct arena *a, int64_t project_id, int limit,
+		    const char *min_level, struct store_log_row **rows, size_t *n, char *err,
+		    size_t errlen)
+{
+	char pid[24], lim[24];
+	const char *vals[3] = {fmt_i64(pid, project_id), fmt_i64(lim, limit < 0 ? 0 : limit),
+			       min_level};
+	return read_rows(db, a, ST_LOGS, vals, sizeof **rows, fill_log, (void **)rows, n, err,
+			 errlen);
+}
+
+int store_read_runs(PGconn *db, struct arena *a, int64_t project_id, int limit,
+		    struct store_run_row **rows, size_t *n, char *err, size_t errlen)
+{
+	char pid[24], lim[24];
+	const char *vals[2] = {fmt_i64(pid, project_id), fmt_i64(lim, limit < 0 ? 0 : limit)};
+	return read_rows(db, a, ST_RUNS, vals, sizeof **rows, fill_run, (void **)rows, n, err,
+			 errlen);
+}
+
+int store_read_run(PGconn *db, struct arena *a, int64_t run_id, struct store_run_row *out,
+		   char *err, size_t errlen)
+{
+	char v[24];
+	return read_one(db, a, ST_RUN, fmt_i64(v, run_id), sizeof *out, fill_run, out, err, errlen);
+}
+
+int store_read_metrics(PGconn *db, struct arena *a, struct store_metrics *m, char *err,
+		       size_t errlen)
+{
+	PGresult *r = run(db, ST_M_RUNS, NULL, err, errlen);
+	if (!r)
+		return -1;
+	memset(m, 0, sizeof *m);
+	m->runs_running = col_i(r, 0, 0, 0);
+	m->runs_success = col_i(r, 0, 1, 0);
+	m->runs_failed = col_i(r, 0, 2, 0);
+	m->duration_count = col_i(r, 0, 3, 0);
+	m->duration_sum_s = strtod(PQgetvalue(r, 0, 4), NULL);
+	for (int b = 0; b < STORE_RUN_BUCKETS; b++)
+		m->duration_bucket[b] = col_i(r, 0, 5 + b, 0);
+	m->jira_requests = col_i(r, 0, 5 + STORE_RUN_BUCKETS, 0);
+	PQclear(r);
+	r = run(db, ST_M_ERRORS, NULL, err, errlen);
+	if (!r)
+		return -1;
+	int nt = PQntuples(r);
+	m->errors = arena_alloc(a, sizeof *m->errors * (size_t)(nt ? nt : 1));
+	for (int i = 0; i < nt; i++) {
+		m->errors[i].code = col_s(r, a, i, 0);
+		m->errors[i].n = col_i(r, i, 1, 0);
+	}
+	m->n_errors = (size_t)nt;
+	PQclear(r);
+	return 0;
+}
