@@ -16,9 +16,17 @@
  *     struct gql_engine *e = gql_engine_new(s, &lim, 256);
  *     ...
  *     struct gql_request rq = {.query = q, .query_len = n,
- *                              .variables_json = vars, .ctx = per_request};
+ *                              .variables_json = vars, .ctx = per_request,
+ *                              .allow_mutations = caller_is_admin};
  *     struct buf out = BUF_INIT;
  *     gql_execute(e, &rq, &out);   // out holds {"errors":[...],"data":{...}}
+ *     // or, from a POST body: gql_execute_body(e, body, len, ctx, admin, &out)
+ *
+ * Execution is level-wise: one selection set runs for all the objects at
+ * the same depth at once (every item of every list above), field by field,
+ * so a batch resolver sees all the parents of its level in one call and
+ * issues -> comments -> author costs one call per level. Fields run in
+ * document order, each one complete before the next (mutations are serial).
  *
  * Resolver binding rule (checked by gql_schema_check_bound):
  *   - every field of the query and mutation root types needs a resolver
