@@ -4,6 +4,15 @@
  */
 #include "common/conn.h"
 
+static void notice_to_log(void *arg, const char *message)
+{
+	(void)arg;
+	size_t n = strcspn(message, "\n");
+	char line[512];
+	snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), message);
+	log_debug("postgresql notice", "notice", line);
+}
+
 PGconn *pg_connect(const char *url, char *err, size_t errlen)
 {
 	PGconn *c = PQconnectdb(url);
@@ -16,6 +25,9 @@ PGconn *pg_connect(const char *url, char *err, size_t errlen)
 		PQfinish(c);
 		return NULL;
 	}
+	/* Server notices (a ROLLBACK with nothing to roll back, ...) go to the
+	 * debug log, not raw to stderr. */
+	PQsetNoticeProcessor(c, notice_to_log, NULL);
 	/* Every timestamp we read or write is UTC. */
 	PGresult *r = PQexec(c, "SET TIME ZONE 'UTC'");
 	PQclear(r);
