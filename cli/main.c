@@ -22,9 +22,11 @@ static const char usage_text[] =
 	"commands:\n"
 	"  migrate [--down N]          apply migrations (or roll back the newest N)\n"
 	"  sync KEY [--full]           one sync of a project in the foreground\n"
-	"  project register KEY [--cron EXPR]\n"
-	"                              register a project with its schedule\n"
-	"  project track KEY [ID,...]  set the project's tracked users (none: all)\n"
+	"  project register|pause|resume|reschedule|trigger|start|track|overlap|show KEY ...\n"
+	"                              manage a project's schedule (project --help)\n"
+	"  worker [--concurrency N]    run sync steps from the queue\n"
+	"  scheduler                   fire schedules (leader-elected), reconcile runs\n"
+	"  run [--concurrency N]       scheduler + worker in one process (the embedded default)\n"
 	"  cron 'EXPR' [--from TIME] [--count N]\n"
 	"                              print the next fire times of a schedule (UTC)\n"
 	"  version                     print the version\n"
@@ -103,93 +105,11 @@ out:
 	return code;
 }
 
-static int cmd_project(int argc, char **argv)
-{
-	if (argc < 3 || !strcmp(argv[1], "--help")) {
-		fputs("usage: jirasync project register KEY [--cron EXPR]\n"
-		      "       jirasync project track KEY [ACCOUNT_ID,...]\n",
-		      argc < 3 ? stderr : stdout);
-		return argc < 3 ? EXIT_USAGE : EXIT_OK;
-	}
-	const char *sub = argv[1], *key = argv[2];
-	if (!jira_valid_project_key(key)) {
-		fprintf(stderr, "jirasync project: invalid project key '%s': expected A-Z, 0-9 and _, "
-				"starting with a letter\n", key);
-		return EXIT_USAGE;
-	}
-	struct config cfg;
-	int code = EXIT_FAILED;
-	PGconn *db = connect_db(&cfg, &code);
-	char e[STORE_ERRLEN];
-	if (!db)
-		goto out;
-	if (!strcmp(sub, "register")) {
-		const char *cron = cfg.sync_default_cron;
-		for (int i = 3; i < argc; i++) {
-			if (!strcmp(argv[i], "--cron") && i + 1 < argc) {
-				cron = argv[++i];
-			} else {
-				fprintf(stderr, "jirasync project register: unexpected argument '%s'\n", argv[i]);
-				code = EXIT_USAGE;
-				goto out;
-			}
-		}
-		struct cron c;
-		if (cron_parse(cron, &c, e, sizeof e) < 0) {
-			fprintf(stderr, "jirasync project register: %s\n", e);
-			code = EXIT_USAGE;
-			goto out;
-		}
-		int jitter = (int)cron_jitter_seconds(key, cron_jitter_period_s(&c));
-		int64_t id;
-		if (store_project_register(db, key, cron, jitter, &id, e, sizeof e) < 0) {
-			fprintf(stderr, "jirasync: cannot register project '%s': %s\n", key, e);
-			goto out;
-		}
-		char n[24];
-		log_info("project registered", "project", key, "#id", fmt_i64(n, id), "cron", cron);
-		code = EXIT_OK;
-	} else if (!strcmp(sub, "track")) {
-		struct store_project p;
-		int f = store_project_by_key(db, key, &p, e, sizeof e);
-		if (f != 0) {
-			fprintf(stderr, "jirasync: %s\n", f == 1 ? "project is not registered" : e);
-			goto out;
-		}
-		const char *ids[256];
-		size_t n = 0;
-		char *list = argc > 3 ? xstrdup(argv[3]) : xstrdup("");
-		for (char *s = list; *s && n < JS_ARRAY_LEN(ids);) {
-			size_t len = strcspn(s, ",");
-			bool last = s[len] == '\0';
-			s[len] = '\0';
-			if (len) {
-				if (!jira_valid_account_id(s)) {
-					fprintf(stderr, "jirasync project track: invalid account id '%s'\n", s);
-					code = EXIT_USAGE;
-					free(list);
-					store_project_release(&p);
-					goto out;
-				}
-				ids[n++] = s;
-			}
-			s += len + (last ? 0 : 1);
-		}
-		if (store_set_tracked_users(db, p.id, ids, n, e, sizeof e) < 0)
-			fprintf(stderr, "jirasync: cannot set tracked users: %s\n", e);
-		else
-			code = EXIT_OK;
-		free(list);
-		store_project_release(&p);
-	} else {
-		fprintf(stderr, "jirasync project: unknown subcommand '%s'\n", sub);
-		code = EXIT_USAGE;
-	}
-out:
-	PQfinish(db);
-	config_release(&cfg);
-	return code;
-}
+/* The services `jirasync run` starts next to the scheduler. The GraphQL
+ * server's hook: add its row here ({"graphql", gql_service_start, gql_service_wait}). */
+static const struct sched_service run_services[] = {
+	{"worker", worker_service_start, worker_service_wait},
+};
 
 int main(int argc, char **argv)
 {
@@ -208,7 +128,13 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "sync"))
 		return worker_sync_cli(argc - 1, argv + 1);
 	if (!strcmp(cmd, "project"))
-		return cmd_project(argc - 1, argv + 1);
+		return sched_project_cli(argc - 1, argv + 1);
+	if (!strcmp(cmd, "worker"))
+		return worker_service_cli(argc - 1, argv + 1);
+	if (!strcmp(cmd, "scheduler"))
+		return sched_scheduler_cli(argc - 1, argv + 1);
+	if (!strcmp(cmd, "run"))
+		return sched_run_cli(argc - 1, argv + 1, run_services, JS_ARRAY_LEN(run_services));
 	if (!strcmp(cmd, "cron"))
 		return cron_cli(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version")) {

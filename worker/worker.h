@@ -7,6 +7,8 @@
 #ifndef JS_WORKER_H
 #define JS_WORKER_H
 
+#include <stdatomic.h>
+
 #include "common/conn.h"
 #include "jira/jira.h"
 
@@ -74,5 +76,19 @@ int worker_run_fail(struct worker_sync *w, int64_t run_id, const struct jira_err
 
 /* `jirasync sync KEY [--full]` */
 int worker_sync_cli(int argc, char **argv);
+
+/*
+ * The worker service (worker/service.c): engine consumers running one
+ * "sync.step" task (run_id, seq = the step_seq it expects) per step, with
+ * cfg->worker_concurrency threads. start returns at once (0 and *handle, or
+ * -1 with err); setting *stop asks it to stop; wait joins it: 0 after a clean
+ * stop, -1 when steps outlived the grace period (then exit the process
+ * without freeing: those threads still run). cfg must outlive the service.
+ */
+int worker_service_start(const struct config *cfg, atomic_int *stop, void **handle, char *err,
+			 size_t errlen) JS_WUR;
+int worker_service_wait(void *handle);
+/* `jirasync worker [--concurrency N]` */
+int worker_service_cli(int argc, char **argv);
 
 #endif
