@@ -10,6 +10,8 @@
 #include "graphql/graphql.h"
 
 struct jira_client;
+struct engine;
+struct engine_conn;
 
 /* One request's context (gql_request.ctx). */
 struct gql_admin_rq {
@@ -17,6 +19,8 @@ struct gql_admin_rq {
 	struct arena *arena;         /* released after the response */
 	const struct config *cfg;
 	struct jira_client **jira;   /* the thread's Jira client, made on first use */
+	struct engine *queue;        /* may be NULL */
+	struct engine_conn **eng;    /* the thread's queue connection, made on first use */
 };
 
 /*

@@ -13,7 +13,9 @@
 #include <cjson/cJSON.h>
 
 #include "graphql/admin_int.h"
+#include "engine/engine.h"
 #include "jira/jira.h"
+#include "scheduler/scheduler.h"
 #include "store/store.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -858,17 +860,169 @@ static int b_issue_count(const struct gql_resolve_info *info, const struct gql_v
 
 /* ---- mutations ------------------------------------------------------------------------ */
 /*
- * The schedule operations belong to the scheduler module (sched_*); until
- * it exports them the mutations answer UNAVAILABLE rather than writing the
- * schedule behind the scheduler's back.
+ * Mutations call the scheduler's operations API (sched_*): it owns the
+ * schedule rules; here only arguments are mapped and results shaped into
+ * SyncJobResult {syncJob, run, outcome}.
  */
-static int m_unavailable(const struct gql_resolve_info *info, const struct gql_value *parent,
-			 struct gql_value *out)
+static struct sched_ctx sched_ctx_of(const struct gql_resolve_info *info)
+{
+	struct gql_admin_rq *rq = rq_of(info);
+	if (rq->queue && rq->eng && !*rq->eng) {
+		char e[256];
+		*rq->eng = engine_connect(rq->queue, e, sizeof e);
+		if (!*rq->eng) /* the reconciler enqueues the run's first task later */
+			log_warn("graphql: no queue connection for mutations", "error", e);
+	}
+	struct sched_ctx c = {.db = rq->db, .engine = rq->eng ? *rq->eng : NULL, .cfg = rq->cfg};
+	return c;
+}
+
+static int sched_fail(const struct gql_resolve_info *info, const struct sched_error *e)
+{
+	const char *code = e->code[0] ? e->code : "INTERNAL";
+	if (!strcmp(code, "BAD_USER_INPUT") || !strcmp(code, "NOT_FOUND") ||
+	    !strcmp(code, "CONFLICT")) {
+		gql_fail(info, code, "%s", e->message);
+	} else {
+		log_error("graphql: schedule operation failed", "field", info->field_name, "code",
+			  code, "error", e->message);
+		gql_fail(info, code, "%s", !strcmp(code, "DB_UNAVAILABLE") ? "the database is unavailable"
+					   : !strcmp(code, "QUEUE_UNAVAILABLE") ? "the queue is unavailable"
+					   : "internal error (logged on the server)");
+	}
+	return -1;
+}
+
+/* The project key of the projectId argument (NOT_FOUND when unknown). */
+static const char *project_key_arg(const struct gql_resolve_info *info)
+{
+	struct gql_admin_rq *rq = rq_of(info);
+	int64_t pid;
+	if (arg_id(info, "projectId", &pid) < 0)
+		return NULL;
+	struct store_project_row p;
+	char e[STORE_ERRLEN];
+	int rc = store_read_project(rq->db, rq->arena, pid, &p, e, sizeof e);
+	if (rc < 0) {
+		db_fail(info, e);
+		return NULL;
+	}
+	if (rc == 1) {
+		gql_fail(info, "NOT_FOUND", "no project with id %" PRId64, pid);
+		return NULL;
+	}
+	return p.key;
+}
+
+/* [String!] argument into an arena array. */
+static const char **arg_strings(const struct gql_resolve_info *info, const char *name, size_t *n)
+{
+	const struct gql_value *v = gql_arg(info, name);
+	*n = 0;
+	if (!v || v->kind != GQL_V_LIST)
+		return NULL;
+	const char **out = gql_alloc(info->exec, sizeof *out * (v->u.list.n ? v->u.list.n : 1));
+	for (size_t i = 0; i < v->u.list.n; i++) {
+		const struct gql_value *it = &v->u.list.items[i];
+		if (it->kind != GQL_V_STRING)
+			continue;
+		char *s = gql_alloc(info->exec, it->u.str.len + 1);
+		memcpy(s, it->u.str.s, it->u.str.len);
+		out[(*n)++] = s;
+	}
+	return out;
+}
+
+/* SyncJobResult from what the operation returned (released here). */
+static int shape_result(const struct gql_resolve_info *info, struct sched_result *r,
+			struct gql_value *out)
+{
+	struct gql_admin_rq *rq = rq_of(info);
+	struct gql_exec *x = info->exec;
+	struct store_job_row *j = gql_alloc(x, sizeof *j);
+	j->project_id = r->job.project_id;
+	j->cron = gql_strdup(x, r->job.cron);
+	j->effective_cron = gql_strdup(x, r->job.effective_cron);
+	j->status = gql_strdup(x, r->job.status);
+	j->pause_note = r->job.pause_note[0] ? gql_strdup(x, r->job.pause_note) : NULL;
+	j->failure_streak = r->job.failure_streak;
+	j->last_run_ms = r->job.last_run_ms;
+	j->next_run_ms = r->job.next_run_ms;
+	struct gql_value run = gql_null();
+	int rc = 0;
+	if (r->run_id) {
+		struct store_run_row *row = gql_alloc(x, sizeof *row);
+		char e[STORE_ERRLEN];
+		int f = store_read_run(rq->db, rq->arena, r->run_id, row, e, sizeof e);
+		if (f < 0)
+			rc = db_fail(info, e);
+		else if (f == 0)
+			run = gql_ptr(row, "SyncRun");
+	}
+	if (rc == 0) {
+		*out = gql_object_new(x, 3);
+		out->u.obj.fields[0].name = "syncJob";
+		out->u.obj.fields[0].value = gql_ptr(j, "SyncJob");
+		out->u.obj.fields[1].name = "run";
+		out->u.obj.fields[1].value = run;
+		out->u.obj.fields[2].name = "outcome";
+		out->u.obj.fields[2].value = gql_string(gql_strdup(x, r->outcome ? r->outcome : "updated"));
+	}
+	sched_result_release(r);
+	return rc;
+}
+
+enum mop { OP_REGISTER, OP_START, OP_PAUSE, OP_RESUME, OP_RESCHEDULE, OP_TRIGGER, OP_TRACK };
+static const enum mop mops[] = {OP_REGISTER, OP_START, OP_PAUSE, OP_RESUME,
+				OP_RESCHEDULE, OP_TRIGGER, OP_TRACK};
+
+static int m_schedule(const struct gql_resolve_info *info, const struct gql_value *parent,
+		      struct gql_value *out)
 {
 	(void)parent;
-	(void)out;
-	gql_fail(info, "UNAVAILABLE", "schedule operations are not available in this build");
-	return -1;
+	enum mop op = *(const enum mop *)info->userdata;
+	const char *key = op == OP_REGISTER ? gql_arg_str(info, "key") : project_key_arg(info);
+	if (!key)
+		return -1;
+	struct sched_ctx c = sched_ctx_of(info);
+	struct sched_result r;
+	struct sched_error e;
+	memset(&e, 0, sizeof e);
+	memset(&r, 0, sizeof r);
+	size_t n_ids = 0;
+	const char **ids = arg_strings(info, "accountIds", &n_ids);
+	const struct gql_value *full = gql_arg(info, "full");
+	struct sched_trigger_opts t = {
+		.full = full && full->kind == GQL_V_BOOL && full->u.b,
+		.account_ids = ids, .n_account_ids = n_ids,
+	};
+	int rc = -1;
+	switch (op) {
+	case OP_REGISTER:
+		rc = sched_register(&c, key, gql_arg_str(info, "cron"), &r, &e);
+		break;
+	case OP_START:
+		rc = sched_start(&c, key, &t, &r, &e);
+		break;
+	case OP_PAUSE:
+		rc = sched_pause(&c, key, gql_arg_str(info, "note"), &r, &e);
+		break;
+	case OP_RESUME:
+		rc = sched_resume(&c, key, &r, &e);
+		break;
+	case OP_RESCHEDULE:
+		rc = sched_reschedule(&c, key, gql_arg_str(info, "cron"), &r, &e);
+		break;
+	case OP_TRIGGER:
+		rc = sched_trigger(&c, key, &t, &r, &e);
+		break;
+	case OP_TRACK:
+		rc = sched_set_tracked(&c, key, ids, n_ids, &r, &e);
+		break;
+	}
+	if (rc < 0)
+		return sched_fail(info, &e);
+	return shape_result(info, &r, out);
 }
 
 /* ---- binding ---------------------------------------------------------------------------- */
@@ -904,13 +1058,13 @@ static const struct rbind resolvers[] = {
 	{"PageInfo.endCursor", page_end_cursor, NULL},
 	{"IssueEdge.cursor", edge_cursor, NULL},
 	{"IssueEdge.node", edge_node, NULL},
-	{"Mutation.registerProject", m_unavailable, NULL},
-	{"Mutation.startProjectSync", m_unavailable, NULL},
-	{"Mutation.pauseProjectSync", m_unavailable, NULL},
-	{"Mutation.resumeProjectSync", m_unavailable, NULL},
-	{"Mutation.rescheduleProjectSync", m_unavailable, NULL},
-	{"Mutation.triggerProjectSync", m_unavailable, NULL},
-	{"Mutation.setTrackedUsers", m_unavailable, NULL},
+	{"Mutation.registerProject", m_schedule, &mops[0]},
+	{"Mutation.startProjectSync", m_schedule, &mops[1]},
+	{"Mutation.pauseProjectSync", m_schedule, &mops[2]},
+	{"Mutation.resumeProjectSync", m_schedule, &mops[3]},
+	{"Mutation.rescheduleProjectSync", m_schedule, &mops[4]},
+	{"Mutation.triggerProjectSync", m_schedule, &mops[5]},
+	{"Mutation.setTrackedUsers", m_schedule, &mops[6]},
 };
 
 static const struct bbind batches[] = {

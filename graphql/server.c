@@ -61,6 +61,7 @@ struct tctx {
 	struct gql_server *srv;
 	PGconn *db;
 	struct jira_client *jira;
+	struct engine_conn *eng;
 	struct tctx *next;
 };
 
@@ -383,6 +384,7 @@ static enum MHD_Result handle_graphql(struct gql_server *s, struct MHD_Connectio
 	arena_init(&arena);
 	struct gql_admin_rq ctx = {
 		.db = thread_db(t), .arena = &arena, .cfg = s->cfg, .jira = &t->jira,
+		.queue = s->queue, .eng = &t->eng,
 	};
 	struct gql_request rq = {
 		.query = query, .query_len = strlen(query), .operation_name = op_name,
@@ -736,6 +738,7 @@ void gql_server_stop(struct gql_server *s)
 		next = t->next;
 		PQfinish(t->db);
 		jira_client_free(t->jira);
+		engine_conn_free(t->eng);
 		free(t);
 	}
 	engine_conn_free(s->queue_conn);
@@ -745,6 +748,36 @@ void gql_server_stop(struct gql_server *s)
 	free(s->cors_origin);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+struct service {
+	struct gql_server *srv;
+	atomic_int *stop;
+};
+
+int gql_service_start(const struct config *cfg, atomic_int *stop, void **handle, char *err,
+		      size_t errlen)
+{
+	struct gql_server *s = gql_server_start(cfg, NULL, err, errlen);
+	if (!s)
+		return -1;
+	struct service *sv = xcalloc(1, sizeof *sv);
+	sv->srv = s;
+	sv->stop = stop;
+	*handle = sv;
+	return 0;
+}
+
+int gql_service_wait(void *handle)
+{
+	struct service *sv = handle;
+	if (!sv)
+		return 0;
+	while (!atomic_load(sv->stop))
+		sleep_ms(100);
+	gql_server_stop(sv->srv);
+	free(sv);
+	return 0;
 }
 
 int gql_serve_cli(int argc, char **argv)

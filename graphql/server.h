@@ -7,6 +7,8 @@
 #ifndef JS_GQL_SERVER_H
 #define JS_GQL_SERVER_H
 
+#include <stdatomic.h>
+
 #include "common/common.h"
 
 struct gql_server;
@@ -24,6 +26,15 @@ struct gql_server *gql_server_start(const struct config *cfg, const char *schema
 				    size_t errlen);
 /* Stop listening, finish the requests in flight, release everything. NULL ok. */
 void gql_server_stop(struct gql_server *s);
+
+/*
+ * The same as a service of `jirasync run` (the shape of struct
+ * sched_service): start returns at once with *handle; wait blocks until
+ * *stop becomes non-zero, then stops the server and returns 0.
+ */
+int gql_service_start(const struct config *cfg, atomic_int *stop, void **handle, char *err,
+		      size_t errlen);
+int gql_service_wait(void *handle);
 
 /* `jirasync serve [--schema PATH] [--listen ADDR]`: serve until SIGINT/SIGTERM. */
 int gql_serve_cli(int argc, char **argv);
