@@ -93,7 +93,7 @@ int worker_sync_cli(int argc, char **argv)
 	char e[STORE_ERRLEN];
 	int code = EXIT_FAILED;
 	PGconn *db = NULL;
-	struct jira_client *jira = NULL;
+	struct jira_client *jira = NULL, *prefetch = NULL;
 	struct worker_sync w;
 	bool w_init = false;
 	if (config_load(&cfg, JS_NEED_DB | JS_NEED_JIRA, e, sizeof e) < 0) {
@@ -119,7 +119,9 @@ int worker_sync_cli(int argc, char **argv)
 		.page_size = cfg.page_size,
 	};
 	jira = jira_client_new(&jo);
+	prefetch = jira_client_new(&jo);
 	worker_sync_init(&w, db, jira, &cfg);
+	w.prefetch_jira = prefetch;
 	w_init = true;
 	bool tty = isatty(2);
 	if (tty) {
@@ -204,6 +206,7 @@ out:
 	if (w_init)
 		worker_sync_release(&w);
 	jira_client_free(jira);
+	jira_client_free(prefetch);
 	PQfinish(db);
 	for (size_t i = 0; i < n_accounts; i++)
 		free(accounts[i]);

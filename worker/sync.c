@@ -14,6 +14,7 @@
 #include "worker/worker.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 
 #include "store/store.h"
 
@@ -104,8 +105,87 @@ void worker_sync_init(struct worker_sync *w, PGconn *db, struct jira_client *jir
 	batch_init(&w->batch);
 }
 
+/*
+ * Prefetch of the next search page. The helper thread owns pf_jira, its
+ * own copy of the query and a batch while it runs; the step thread touches
+ * them only after pthread_join. A prefetch is used when the next step asks
+ * for exactly the page it fetched (same phase, lower bound and cursor), and
+ * discarded otherwise.
+ */
+struct worker_prefetch {
+	pthread_t thread;
+	bool running;
+	struct jira_client *jira;
+	char phase[24];
+	char *cursor_in;          /* the cursor the page was asked with */
+	char *cursor_out;         /* the page's next cursor */
+	int64_t since_ms;
+	char *project_key;
+	char **accounts;
+	size_t n_accounts;
+	struct batch batch;
+	int rc;
+	struct jira_error err;
+	/* The helper client's counters, read only after a join. */
+	int64_t seen_requests, seen_bytes;
+	int64_t acc_requests, acc_bytes;
+};
+
+/* After a join: fold the helper client's new requests into acc_*. */
+static void prefetch_account(struct worker_prefetch *pf)
+{
+	if (!pf->jira)
+		return;
+	struct jira_stats st;
+	jira_get_stats(pf->jira, &st);
+	pf->acc_requests += st.requests - pf->seen_requests;
+	pf->acc_bytes += st.bytes - pf->seen_bytes;
+	pf->seen_requests = st.requests;
+	pf->seen_bytes = st.bytes;
+}
+
+static void *prefetch_main(void *arg)
+{
+	struct worker_prefetch *pf = arg;
+	struct jira_query q = {.project_key = pf->project_key,
+			       .updated_since_ms = pf->since_ms,
+			       .account_ids = (const char *const *)pf->accounts,
+			       .n_account_ids = pf->n_accounts};
+	char *cursor = pf->cursor_in;
+	pf->rc = jira_search_page(pf->jira, &q, &cursor, &pf->batch, &pf->err);
+	pf->cursor_out = pf->rc == 0 ? cursor : NULL;
+	if (pf->rc == 0 && cursor == pf->cursor_in)
+		pf->cursor_out = cursor ? xstrdup(cursor) : NULL;
+	return NULL;
+}
+
+static void prefetch_clear(struct worker_prefetch *pf)
+{
+	if (pf->running) {
+		pthread_join(pf->thread, NULL);
+		pf->running = false;
+	}
+	prefetch_account(pf);
+	free(pf->cursor_in);
+	free(pf->cursor_out);
+	free(pf->project_key);
+	for (size_t i = 0; i < pf->n_accounts; i++)
+		free(pf->accounts[i]);
+	free(pf->accounts);
+	pf->cursor_in = pf->cursor_out = pf->project_key = NULL;
+	pf->accounts = NULL;
+	pf->n_accounts = 0;
+	batch_reset(&pf->batch);
+}
+
 void worker_sync_release(struct worker_sync *w)
 {
+	if (w->pf) {
+		prefetch_clear(w->pf);
+		batch_release(&w->pf->batch);
+		free(w->pf);
+		w->pf = NULL;
+	}
 	batch_release(&w->batch);
 }
 
@@ -298,6 +378,78 @@ static void next_phase(struct step *s, const char *phase)
 	s->c.cursor = NULL;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Start fetching the page after this one on the helper thread. */
+static void prefetch_start(struct step *s, const struct jira_query *q)
+{
+	struct worker_sync *w = s->w;
+	if (!w->prefetch_jira || !s->c.cursor)
+		return;
+	if (!w->pf) {
+		w->pf = xcalloc(1, sizeof *w->pf);
+		batch_init(&w->pf->batch);
+	}
+	struct worker_prefetch *pf = w->pf;
+	prefetch_clear(pf);
+	if (!jira_prepared(w->prefetch_jira))
+		jira_set_site(w->prefetch_jira, jira_flavour_of(w->jira), jira_sprint_field(w->jira));
+	if (!pf->jira) {
+		struct jira_stats st;
+		jira_get_stats(w->prefetch_jira, &st);
+		pf->seen_requests = st.requests;
+		pf->seen_bytes = st.bytes;
+	}
+	pf->jira = w->prefetch_jira;
+	snprintf(pf->phase, sizeof pf->phase, "%s", s->c.phase);
+	pf->cursor_in = xstrdup(s->c.cursor);
+	pf->since_ms = q->updated_since_ms;
+	pf->project_key = xstrdup(q->project_key);
+	pf->n_accounts = q->n_account_ids;
+	pf->accounts = q->n_account_ids ? xcalloc(q->n_account_ids, sizeof *pf->accounts) : NULL;
+	for (size_t i = 0; i < q->n_account_ids; i++)
+		pf->accounts[i] = xstrdup(q->account_ids[i]);
+	/* The thread works on its own copy of the cursor. */
+	char *mine = xstrdup(pf->cursor_in);
+	free(pf->cursor_in);
+	pf->cursor_in = mine;
+	pf->running = pthread_create(&pf->thread, NULL, prefetch_main, pf) == 0;
+}
+
+/* Take the prefetched page if it is the one wanted: 1 taken (rc in *rc),
+ * 0 not available. */
+static int prefetch_take(struct step *s, const struct jira_query *q, char **cursor, int *rc,
+			 struct jira_error *err)
+{
+	struct worker_sync *w = s->w;
+	struct worker_prefetch *pf = w->pf;
+	if (!pf || !pf->running)
+		return 0;
+	pthread_join(pf->thread, NULL);
+	pf->running = false;
+	prefetch_account(pf);
+	bool match = strcmp(pf->phase, s->c.phase) == 0 && same_str(pf->cursor_in, s->c.cursor) &&
+		     pf->since_ms == q->updated_since_ms;
+	if (!match) {
+		prefetch_clear(pf);
+		return 0;
+	}
+	/* Swap batches: the page's rows become this step's. */
+	struct batch tmp = w->batch;
+	w->batch = pf->batch;
+	pf->batch = tmp;
+	*rc = pf->rc;
+	if (pf->rc < 0)
+		*err = pf->err;
+	*cursor = pf->cursor_out;
+	pf->cursor_out = NULL;
+	prefetch_clear(pf);
+	return 1;
+}
+
 /* issues / catchup: one search page. */
 static int step_issues(struct step *s, struct jira_error *err)
 {
@@ -307,11 +459,18 @@ static int step_issues(struct step *s, struct jira_error *err)
 	/* The client replaces the cursor with a new one and leaves the old
 	 * one to us (untouched on failure). */
 	char *old = s->c.cursor, *cursor = old;
-	if (jira_search_page(w->jira, &q, &cursor, &w->batch, err) < 0)
+	int rc = 0;
+	if (prefetch_take(s, &q, &cursor, &rc, err)) {
+		if (rc < 0)
+			return -1;
+	} else if (jira_search_page(w->jira, &q, &cursor, &w->batch, err) < 0) {
 		return -1;
+	}
 	if (cursor != old)
 		free(old);
 	s->c.cursor = cursor;
+	/* The next page is fetched while this one is written. */
+	prefetch_start(s, &q);
 	s->c.pages++;
 	if (w->batch.max_updated_ms > s->c.max_updated_ms || s->c.max_updated_ms == JS_TIME_NULL)
 		if (w->batch.issues.n)
@@ -330,9 +489,9 @@ static int step_issues(struct step *s, struct jira_error *err)
 		int64_t *ids = xmalloc(w->batch.issues.n * sizeof *ids);
 		for (size_t i = 0; i < w->batch.issues.n; i++)
 			ids[i] = w->batch.issues.v[i].id;
-		int rc = store_seen_add(w->db, s->run.id, ids, w->batch.issues.n, e, sizeof e);
+		int sr = store_seen_add(w->db, s->run.id, ids, w->batch.issues.n, e, sizeof e);
 		free(ids);
-		if (rc < 0) {
+		if (sr < 0) {
 			db_error(w, err, "cannot record seen issues", e);
 			return -1;
 		}
@@ -564,6 +723,17 @@ static int step_finalize(struct step *s, struct jira_error *err)
 	return 0;
 }
 
+/* Requests of both clients; a prefetch is counted by the step that joins
+ * it (usually the one that uses its page). */
+static void all_stats(struct worker_sync *w, struct jira_stats *out)
+{
+	jira_get_stats(w->jira, out);
+	if (w->pf) {
+		out->requests += w->pf->acc_requests;
+		out->bytes += w->pf->acc_bytes;
+	}
+}
+
 static void report_progress(struct worker_sync *w, const char *phase)
 {
 	if (!w->progress)
@@ -632,7 +802,7 @@ enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, i
 			goto out;
 		}
 	}
-	jira_get_stats(w->jira, &s.stats0);
+	all_stats(w, &s.stats0);
 	if (worker_prepare(w, is_full(&s), err) < 0)
 		goto out;
 
@@ -663,7 +833,7 @@ enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, i
 
 	/* Commit the step's writes with the next checkpoint and its counters. */
 	struct jira_stats st;
-	jira_get_stats(w->jira, &st);
+	all_stats(w, &st);
 	s.counts.jira_requests = st.requests - s.stats0.requests;
 	s.counts.jira_bytes = st.bytes - s.stats0.bytes;
 	if (step_begin(&s, err) < 0)

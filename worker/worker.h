@@ -20,6 +20,8 @@ struct worker_progress {
 	int64_t elapsed_ms;
 };
 
+struct worker_prefetch; /* private to worker/sync.c */
+
 struct worker_sync {
 	PGconn *db;
 	struct jira_client *jira;
@@ -29,6 +31,15 @@ struct worker_sync {
 	void *progress_ud;
 	int64_t started_mono;
 	int64_t pages, issues, estimate;
+	/*
+	 * Optional second client (the caller owns it): while a search page is
+	 * written, the next one is fetched with it on a helper thread. Only
+	 * for callers that run every step of a run on this worker_sync (the
+	 * foreground sync); a prefetched page another process would fetch
+	 * again is a wasted request.
+	 */
+	struct jira_client *prefetch_jira;
+	struct worker_prefetch *pf;
 };
 
 struct worker_run_opts {
