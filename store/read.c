@@ -200,7 +200,8 @@ int store_read_prepare(PGconn *db, char *err, size_t errlen)
  * Returns the rows (caller PQclear) or NULL with err set. */
 static PGresult *run(PGconn *db, enum stmt s, const char *const *vals, char *err, size_t errlen)
 {
-	atomic_fetch_add(&n_statements, 1);
+	if (s != ST_PING && s != ST_M_RUNS && s != ST_M_ERRORS) /* GraphQL reads only */
+		atomic_fetch_add(&n_statements, 1);
 	PGresult *r = PQexecPrepared(db, stmts[s].name, stmts[s].n_params, vals, NULL, NULL, 0);
 	if (PQresultStatus(r) == PGRES_FATAL_ERROR) {
 		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);

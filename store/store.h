@@ -529,4 +529,186 @@ struct store_metrics {
 int store_read_metrics(PGconn *db, struct arena *a, struct store_metrics *m, char *err,
 		       size_t errlen) JS_WUR;
 
+/* ==== reads for the GraphQL admin plane (store/read.c) ======================= */
+/*
+ * Every read is one statement, prepared once per connection (by
+ * store_read_prepare, or on first use), with $n parameters. Rows are copied
+ * into the caller's arena: strings NUL-terminated (NULL for SQL NULL),
+ * timestamps in epoch ms (JS_TIME_NULL for NULL), JSON columns as JSON text.
+ * Batch loaders take N ids and run ONE statement (= ANY($1)), so a GraphQL
+ * level costs one statement whatever the page size. Functions return 0, or
+ * -1 with the database's message in err (for logs, never for clients); the
+ * single-row look-ups return 1 when there is no such row. Call them outside
+ * an explicit transaction.
+ */
+struct arena;
+
+struct store_user_row {
+	const char *account_id;
+	const char *display_name, *email, *time_zone; /* NULL when unknown */
+	bool active;
+};
+struct store_project_row {
+	int64_t id;
+	const char *key, *name;
+	int64_t created_ms;
+};
+struct store_issue_row {
+	int64_t id, project_id;
+	const char *key, *summary, *status, *status_category, *priority, *issue_type;
+	const char *assignee_id, *reporter_id;
+	int64_t created_ms, updated_ms, resolved_ms, deleted_ms;
+	int64_t updated_us;          /* exact, for keyset cursors */
+	const char *labels_json;     /* JSON array of strings */
+	const char *description;
+	const char *description_adf; /* JSON text or NULL */
+};
+struct store_comment_row {
+	int64_t id, issue_id;
+	const char *author_id, *update_author_id, *body;
+	int64_t created_ms, updated_ms;
+};
+struct store_worklog_row {
+	int64_t id, issue_id;
+	const char *author_id, *comment;
+	int64_t started_ms, created_ms, updated_ms;
+	int64_t time_spent_seconds;
+};
+struct store_sprint_row {
+	int64_t id;
+	int64_t issue_id;            /* store_read_issue_sprints only */
+	int64_t board_id;            /* 0 when unknown */
+	const char *name, *state, *goal;
+	int64_t start_ms, end_ms, complete_ms;
+};
+struct store_job_row {
+	int64_t project_id;
+	const char *cron, *effective_cron, *status, *pause_note;
+	int64_t failure_streak;
+	int64_t last_run_ms, next_run_ms;
+};
+struct store_state_row {
+	const char *entity, *status, *last_error_code;
+	int64_t cursor_ms, last_success_ms;
+};
+struct store_run_row {
+	int64_t id, project_id;
+	const char *kind, *trigger, *status, *error_code, *error_message;
+	int64_t issues_upserted, issues_deleted, comments_upserted, comments_deleted;
+	int64_t worklogs_upserted, worklogs_deleted, jira_requests;
+	int64_t started_ms, finished_ms;
+};
+struct store_log_row {
+	int64_t id, run_id;          /* run_id 0 when none */
+	const char *level, *message, *details; /* details: JSON text */
+	int64_t created_ms;
+};
+
+/* Prepare every read statement on a new connection (optional: each is also
+ * prepared on first use). */
+int store_read_prepare(PGconn *db, char *err, size_t errlen) JS_WUR;
+/* Statements run by the data reads since start (all connections; the ping
+ * and metrics reads are not counted). */
+uint64_t store_read_statements(void);
+/* SELECT 1: 0 when the server answers. */
+int store_read_ping(PGconn *db, char *err, size_t errlen) JS_WUR;
+
+int store_read_projects(PGconn *db, struct arena *a, struct store_project_row **rows,
+			size_t *n, char *err, size_t errlen) JS_WUR;
+/* 0 found, 1 no such project. */
+int store_read_project(PGconn *db, struct arena *a, int64_t id, struct store_project_row *out,
+		       char *err, size_t errlen) JS_WUR;
+/* Live issue counts of n projects: counts[i] for ids[i]. */
+int store_read_issue_counts(PGconn *db, const int64_t *ids, size_t n, int64_t *counts,
+			    char *err, size_t errlen) JS_WUR;
+
+/* One page of a project's issues, newest update first (updated DESC, id DESC). */
+#define STORE_ISSUES_MAX 500
+struct store_issue_query {
+	int64_t project_id;
+	const char *status, *assignee, *text; /* NULL: no filter; text is web-search syntax */
+	int64_t sprint_id;                    /* 0: no filter */
+	int64_t updated_since_ms;             /* JS_TIME_NULL: no filter */
+	bool include_deleted;
+	int limit;                            /* 0..STORE_ISSUES_MAX */
+	bool has_after;                       /* keyset: rows after (updated_us, id) */
+	int64_t after_updated_us, after_id;
+	bool want_total;
+};
+struct store_issue_page {
+	struct store_issue_row *rows;
+	size_t n;
+	bool has_next;
+	int64_t total; /* -1 unless want_total */
+};
+int store_read_issue_page(PGconn *db, struct arena *a, const struct store_issue_query *q,
+			  struct store_issue_page *out, char *err, size_t errlen) JS_WUR;
+/* The issue with this key in a registered project (a live one first). 0 / 1. */
+int store_read_issue_by_key(PGconn *db, struct arena *a, const char *key,
+			    struct store_issue_row *out, char *err, size_t errlen) JS_WUR;
+
+/* Batch loaders: rows of n issues ordered by issue id, then as documented. */
+/* Comments, oldest first. */
+int store_read_issue_comments(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
+			      struct store_comment_row **rows, size_t *n_rows, char *err,
+			      size_t errlen) JS_WUR;
+/* Worklogs, by start time. */
+int store_read_issue_worklogs(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
+			      struct store_worklog_row **rows, size_t *n_rows, char *err,
+			      size_t errlen) JS_WUR;
+/* Known sprints linked to the issues, by start date. */
+int store_read_issue_sprints(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
+			     struct store_sprint_row **rows, size_t *n_rows, char *err,
+			     size_t errlen) JS_WUR;
+/* Users by account id (unknown ids are simply absent), any order. */
+int store_read_users(PGconn *db, struct arena *a, const char *const *account_ids, size_t n,
+		     struct store_user_row **rows, size_t *n_rows, char *err, size_t errlen) JS_WUR;
+/* Schedules of n projects (absent when a project has none). */
+int store_read_jobs(PGconn *db, struct arena *a, const int64_t *project_ids, size_t n,
+		    struct store_job_row **rows, size_t *n_rows, char *err, size_t errlen) JS_WUR;
+
+/* Per project. */
+int store_read_project_sprints(PGconn *db, struct arena *a, int64_t project_id,
+			       struct store_sprint_row **rows, size_t *n, char *err,
+			       size_t errlen) JS_WUR;
+/* Users seen as assignee, reporter, comment or worklog author, by name. */
+int store_read_project_users(PGconn *db, struct arena *a, int64_t project_id,
+			     struct store_user_row **rows, size_t *n, char *err,
+			     size_t errlen) JS_WUR;
+/* Tracked users by account id; ones never synced have only account_id. */
+int store_read_tracked_users(PGconn *db, struct arena *a, int64_t project_id,
+			     struct store_user_row **rows, size_t *n, char *err,
+			     size_t errlen) JS_WUR;
+int store_read_states(PGconn *db, struct arena *a, int64_t project_id,
+		      struct store_state_row **rows, size_t *n, char *err, size_t errlen) JS_WUR;
+/* Newest first; min_level NULL or DEBUG|INFO|WARN|ERROR (that level and worse). */
+int store_read_logs(PGconn *db, struct arena *a, int64_t project_id, int limit,
+		    const char *min_level, struct store_log_row **rows, size_t *n, char *err,
+		    size_t errlen) JS_WUR;
+/* Newest first. */
+int store_read_runs(PGconn *db, struct arena *a, int64_t project_id, int limit,
+		    struct store_run_row **rows, size_t *n, char *err, size_t errlen) JS_WUR;
+/* 0 found, 1 no such run. */
+int store_read_run(PGconn *db, struct arena *a, int64_t run_id, struct store_run_row *out,
+		   char *err, size_t errlen) JS_WUR;
+
+/* Figures for /metrics. */
+#define STORE_RUN_BUCKETS 8 /* upper bounds in seconds: store_run_bucket_le[] */
+extern const double store_run_bucket_le[STORE_RUN_BUCKETS];
+struct store_code_count {
+	const char *code;
+	int64_t n;
+};
+struct store_metrics {
+	int64_t runs_running, runs_success, runs_failed;
+	int64_t duration_bucket[STORE_RUN_BUCKETS]; /* finished runs, cumulative */
+	int64_t duration_count;
+	double duration_sum_s;
+	int64_t jira_requests;
+	struct store_code_count *errors; /* Jira errors by classified code (sync_log) */
+	size_t n_errors;
+};
+int store_read_metrics(PGconn *db, struct arena *a, struct store_metrics *m, char *err,
+		       size_t errlen) JS_WUR;
+
 #endif
