@@ -40,3 +40,12 @@ compare ALPHA
 out=$("$JS" migrate 2>&1)
 echo "$out" | grep -q "up to date" || fail "second migrate was not a no-op: $out"
 pass "migrate twice is a no-op"
+
+# On a terminal: a progress line with pages, issues, rate and an ETA from the
+# approximate count (script(1) gives the command a pseudo-terminal).
+if command -v script >/dev/null; then
+	script -qec "'$JS' sync BETA --full" /dev/null >"$JS_TMP/tty.log" 2>&1 || fail "sync on a terminal"
+	grep -q "pages" "$JS_TMP/tty.log" && grep -q "/~450" "$JS_TMP/tty.log" && grep -q "ETA" "$JS_TMP/tty.log" ||
+		{ cat "$JS_TMP/tty.log"; fail "no progress line on a terminal"; }
+	pass "a terminal shows pages, issues of the approximate count, rate and ETA"
+fi
