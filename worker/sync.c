@@ -18,7 +18,7 @@
 
 #include "store/store.h"
 
-#define OVERFLOW_ISSUES_PER_STEP 5
+#define OVERFLOW_ISSUES_PER_STEP 10
 #define DELETED_FEED_PAGES 10
 /* The worklog feeds omit the last minute; stay behind it. */
 #define FEED_LAG_MS 60000
