@@ -1,11 +1,129 @@
 #!/usr/bin/env bash
-# Build and run the GraphQL engine benchmark (optimised, no sanitizers).
-# Usage: bench/graphql/run.sh [SECONDS_PER_MEASUREMENT]   (default 1)
+# GraphQL admin plane over HTTP, side by side with PostGraphile 4 serving the
+# same tables in the same run (figures, not a test). wrk at 32 connections:
+#   (a) { __typename }
+#   (b) 50 issues with their comments (and authors), worklogs (and authors)
+#       and assignee.
+# Prints requests/s, p50/p99 latency and the ratios against PostGraphile.
+# The engine-only micro-benchmark is bench/graphql/engine.sh.
+#
+# Usage: bench/graphql/run.sh [SECONDS_PER_RUN] [ISSUES]   (default 10, 400)
+# Env: GRAPHQL_THREADS (jirasync server threads, default 2), PGL_WORKERS
+# (PostGraphile cluster workers, default 2: both get the machine's cores).
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=$(mktemp "${TMPDIR:-/tmp}/bench_gql.XXXXXX")
-trap 'rm -f "$BIN"' EXIT
-${CC:-cc} -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$ROOT" -Wall -Wextra \
-	$(pkg-config --cflags libcjson libpq) "$ROOT/bench/graphql/bench_gql.c" "$ROOT"/graphql/*.c \
-	"$ROOT"/common/*.c -o "$BIN" $(pkg-config --libs libcjson libcurl libpq hiredis) -lpthread -lm
-"$BIN" "$@"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$HERE/../../scripts/lib.sh"
+SECS=${1:-10}
+ISSUES=${2:-400}
+CONNS=32
+BUILD="$JS_ROOT/build-bench-gql"
+ADMIN=bench-admin-token
+
+command -v wrk >/dev/null || { echo "wrk is not installed (Debian package wrk)" >&2; exit 1; }
+command -v npm >/dev/null || { echo "npm is needed for PostGraphile" >&2; exit 1; }
+
+echo "building (Release, no sanitizers) ..." >&2
+cmake -S "$JS_ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DJIRASYNC_TESTS=OFF >/dev/null
+cmake --build "$BUILD" --target gql_serve jirasync jira-sim -j"$(nproc)" 2>&1 | grep -E 'error' && exit 1
+if [ ! -x "$HERE/node_modules/.bin/postgraphile" ]; then
+	echo "installing postgraphile@4 into bench/graphql/node_modules ..." >&2
+	(cd "$HERE" && npm install --no-audit --no-fund --silent >/dev/null)
+fi
+
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	js_stop_services
+}
+trap cleanup EXIT
+js_start_services
+js_start_sim "$BUILD" --flavour cloud --project ALPHA --issues "$ISSUES" --seed 21 \
+	--email sync@example.com --api-token test-token
+export JIRA_EMAIL=sync@example.com JIRA_API_TOKEN=test-token LOG_LEVEL=warn
+"$BUILD/jirasync" migrate >/dev/null 2>&1
+"$BUILD/jirasync" project register ALPHA >/dev/null 2>&1
+"$BUILD/jirasync" sync ALPHA >/dev/null 2>&1
+kill "$(cat "$JS_TMP/sim.pid")" 2>/dev/null || true
+PID=$(psql "$DATABASE_URL" -XAtc "SELECT id FROM project WHERE key = 'ALPHA'")
+# PostGraphile infers relations from foreign keys; users are referenced by
+# account id without one, so smart comments declare them (bench database only).
+psql "$DATABASE_URL" -Xq -v ON_ERROR_STOP=1 <<'SQL'
+COMMENT ON TABLE issue IS E'@foreignKey (assignee_id) references jira_user (account_id)';
+COMMENT ON TABLE comment IS E'@foreignKey (author_id) references jira_user (account_id)';
+COMMENT ON TABLE worklog IS E'@foreignKey (author_id) references jira_user (account_id)';
+VACUUM ANALYZE;
+SQL
+
+JS_PORT=$(js_free_port)
+ADMIN_TOKEN=$ADMIN LISTEN_ADDR=127.0.0.1:$JS_PORT GRAPHQL_THREADS=${GRAPHQL_THREADS:-2} \
+	"$BUILD/gql_serve" 2>"$JS_TMP/gql.log" &
+PIDS+=($!)
+PGL_PORT=$(js_free_port)
+"$HERE/node_modules/.bin/postgraphile" -c "$DATABASE_URL" -s public -n 127.0.0.1 -p "$PGL_PORT" \
+	--disable-query-log --cluster-workers "${PGL_WORKERS:-2}" >"$JS_TMP/pgl.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 300); do
+	curl -fs "http://127.0.0.1:$JS_PORT/healthz" >/dev/null 2>&1 &&
+		curl -fs -o /dev/null -H 'Content-Type: application/json' -d '{"query":"{__typename}"}' \
+			"http://127.0.0.1:$PGL_PORT/graphql" 2>/dev/null && break
+	sleep 0.2
+done
+
+mkbody() { jq -cn --arg q "$1" '{query: $q}' >"$JS_TMP/$2.json"; }
+mkbody '{ __typename }' js_a
+cp "$JS_TMP/js_a.json" "$JS_TMP/pgl_a.json"
+mkbody "{ issues(projectId: $PID, first: 50) { edges { node { key summary
+	comments { id body author { displayName } } worklogs { id timeSpentSeconds author { displayName } }
+	assignee { displayName } } } } }" js_b
+mkbody "{ allIssues(first: 50, condition: {projectId: \"$PID\"}, orderBy: [UPDATED_DESC, ID_DESC]) { nodes { key summary
+	commentsByIssueId(orderBy: [CREATED_ASC, ID_ASC]) { nodes { id body jiraUserByAuthorId { displayName } } }
+	worklogsByIssueId(orderBy: [STARTED_ASC, ID_ASC]) { nodes { id timeSpentSeconds jiraUserByAuthorId { displayName } } }
+	jiraUserByAssigneeId { displayName } } } }" pgl_b
+
+# Both answer (b) with the same issues, comments and worklogs.
+js_b=$(curl -fs -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+	--data-binary "@$JS_TMP/js_b.json" "http://127.0.0.1:$JS_PORT/graphql")
+pgl_b=$(curl -fs -H 'Content-Type: application/json' --data-binary "@$JS_TMP/pgl_b.json" \
+	"http://127.0.0.1:$PGL_PORT/graphql")
+shape_js=$(jq -c '[.data.issues.edges[].node | [.key, (.comments | length), (.worklogs | length), .assignee.displayName]]' <<<"$js_b")
+shape_pgl=$(jq -c '[.data.allIssues.nodes[] | [.key, (.commentsByIssueId.nodes | length), (.worklogsByIssueId.nodes | length), .jiraUserByAssigneeId.displayName]]' <<<"$pgl_b")
+if [ "$shape_js" != "$shape_pgl" ] || [ "$(jq length <<<"$shape_js")" != 50 ]; then
+	echo "the two servers answer (b) differently; not comparable" >&2
+	echo "jirasync:    ${shape_js:0:300}" >&2
+	echo "PostGraphile: ${shape_pgl:0:300}" >&2
+	exit 1
+fi
+n_comments=$(jq '[.[][1]] | add' <<<"$shape_js")
+n_worklogs=$(jq '[.[][2]] | add' <<<"$shape_js")
+
+# bench NAME URL BODY TOKEN -> "rps p50_ms p99_ms"
+to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f", v}'; }
+bench() {
+	local out
+	BODY_FILE="$JS_TMP/$3.json" TOKEN="$4" wrk -t2 -c"$CONNS" -d2s -s "$HERE/wrk_post.lua" "$2" >/dev/null 2>&1 # warm-up
+	out=$(BODY_FILE="$JS_TMP/$3.json" TOKEN="$4" wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$HERE/wrk_post.lua" "$2")
+	if grep -q 'Non-2xx' <<<"$out"; then echo "$1: non-2xx responses" >&2; echo "$out" >&2; exit 1; fi
+	local rps p50 p99
+	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+	p50=$(awk '$1 == "50%" {print $2}' <<<"$out" | to_ms)
+	p99=$(awk '$1 == "99%" {print $2}' <<<"$out" | to_ms)
+	echo "$rps $p50 $p99"
+}
+echo "data: $ISSUES issues; query (b) returns 50 issues, $n_comments comments, $n_worklogs worklogs" >&2
+echo "wrk: $CONNS connections, ${SECS}s per run, 2 threads; $(nproc) cores shared by both servers and PostgreSQL" >&2
+read -r js_a_rps js_a_p50 js_a_p99 < <(bench "jirasync (a)" "http://127.0.0.1:$JS_PORT/graphql" js_a "$ADMIN")
+read -r pgl_a_rps pgl_a_p50 pgl_a_p99 < <(bench "PostGraphile (a)" "http://127.0.0.1:$PGL_PORT/graphql" pgl_a "")
+read -r js_b_rps js_b_p50 js_b_p99 < <(bench "jirasync (b)" "http://127.0.0.1:$JS_PORT/graphql" js_b "$ADMIN")
+read -r pgl_b_rps pgl_b_p50 pgl_b_p99 < <(bench "PostGraphile (b)" "http://127.0.0.1:$PGL_PORT/graphql" pgl_b "")
+
+printf '\n%-34s %12s %9s %9s\n' "query / server" "requests/s" "p50 ms" "p99 ms"
+printf '%-34s %12s %9s %9s\n' "(a) __typename   jirasync" "$js_a_rps" "$js_a_p50" "$js_a_p99"
+printf '%-34s %12s %9s %9s\n' "(a) __typename   PostGraphile 4" "$pgl_a_rps" "$pgl_a_p50" "$pgl_a_p99"
+printf '%-34s %12s %9s %9s\n' "(b) 50 issues    jirasync" "$js_b_rps" "$js_b_p50" "$js_b_p99"
+printf '%-34s %12s %9s %9s\n' "(b) 50 issues    PostGraphile 4" "$pgl_b_rps" "$pgl_b_p50" "$pgl_b_p99"
+ra=$(awk -v a="$js_a_rps" -v b="$pgl_a_rps" 'BEGIN {printf "%.1f", a / b}')
+rb=$(awk -v a="$js_b_rps" -v b="$pgl_b_rps" 'BEGIN {printf "%.1f", a / b}')
+echo
+echo "ratio (a) jirasync / PostGraphile: ${ra}x   (target >= 3x)"
+echo "ratio (b) jirasync / PostGraphile: ${rb}x   (target >= 10x; jirasync p99 ${js_b_p99} ms, target <= 10 ms)"
