@@ -151,8 +151,6 @@ static const struct fdesc leaves[] = {
 	FD("Issue", "updated", store_issue_row, updated_ms, F_TIME),
 	FD("Issue", "resolved", store_issue_row, resolved_ms, F_TIME),
 	FD("Issue", "labels", store_issue_row, labels_json, F_LABELS),
-	FD("Issue", "description", store_issue_row, description, F_STR),
-	FD("Issue", "descriptionAdf", store_issue_row, description_adf, F_JSON),
 	FD("Issue", "deletedAt", store_issue_row, deleted_ms, F_TIME),
 	FD("Comment", "id", store_comment_row, id, F_ID),
 	FD("Comment", "body", store_comment_row, body, F_STR),
@@ -762,6 +760,47 @@ static int b_sprints(const struct gql_resolve_info *info, const struct gql_value
 	return 0;
 }
 
+/* Issue.description / Issue.descriptionAdf: rows of a page do not carry the
+ * description columns; one statement reads them for every issue that lacks
+ * them. userdata: true for the ADF document. */
+static int b_issue_text(const struct gql_resolve_info *info, const struct gql_value *parents,
+			size_t n, struct gql_value *out)
+{
+	struct gql_admin_rq *rq = rq_of(info);
+	bool adf = *(const bool *)info->userdata;
+	int64_t *ids = gql_alloc(info->exec, sizeof *ids * (n ? n : 1));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct store_issue_row *r = parents[i].kind == GQL_V_PTR ? parents[i].u.ptr : NULL;
+		if (r && !r->has_texts)
+			ids[k++] = r->id;
+	}
+	struct store_issue_text_row *rows = NULL;
+	size_t m = 0;
+	char e[STORE_ERRLEN];
+	if (k && store_read_issue_texts(rq->db, rq->arena, ids, k, &rows, &m, e, sizeof e) < 0)
+		return db_fail(info, e);
+	for (size_t i = 0; i < n; i++) {
+		struct store_issue_row *r = parents[i].kind == GQL_V_PTR ? parents[i].u.ptr : NULL;
+		out[i] = gql_null();
+		if (!r)
+			continue;
+		if (!r->has_texts) {
+			for (size_t j = 0; j < m; j++)
+				if (rows[j].id == r->id) {
+					r->description = rows[j].description;
+					r->description_adf = rows[j].description_adf;
+				}
+			/* has_texts stays false: the other field's loader fills it too. */
+		}
+		out[i] = adf ? json_text_value(info->exec, r->description_adf)
+			     : gql_string(r->description);
+	}
+	return 0;
+}
+
+static const bool text_plain = false, text_adf = true;
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -1073,6 +1112,8 @@ static const struct bbind batches[] = {
 	{"Issue.comments", b_comments, NULL},
 	{"Issue.worklogs", b_worklogs, NULL},
 	{"Issue.sprints", b_sprints, NULL},
+	{"Issue.description", b_issue_text, &text_plain},
+	{"Issue.descriptionAdf", b_issue_text, &text_adf},
 	{"Issue.assignee", b_user, &off_assignee},
 	{"Issue.reporter", b_user, &off_reporter},
 	{"Comment.author", b_user, &off_c_author},

@@ -10,8 +10,13 @@
 
 #include "store/store.h"
 
-/* Timestamps leave PostgreSQL as epoch milliseconds. */
-#define MS(col) "(extract(epoch FROM " col ") * 1000)::int8"
+/*
+ * Rows come back in binary format: timestamps as their 8-byte microsecond
+ * count, integers as big-endian words, text as its bytes. That spares the
+ * server formatting every timestamp and number as text (a third of the cost
+ * of a comment page) and us parsing it back.
+ */
+#define MS(col) col
 
 enum stmt {
 	ST_PING,
@@ -21,6 +26,7 @@ enum stmt {
 	ST_ISSUE_PAGE,
 	ST_ISSUE_TOTAL,
 	ST_ISSUE_BY_KEY,
+	ST_ISSUE_TEXTS,
 	ST_COMMENTS,
 	ST_WORKLOGS,
 	ST_ISSUE_SPRINTS,
@@ -38,12 +44,13 @@ enum stmt {
 	N_STMT
 };
 
-#define ISSUE_COLS                                                                          \
+#define ISSUE_BASE_COLS                                                                     \
 	"i.id, i.project_id, i.key, i.summary, i.status, i.status_category, i.priority, "   \
 	"i.issue_type, i.assignee_id, i.reporter_id, " MS("i.created") ", " MS("i.updated") \
-	", " MS("i.resolved") ", " MS("i.deleted_at") ", "                                   \
-	"(extract(epoch FROM i.updated) * 1000000)::int8, array_to_json(i.labels)::text, "   \
-	"i.description, i.description_adf::text"
+	", " MS("i.resolved") ", " MS("i.deleted_at") ", i.updated, array_to_json(i.labels)::text"
+/* Pages: the description columns are read separately, when asked for. */
+#define ISSUE_COLS ISSUE_BASE_COLS ", false, NULL::text, NULL::text"
+#define ISSUE_TEXT_COLS ISSUE_BASE_COLS ", true, i.description, i.description_adf::text"
 
 /* The filters of the issues connection; $1 project, $2 status, $3 assignee,
  * $4 sprint, $5 updated since (ms), $6 text, $7 include deleted. */
@@ -72,6 +79,7 @@ static const struct {
 	int n_params;
 	const char *sql;
 } stmts[N_STMT] = {
+	/* ST_PING, ST_M_*: text results (see text_result below). */
 	[ST_PING] = {"rd_ping", 0, "SELECT 1"},
 	[ST_PROJECTS] = {"rd_projects", 0,
 		"SELECT p.id, p.key, p.name, " MS("p.created_at") " FROM project p ORDER BY p.key"},
@@ -87,8 +95,11 @@ static const struct {
 		" ORDER BY i.updated DESC, i.id DESC LIMIT $10::int8"},
 	[ST_ISSUE_TOTAL] = {"rd_issue_total", 7, "SELECT count(*)" ISSUE_FILTER},
 	[ST_ISSUE_BY_KEY] = {"rd_issue_by_key", 1,
-		"SELECT " ISSUE_COLS " FROM project p JOIN issue i ON i.project_id = p.id"
+		"SELECT " ISSUE_TEXT_COLS " FROM project p JOIN issue i ON i.project_id = p.id"
 		" WHERE i.key = $1 ORDER BY i.deleted_at DESC NULLS FIRST, i.updated DESC LIMIT 1"},
+	[ST_ISSUE_TEXTS] = {"rd_issue_texts", 1,
+		"SELECT i.id, i.description, i.description_adf::text FROM issue i"
+		" WHERE i.id = ANY($1::int8[])"},
 	[ST_COMMENTS] = {"rd_comments", 1,
 		"SELECT c.id, c.issue_id, c.author_id, c.update_author_id, c.body, " MS("c.created")
 		", " MS("c.updated") " FROM comment c WHERE c.issue_id = ANY($1::int8[])"
@@ -148,7 +159,7 @@ static const struct {
 		"  count(*) FILTER (WHERE s <= 15), count(*) FILTER (WHERE s <= 60),"
 		"  count(*) FILTER (WHERE s <= 300), count(*) FILTER (WHERE s <= 900),"
 		"  count(*) FILTER (WHERE s <= 3600), count(*) FILTER (WHERE s <= 14400),"
-		"  (SELECT coalesce(sum(jira_requests), 0) FROM sync_run)"
+		"  (SELECT coalesce(sum(jira_requests), 0)::int8 FROM sync_run)"
 		" FROM d"},
 	[ST_M_ERRORS] = {"rd_m_errors", 0,
 		"SELECT details->>'code', count(*) FROM sync_log"
@@ -196,13 +207,19 @@ int store_read_prepare(PGconn *db, char *err, size_t errlen)
 	return 0;
 }
 
+static bool text_result(enum stmt s)
+{
+	return s == ST_PING || s == ST_M_RUNS || s == ST_M_ERRORS;
+}
+
 /* Execute a prepared read; prepare it first when this connection has not.
  * Returns the rows (caller PQclear) or NULL with err set. */
 static PGresult *run(PGconn *db, enum stmt s, const char *const *vals, char *err, size_t errlen)
 {
 	if (s != ST_PING && s != ST_M_RUNS && s != ST_M_ERRORS) /* GraphQL reads only */
 		atomic_fetch_add(&n_statements, 1);
-	PGresult *r = PQexecPrepared(db, stmts[s].name, stmts[s].n_params, vals, NULL, NULL, 0);
+	int fmt = text_result(s) ? 0 : 1;
+	PGresult *r = PQexecPrepared(db, stmts[s].name, stmts[s].n_params, vals, NULL, NULL, fmt);
 	if (PQresultStatus(r) == PGRES_FATAL_ERROR) {
 		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		/* 26000: no such prepared statement on this connection yet. */
@@ -210,7 +227,7 @@ static PGresult *run(PGconn *db, enum stmt s, const char *const *vals, char *err
 			PQclear(r);
 			if (prepare(db, s, err, errlen) < 0)
 				return NULL;
-			r = PQexecPrepared(db, stmts[s].name, stmts[s].n_params, vals, NULL, NULL, 0);
+			r = PQexecPrepared(db, stmts[s].name, stmts[s].n_params, vals, NULL, NULL, fmt);
 		}
 	}
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -229,22 +246,51 @@ static const char *col_s(PGresult *r, struct arena *a, int row, int col)
 	return arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
 }
 
-/* An integer column; dflt when NULL. */
+/* A big-endian integer of 2, 4 or 8 bytes (binary results); dflt when NULL. */
 static int64_t col_i(PGresult *r, int row, int col, int64_t dflt)
 {
 	if (PQgetisnull(r, row, col))
 		return dflt;
-	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+	if (PQfformat(r, col) == 0)
+		return strtoll(PQgetvalue(r, row, col), NULL, 10);
+	const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+	int len = PQgetlength(r, row, col);
+	uint64_t v = 0;
+	for (int k = 0; k < len && k < 8; k++)
+		v = v << 8 | p[k];
+	if (len == 4)
+		return (int32_t)(uint32_t)v;
+	if (len == 2)
+		return (int16_t)(uint16_t)v;
+	return (int64_t)v;
 }
 
+/* PostgreSQL counts timestamps in microseconds from 2000-01-01 UTC. */
+#define PG_EPOCH_US INT64_C(946684800000000)
+
+/* A timestamptz as epoch microseconds; JS_TIME_NULL when NULL. */
+static int64_t col_us(PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return JS_TIME_NULL;
+	return col_i(r, row, col, 0) + PG_EPOCH_US;
+}
+
+/* A timestamptz as epoch milliseconds (floor); JS_TIME_NULL when NULL. */
 static int64_t col_t(PGresult *r, int row, int col)
 {
-	return col_i(r, row, col, JS_TIME_NULL);
+	int64_t us = col_us(r, row, col);
+	if (us == JS_TIME_NULL)
+		return us;
+	return us >= 0 ? us / 1000 : -((-us + 999) / 1000);
 }
 
 static bool col_b(PGresult *r, int row, int col)
 {
-	return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+	if (PQgetisnull(r, row, col))
+		return false;
+	const char *v = PQgetvalue(r, row, col);
+	return PQfformat(r, col) ? v[0] != 0 : v[0] == 't';
 }
 
 /* ---- array parameters ---------------------------------------------------- */
@@ -315,10 +361,11 @@ static void issue_row(PGresult *r, struct arena *a, int i, struct store_issue_ro
 	o->updated_ms = col_t(r, i, 11);
 	o->resolved_ms = col_t(r, i, 12);
 	o->deleted_ms = col_t(r, i, 13);
-	o->updated_us = col_i(r, i, 14, 0);
+	o->updated_us = col_us(r, i, 14);
 	o->labels_json = col_s(r, a, i, 15);
-	o->description = col_s(r, a, i, 16);
-	o->description_adf = col_s(r, a, i, 17);
+	o->has_texts = col_b(r, i, 16);
+	o->description = col_s(r, a, i, 17);
+	o->description_adf = col_s(r, a, i, 18);
 }
 
 static void sprint_row(PGresult *r, struct arena *a, int i, struct store_sprint_row *s)
@@ -396,6 +443,14 @@ static void fill_run(PGresult *r, struct arena *a, int i, void *row)
 	run_row(r, a, i, row);
 }
 
+static void fill_issue_text(PGresult *r, struct arena *a, int i, void *row)
+{
+	struct store_issue_text_row *t = row;
+	t->id = col_i(r, i, 0, 0);
+	t->description = col_s(r, a, i, 1);
+	t->description_adf = col_s(r, a, i, 2);
+}
+
 static void fill_comment(PGresult *r, struct arena *a, int i, void *row)
 {
 	struct store_comment_row *c = row;
@@ -440,7 +495,7 @@ static void fill_state(PGresult *r, struct arena *a, int i, void *row)
 	s->entity = col_s(r, a, i, 0);
 	s->status = col_s(r, a, i, 1);
 	s->last_error_code = col_s(r, a, i, 2);
-	s->cursor_ms = col_t(r, i, 3);
+	s->cursor_ms = col_i(r, i, 3, JS_TIME_NULL); /* stored as epoch ms */
 	s->last_success_ms = col_t(r, i, 4);
 }
 
@@ -570,6 +625,14 @@ static int read_by_ids(PGconn *db, struct arena *a, enum stmt s, const int64_t *
 	int rc = read_rows(db, a, s, vals, row_size, fill, rows, n_rows, err, errlen);
 	free(arr);
 	return rc;
+}
+
+int store_read_issue_texts(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
+			   struct store_issue_text_row **rows, size_t *n_rows, char *err,
+			   size_t errlen)
+{
+	return read_by_ids(db, a, ST_ISSUE_TEXTS, issue_ids, n, sizeof **rows, fill_issue_text,
+			   (void **)rows, n_rows, err, errlen);
 }
 
 int store_read_issue_comments(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,

@@ -198,6 +198,7 @@ struct store_issue_row {
 	int64_t created_ms, updated_ms, resolved_ms, deleted_ms;
 	int64_t updated_us;          /* exact, for keyset cursors */
 	const char *labels_json;     /* JSON array of strings */
+	bool has_texts;              /* description columns read (else see below) */
 	const char *description;
 	const char *description_adf; /* JSON text or NULL */
 };
@@ -281,7 +282,20 @@ struct store_issue_page {
 };
 int store_read_issue_page(PGconn *db, struct arena *a, const struct store_issue_query *q,
 			  struct store_issue_page *out, char *err, size_t errlen) JS_WUR;
-/* The issue with this key in a registered project (a live one first). 0 / 1. */
+/*
+ * Pages leave the description columns out (has_texts false): they can be
+ * large and TOASTed, and most pages do not show them. This reads them for n
+ * issues in one statement, rows in any order.
+ */
+struct store_issue_text_row {
+	int64_t id;
+	const char *description, *description_adf;
+};
+int store_read_issue_texts(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
+			   struct store_issue_text_row **rows, size_t *n_rows, char *err,
+			   size_t errlen) JS_WUR;
+/* The issue with this key in a registered project (a live one first), with
+ * its description columns. 0 / 1. */
 int store_read_issue_by_key(PGconn *db, struct arena *a, const char *key,
 			    struct store_issue_row *out, char *err, size_t errlen) JS_WUR;
 
