@@ -723,7 +723,9 @@ static int b_comments(const struct gql_resolve_info *info, const struct gql_valu
 	struct store_comment_row *rows;
 	size_t m;
 	char e[STORE_ERRLEN];
-	if (store_read_issue_comments(rq->db, rq->arena, ids, n, &rows, &m, e, sizeof e) < 0)
+	/* Comment authors asked for: join them into this statement. */
+	if (store_read_issue_comments(rq->db, rq->arena, ids, n, gql_info_wants(info, "author"), &rows,
+				      &m, e, sizeof e) < 0)
 		return db_fail(info, e);
 	distribute(info->exec, ids, n, (char *)rows, m, sizeof *rows,
 		   offsetof(struct store_comment_row, issue_id), "Comment", out);
@@ -738,7 +740,8 @@ static int b_worklogs(const struct gql_resolve_info *info, const struct gql_valu
 	struct store_worklog_row *rows;
 	size_t m;
 	char e[STORE_ERRLEN];
-	if (store_read_issue_worklogs(rq->db, rq->arena, ids, n, &rows, &m, e, sizeof e) < 0)
+	if (store_read_issue_worklogs(rq->db, rq->arena, ids, n, gql_info_wants(info, "author"), &rows,
+				      &m, e, sizeof e) < 0)
 		return db_fail(info, e);
 	distribute(info->exec, ids, n, (char *)rows, m, sizeof *rows,
 		   offsetof(struct store_worklog_row, issue_id), "Worklog", out);
@@ -812,22 +815,42 @@ static int cmp_user(const void *a, const void *b)
 		      ((const struct store_user_row *)b)->account_id);
 }
 
-/* A user reference (account id at the offset in userdata) of n parents:
- * the distinct ids in one statement. */
+/* Where a row keeps a user reference: the account id, and optionally the
+ * user row its loader already joined (loaded flag and pointer). */
+struct uref {
+	size_t id_off;
+	bool joined;
+	size_t loaded_off, user_off;
+};
+
+/* A user reference of n parents: the users the parents' loader joined, the
+ * other distinct ids in one statement. */
 static int b_user(const struct gql_resolve_info *info, const struct gql_value *parents, size_t n,
 		  struct gql_value *out)
 {
 	struct gql_admin_rq *rq = rq_of(info);
 	struct gql_exec *x = info->exec;
-	size_t off = *(const size_t *)info->userdata;
+	const struct uref *u_ref = info->userdata;
 	const char **ref = gql_alloc(x, sizeof *ref * (n ? n : 1));
 	const char **ids = gql_alloc(x, sizeof *ids * (n ? n : 1));
+	bool *done = gql_alloc(x, sizeof *done * (n ? n : 1));
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (parents[i].kind == GQL_V_PTR)
-			memcpy(&ref[i], (const char *)parents[i].u.ptr + off, sizeof ref[i]);
-		if (ref[i])
+		if (parents[i].kind != GQL_V_PTR)
+			continue;
+		const char *row = parents[i].u.ptr;
+		memcpy(&ref[i], row + u_ref->id_off, sizeof ref[i]);
+		bool loaded = false;
+		if (u_ref->joined)
+			memcpy(&loaded, row + u_ref->loaded_off, sizeof loaded);
+		if (loaded) {
+			const struct store_user_row *u;
+			memcpy(&u, row + u_ref->user_off, sizeof u);
+			out[i] = u ? gql_ptr((void *)u, "User") : gql_null();
+			done[i] = true;
+		} else if (ref[i]) {
 			ids[k++] = ref[i];
+		}
 	}
 	qsort(ids, k, sizeof *ids, cmp_str);
 	size_t u = 0;
@@ -842,6 +865,8 @@ static int b_user(const struct gql_resolve_info *info, const struct gql_value *p
 	if (m)
 		qsort(rows, m, sizeof *rows, cmp_user);
 	for (size_t i = 0; i < n; i++) {
+		if (done[i])
+			continue;
 		if (!ref[i]) {
 			out[i] = gql_null();
 			continue;
@@ -858,11 +883,16 @@ static int b_user(const struct gql_resolve_info *info, const struct gql_value *p
 	return 0;
 }
 
-static const size_t off_assignee = offsetof(struct store_issue_row, assignee_id);
-static const size_t off_reporter = offsetof(struct store_issue_row, reporter_id);
-static const size_t off_c_author = offsetof(struct store_comment_row, author_id);
-static const size_t off_c_update = offsetof(struct store_comment_row, update_author_id);
-static const size_t off_w_author = offsetof(struct store_worklog_row, author_id);
+static const struct uref off_assignee = {offsetof(struct store_issue_row, assignee_id), false, 0, 0};
+static const struct uref off_reporter = {offsetof(struct store_issue_row, reporter_id), false, 0, 0};
+static const struct uref off_c_author = {offsetof(struct store_comment_row, author_id), true,
+					 offsetof(struct store_comment_row, author_loaded),
+					 offsetof(struct store_comment_row, author)};
+static const struct uref off_c_update = {offsetof(struct store_comment_row, update_author_id),
+					 false, 0, 0};
+static const struct uref off_w_author = {offsetof(struct store_worklog_row, author_id), true,
+					 offsetof(struct store_worklog_row, author_loaded),
+					 offsetof(struct store_worklog_row, author)};
 
 static int b_project_job(const struct gql_resolve_info *info, const struct gql_value *parents,
 			 size_t n, struct gql_value *out)

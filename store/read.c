@@ -28,7 +28,9 @@ enum stmt {
 	ST_ISSUE_BY_KEY,
 	ST_ISSUE_TEXTS,
 	ST_COMMENTS,
+	ST_COMMENTS_U,
 	ST_WORKLOGS,
+	ST_WORKLOGS_U,
 	ST_ISSUE_SPRINTS,
 	ST_USERS,
 	ST_JOBS,
@@ -104,6 +106,16 @@ static const struct {
 		"SELECT c.id, c.issue_id, c.author_id, c.update_author_id, c.body, " MS("c.created")
 		", " MS("c.updated") " FROM comment c WHERE c.issue_id = ANY($1::int8[])"
 		" ORDER BY c.issue_id, c.created, c.id"},
+	[ST_COMMENTS_U] = {"rd_comments_u", 1,
+		"SELECT c.id, c.issue_id, c.author_id, c.update_author_id, c.body, " MS("c.created")
+		", " MS("c.updated") ", " USER_COLS " FROM comment c"
+		" LEFT JOIN jira_user u ON u.account_id = c.author_id WHERE c.issue_id = ANY($1::int8[])"
+		" ORDER BY c.issue_id, c.created, c.id"},
+	[ST_WORKLOGS_U] = {"rd_worklogs_u", 1,
+		"SELECT w.id, w.issue_id, w.author_id, w.comment, " MS("w.started") ", "
+		MS("w.created") ", " MS("w.updated") ", w.time_spent_seconds, " USER_COLS
+		" FROM worklog w LEFT JOIN jira_user u ON u.account_id = w.author_id"
+		" WHERE w.issue_id = ANY($1::int8[]) ORDER BY w.issue_id, w.started, w.id"},
 	[ST_WORKLOGS] = {"rd_worklogs", 1,
 		"SELECT w.id, w.issue_id, w.author_id, w.comment, " MS("w.started") ", "
 		MS("w.created") ", " MS("w.updated") ", w.time_spent_seconds"
@@ -328,13 +340,35 @@ static char *text_array(const char *const *s, size_t n)
 }
 
 /* ---- rows ------------------------------------------------------------------- */
+/* A user row from columns c..c+4 (USER_COLS). */
+static void user_cols(PGresult *r, struct arena *a, int i, int c, struct store_user_row *u)
+{
+	u->account_id = col_s(r, a, i, c);
+	u->display_name = col_s(r, a, i, c + 1);
+	u->email = col_s(r, a, i, c + 2);
+	u->time_zone = col_s(r, a, i, c + 3);
+	u->active = col_b(r, i, c + 4);
+}
+
 static void user_row(PGresult *r, struct arena *a, int i, struct store_user_row *u)
 {
-	u->account_id = col_s(r, a, i, 0);
-	u->display_name = col_s(r, a, i, 1);
-	u->email = col_s(r, a, i, 2);
-	u->time_zone = col_s(r, a, i, 3);
-	u->active = col_b(r, i, 4);
+	user_cols(r, a, i, 0, u);
+}
+
+/* The joined author at column c of a row whose author id is author_id. */
+static const struct store_user_row *joined_user(PGresult *r, struct arena *a, int i, int c,
+						const char *author_id)
+{
+	if (!author_id)
+		return NULL;
+	struct store_user_row *u = arena_alloc(a, sizeof *u);
+	if (PQgetisnull(r, i, c)) { /* never synced as a user: what the reference says */
+		u->account_id = author_id;
+		u->active = true;
+	} else {
+		user_cols(r, a, i, c, u);
+	}
+	return u;
 }
 
 static void project_row(PGresult *r, struct arena *a, int i, struct store_project_row *p)
@@ -461,6 +495,10 @@ static void fill_comment(PGresult *r, struct arena *a, int i, void *row)
 	c->body = col_s(r, a, i, 4);
 	c->created_ms = col_t(r, i, 5);
 	c->updated_ms = col_t(r, i, 6);
+	if (PQnfields(r) > 7) {
+		c->author_loaded = true;
+		c->author = joined_user(r, a, i, 7, c->author_id);
+	}
 }
 
 static void fill_worklog(PGresult *r, struct arena *a, int i, void *row)
@@ -474,6 +512,10 @@ static void fill_worklog(PGresult *r, struct arena *a, int i, void *row)
 	w->created_ms = col_t(r, i, 5);
 	w->updated_ms = col_t(r, i, 6);
 	w->time_spent_seconds = col_i(r, i, 7, 0);
+	if (PQnfields(r) > 8) {
+		w->author_loaded = true;
+		w->author = joined_user(r, a, i, 8, w->author_id);
+	}
 }
 
 static void fill_job(PGresult *r, struct arena *a, int i, void *row)
@@ -636,18 +678,18 @@ int store_read_issue_texts(PGconn *db, struct arena *a, const int64_t *issue_ids
 }
 
 int store_read_issue_comments(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
-			      struct store_comment_row **rows, size_t *n_rows, char *err,
-			      size_t errlen)
+			      bool with_authors, struct store_comment_row **rows, size_t *n_rows,
+			      char *err, size_t errlen)
 {
-	return read_by_ids(db, a, ST_COMMENTS, issue_ids, n, sizeof **rows, fill_comment,
+	return read_by_ids(db, a, with_authors ? ST_COMMENTS_U : ST_COMMENTS, issue_ids, n, sizeof **rows, fill_comment,
 			   (void **)rows, n_rows, err, errlen);
 }
 
 int store_read_issue_worklogs(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
-			      struct store_worklog_row **rows, size_t *n_rows, char *err,
-			      size_t errlen)
+			      bool with_authors, struct store_worklog_row **rows, size_t *n_rows,
+			      char *err, size_t errlen)
 {
-	return read_by_ids(db, a, ST_WORKLOGS, issue_ids, n, sizeof **rows, fill_worklog,
+	return read_by_ids(db, a, with_authors ? ST_WORKLOGS_U : ST_WORKLOGS, issue_ids, n, sizeof **rows, fill_worklog,
 			   (void **)rows, n_rows, err, errlen);
 }
 

@@ -206,12 +206,16 @@ struct store_comment_row {
 	int64_t id, issue_id;
 	const char *author_id, *update_author_id, *body;
 	int64_t created_ms, updated_ms;
+	bool author_loaded;                 /* read with_authors: author is set */
+	const struct store_user_row *author; /* NULL when author_id is NULL */
 };
 struct store_worklog_row {
 	int64_t id, issue_id;
 	const char *author_id, *comment;
 	int64_t started_ms, created_ms, updated_ms;
 	int64_t time_spent_seconds;
+	bool author_loaded;
+	const struct store_user_row *author;
 };
 struct store_sprint_row {
 	int64_t id;
@@ -300,14 +304,16 @@ int store_read_issue_by_key(PGconn *db, struct arena *a, const char *key,
 			    struct store_issue_row *out, char *err, size_t errlen) JS_WUR;
 
 /* Batch loaders: rows of n issues ordered by issue id, then as documented. */
-/* Comments, oldest first. */
+/* Comments, oldest first; with_authors joins each author's user row in the
+ * same statement (an author never synced as a user gets a row with only
+ * its account id). */
 int store_read_issue_comments(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
-			      struct store_comment_row **rows, size_t *n_rows, char *err,
-			      size_t errlen) JS_WUR;
-/* Worklogs, by start time. */
+			      bool with_authors, struct store_comment_row **rows, size_t *n_rows,
+			      char *err, size_t errlen) JS_WUR;
+/* Worklogs, by start time; with_authors as above. */
 int store_read_issue_worklogs(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
-			      struct store_worklog_row **rows, size_t *n_rows, char *err,
-			      size_t errlen) JS_WUR;
+			      bool with_authors, struct store_worklog_row **rows, size_t *n_rows,
+			      char *err, size_t errlen) JS_WUR;
 /* Known sprints linked to the issues, by start date. */
 int store_read_issue_sprints(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
 			     struct store_sprint_row **rows, size_t *n_rows, char *err,
