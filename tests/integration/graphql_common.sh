@@ -28,12 +28,17 @@ start_gql() {
 	GQL_URL="$GQL_BASE/graphql"
 }
 
+# Stop the server; fail when it did not exit cleanly or a sanitizer spoke.
 stop_gql() {
 	if [ -f "$JS_TMP/gql.pid" ]; then
-		local pid; pid=$(cat "$JS_TMP/gql.pid")
-		kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		local pid rc=0; pid=$(cat "$JS_TMP/gql.pid")
 		rm -f "$JS_TMP/gql.pid"
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" || rc=$?
+		if [ "$rc" != 0 ] || grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$JS_TMP/gql.log"; then
+			grep -E -A20 'AddressSanitizer|LeakSanitizer|runtime error' "$JS_TMP/gql.log" | head -40 >&2
+			fail "the server exited with $rc or a sanitizer report"
+		fi
 	fi
 }
 
