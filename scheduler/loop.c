@@ -23,6 +23,9 @@
 
 #define DUE_BATCH 500
 #define CATCHUP_MAX_STEPS 100000
+#define RECONCILE_BATCH 500
+#define JS_STR_(x) #x
+#define JS_STR(x) JS_STR_(x)
 
 struct loop {
 	const struct config *cfg;
@@ -35,6 +38,7 @@ struct loop {
 	bool leader;
 	int64_t lease_due;      /* mono ms of the next acquire/renew */
 	int64_t reconcile_due;  /* mono ms of the next reconciler pass */
+	int64_t reconcile_after; /* the last run id the reconciler looked at */
 	int64_t backoff_ms;
 	int64_t n_fired, n_skipped;
 };
@@ -385,16 +389,23 @@ static void start_buffered(struct loop *l)
  */
 static void reconcile(struct loop *l)
 {
-	char g[24];
-	const char *vals[1] = {fmt_i64(g, l->o.reconcile_grace_ms)};
+	char g[24], after[24];
+	const char *vals[2] = {fmt_i64(g, l->o.reconcile_grace_ms), fmt_i64(after, l->reconcile_after)};
+	/* A pass looks at up to RECONCILE_BATCH runs after the last one seen,
+	 * so that every run is looked at, however many are RUNNING. */
 	PGresult *r = query(l,
 			    "SELECT id, step_seq FROM sync_run WHERE status = 'RUNNING'"
 			    " AND heartbeat_at < now() - $1::bigint * interval '1 millisecond'"
-			    " ORDER BY id LIMIT 1000",
-			    1, vals);
+			    " AND id > $2::bigint ORDER BY id LIMIT " JS_STR(RECONCILE_BATCH),
+			    2, vals);
 	if (!r)
 		return;
-	for (int i = 0; i < PQntuples(r) && l->ec; i++) {
+	int n = PQntuples(r);
+	if (n < RECONCILE_BATCH)
+		l->reconcile_after = 0;
+	else if (parse_i64(PQgetvalue(r, n - 1, 0), &l->reconcile_after) < 0)
+		l->reconcile_after = 0;
+	for (int i = 0; i < n && l->ec; i++) {
 		int64_t run_id, seq, live = 0;
 		if (parse_i64(PQgetvalue(r, i, 0), &run_id) < 0 ||
 		    parse_i64(PQgetvalue(r, i, 1), &seq) < 0)
