@@ -4,7 +4,7 @@
 # does not burst the missed slots, reschedule, trigger under the SKIP and
 # BUFFER_ONE overlap policies, tracked users (added accounts get a backfill,
 # buffered while a run is active), and a graceful shutdown in the middle of
-# a run that leaves no task stuck.
+# a run that leaves no task stuck; catch-up after downtime.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 source "$(dirname "$0")/sched_common.sh"
@@ -36,6 +36,24 @@ svc_start s scheduler
 for _ in $(seq 1 100); do [ "$(sched_runs OPS)" -ge 3 ] && break; sleep 0.1; done
 [ "$(sched_runs OPS)" -ge 3 ] || fail "the every-second schedule did not fire"
 pass "the schedule fires ($(sched_runs OPS) scheduled runs)"
+
+# Catch-up: the slots missed while no scheduler ran collapse into one run.
+svc_stop s
+wait_no_running 30
+t_down=$(now)
+sleep 4
+t_up=$(now)
+svc_start s scheduler
+sleep 1.5
+slots_run() { psql_q "SELECT count(*) FROM sync_run WHERE trigger = 'schedule'
+                      AND slot_at > to_timestamp($1 / 1000.0) AND slot_at <= to_timestamp($2 / 1000.0)"; }
+# The slots due when the new leader took over: exactly one run for them all.
+lead=$(grep -F '"msg":"scheduler is the leader"' "$JS_TMP/s.log" | tail -n 1 | grep -o '"time":"[^"]*"' | cut -d'"' -f4)
+t_lead=$(($(date -d "$lead" +%s%N) / 1000000))
+[ "$t_lead" -ge "$t_up" ] || fail "the restarted scheduler did not lead"
+caught=$(slots_run $((t_down + 1000)) "$t_lead")
+[ "$caught" = 1 ] || fail "the $(( (t_lead - t_down) / 1000 )) slots missed while down started $caught runs, expected 1"
+pass "after 4 s without a scheduler the missed slots collapsed into one run"
 
 # Pause: never fires; trigger is refused; resume collapses the missed slots.
 "$JS" project pause OPS --note "maintenance window" >/dev/null 2>&1 || fail "pause"
