@@ -5,7 +5,7 @@
 JS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JS_PACKAGES="build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libpq-dev
   libhiredis-dev libmicrohttpd-dev libcmocka-dev postgresql redis-server curl clang
-  libclang-rt-14-dev procps bc time"
+  libclang-rt-14-dev procps bc time jq"
 
 js_sudo() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -16,6 +16,10 @@ js_install_deps() {
 	for p in $JS_PACKAGES; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 	done
+	# Node.js and npm run the GraphQL conformance peer (graphql-js) and the
+	# benchmark peers; a Node.js installed some other way is fine.
+	command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+	command -v npm >/dev/null 2>&1 || missing="$missing npm"
 	if [ -n "$missing" ]; then
 		echo "installing:$missing" >&2
 		js_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null

@@ -9,7 +9,7 @@
  *
  * fuzz-sources: scheduler/cron.c common/timeutil.c common/mem.c
  */
-#include "scheduler/scheduler.h"
+#include "scheduler/cron.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

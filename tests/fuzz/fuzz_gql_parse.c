@@ -6,7 +6,7 @@
  * a JSON variables object. Invariants: no crash, no leak, and every
  * response is one valid JSON object with "data" or "errors".
  *
- * fuzz-sources: graphql/*.c common/*.c
+ * fuzz-sources: graphql/lexer.c graphql/parser.c graphql/schema.c graphql/validate.c graphql/execute.c graphql/introspection.c graphql/value.c common/*.c
  * fuzz-pkgs: libcjson libcurl libpq hiredis
  * fuzz-libs: -lpthread
  */

@@ -7,11 +7,11 @@
 # row on another project's issue, a tracked-users sync with extras) makes it
 # exit 1 naming the row and the column. Usage errors exit 2.
 #
-#   tests/integration/compare_selftest.sh [BUILD_DIR]   (default: build)
+#   tests/integration/compare_selftest.sh [BUILD_DIR]   (default: $JS_BUILD, else build-test)
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${1:-$ROOT/build}
+BUILD=${1:-${JS_BUILD:-$ROOT/build-test}}
 BUILD=$(cd "$BUILD" && pwd)
 COMPARE=$BUILD/js-compare
 FIX=$ROOT/tests/fixtures/compare
