@@ -7,6 +7,7 @@
 
 #include "common/common.h"
 #include "common/conn.h"
+#include "graphql/server.h"
 #include "jira/jira.h"
 #include "scheduler/scheduler.h"
 #include "store/store.h"
@@ -26,7 +27,9 @@ static const char usage_text[] =
 	"                              manage a project's schedule (project --help)\n"
 	"  worker [--concurrency N]    run sync steps from the queue\n"
 	"  scheduler                   fire schedules (leader-elected), reconcile runs\n"
-	"  run [--concurrency N]       scheduler + worker in one process (the embedded default)\n"
+	"  serve [--listen ADDR]       the GraphQL admin plane (/graphql, /healthz, /readyz, /metrics)\n"
+	"  run [--concurrency N]       scheduler + worker + GraphQL server in one process\n"
+	"                              (the embedded default)\n"
 	"  cron 'EXPR' [--from TIME] [--count N]\n"
 	"                              print the next fire times of a schedule (UTC)\n"
 	"  version                     print the version\n"
@@ -105,10 +108,10 @@ out:
 	return code;
 }
 
-/* The services `jirasync run` starts next to the scheduler. The GraphQL
- * server's hook: add its row here ({"graphql", gql_service_start, gql_service_wait}). */
+/* The services `jirasync run` starts next to the scheduler. */
 static const struct sched_service run_services[] = {
 	{"worker", worker_service_start, worker_service_wait},
+	{"graphql", gql_service_start, gql_service_wait},
 };
 
 int main(int argc, char **argv)
@@ -135,6 +138,8 @@ int main(int argc, char **argv)
 		return sched_scheduler_cli(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return sched_run_cli(argc - 1, argv + 1, run_services, JS_ARRAY_LEN(run_services));
+	if (!strcmp(cmd, "serve"))
+		return gql_serve_cli(argc - 1, argv + 1);
 	if (!strcmp(cmd, "cron"))
 		return cron_cli(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version")) {
