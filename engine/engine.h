@@ -29,8 +29,8 @@
  *      the visibility timeout              without persistence, FLUSHALL, or the
  *                                          process died between dead-lettering
  *                                          and the failure callback): re-enqueue
- *                                          the step after its checkpoint
- *                                          (seq = step_seq + 1).
+ *                                          the step its checkpoint expects
+ *                                          next (seq = the run's step_seq).
  * One HGET per run; no stream scan. A re-enqueue that races a task still in
  * flight is harmless for the same idempotency reason as above. Redis keeps no
  * history: whatever Redis loses, PostgreSQL's runs and checkpoints rebuild.
