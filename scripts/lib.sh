@@ -40,10 +40,15 @@ js_pg_bindir() {
 }
 
 # A free TCP port on 127.0.0.1 (nothing answers a connect on it).
+# Ports are drawn below the kernel's ephemeral range, so that no outgoing
+# connection's local port can take one between this check and the bind.
 js_free_port() {
-	local port
+	local port lo=32768 span
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	[ "$lo" -gt 11000 ] || lo=32768
+	span=$((lo - 10000))
 	for _ in $(seq 1 200); do
-		port=$((20000 + RANDOM % 40000))
+		port=$((10000 + RANDOM % span))
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
 			echo "$port"
 			return 0
@@ -67,23 +72,32 @@ js_start_services() {
 	[ -n "$as" ] && chown postgres "$pgdata"
 	$as "$bin/initdb" -D "$pgdata" -U jirasync -A trust -E UTF8 --no-sync >"$JS_TMP/initdb.log" 2>&1 ||
 		{ cat "$JS_TMP/initdb.log" >&2; return 1; }
-	JS_PG_PORT=$(js_free_port)
-	$as "$bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $JS_PG_PORT -k $pgdata -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-		start >/dev/null || { cat "$pgdata/server.log" >&2; return 1; }
+	local try
+	for try in 1 2 3; do # another process may bind the port first: pick another
+		JS_PG_PORT=$(js_free_port)
+		$as "$bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 \
+			-o "-c listen_addresses=127.0.0.1 -p $JS_PG_PORT -k $pgdata -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+			start >/dev/null && break
+		[ "$try" = 3 ] && { cat "$pgdata/server.log" >&2; return 1; }
+	done
 	"$bin/createdb" -h 127.0.0.1 -p "$JS_PG_PORT" -U jirasync jirasync
 	export JS_PG_PORT
 	export DATABASE_URL="postgres://jirasync@127.0.0.1:$JS_PG_PORT/jirasync"
 
-	JS_REDIS_PORT=$(js_free_port)
 	mkdir -p "$JS_TMP/redis"
-	redis-server --port "$JS_REDIS_PORT" --bind 127.0.0.1 --dir "$JS_TMP/redis" \
-		--save "" --appendonly no --daemonize yes --pidfile "$JS_TMP/redis/redis.pid" \
-		--logfile "$JS_TMP/redis/redis.log" >/dev/null
-	for _ in $(seq 1 50); do
-		redis-cli -p "$JS_REDIS_PORT" ping >/dev/null 2>&1 && break
-		sleep 0.1
+	local up=0
+	for try in 1 2 3; do
+		JS_REDIS_PORT=$(js_free_port)
+		redis-server --port "$JS_REDIS_PORT" --bind 127.0.0.1 --dir "$JS_TMP/redis" \
+			--save "" --appendonly no --daemonize yes --pidfile "$JS_TMP/redis/redis.pid" \
+			--logfile "$JS_TMP/redis/redis.log" >/dev/null
+		for _ in $(seq 1 50); do
+			redis-cli -p "$JS_REDIS_PORT" ping >/dev/null 2>&1 && { up=1; break; }
+			sleep 0.1
+		done
+		[ "$up" = 1 ] && break
 	done
+	[ "$up" = 1 ] || { cat "$JS_TMP/redis/redis.log" >&2; return 1; }
 	export JS_REDIS_PORT
 	export REDIS_URL="redis://127.0.0.1:$JS_REDIS_PORT"
 }
@@ -109,13 +123,21 @@ js_stop_services() {
 # JIRA_BASE_URL and JS_SIM_URL (same server; the control API is under /_sim).
 js_start_sim() {
 	local dir=$1; shift
-	local port; port=$(js_free_port)
-	"$dir/jira-sim" --port "$port" "$@" >"$JS_TMP/sim.log" 2>&1 &
-	echo $! >"$JS_TMP/sim.pid"
-	for _ in $(seq 1 100); do
-		curl -fsS "http://127.0.0.1:$port/_sim/health" >/dev/null 2>&1 && break
-		sleep 0.1
+	local port pid try up=0
+	for try in 1 2 3; do # another process may bind the port first: pick another
+		port=$(js_free_port)
+		"$dir/jira-sim" --port "$port" "$@" >"$JS_TMP/sim.log" 2>&1 &
+		pid=$!
+		echo "$pid" >"$JS_TMP/sim.pid"
+		for _ in $(seq 1 300); do
+			curl -fsS "http://127.0.0.1:$port/_sim/health" >/dev/null 2>&1 && { up=1; break; }
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		[ "$up" = 1 ] && break
+		kill "$pid" 2>/dev/null || true
 	done
+	[ "$up" = 1 ] || { echo "the Jira simulator did not start:" >&2; cat "$JS_TMP/sim.log" >&2; return 1; }
 	export JIRA_BASE_URL="http://127.0.0.1:$port"
 	export JS_SIM_URL="$JIRA_BASE_URL"
 }
