@@ -321,17 +321,32 @@ int sched_scheduler_cli(int argc, char **argv)
 }
 
 static const char run_usage[] =
-	"usage: jirasync run [--concurrency N] [--lease-ms N] [--tick-ms N]\n"
-	"  The embedded default: the scheduler and the worker (N threads,\n"
-	"  WORKER_CONCURRENCY) in one process, syncing every registered project on\n"
-	"  its schedule. Stops gracefully on SIGTERM or SIGINT (Ctrl-C).\n"
-	"Needs DATABASE_URL, REDIS_URL and the Jira settings (see README.md).\n";
+	"usage: jirasync run [--concurrency N] [--lease-ms N] [--tick-ms N] [--no-serve]\n"
+	"  The embedded default: the scheduler, the worker (N threads,\n"
+	"  WORKER_CONCURRENCY) and the GraphQL admin plane (LISTEN_ADDR) in one\n"
+	"  process, syncing every registered project on its schedule. --no-serve\n"
+	"  leaves the admin plane out. Stops gracefully on SIGTERM or SIGINT (Ctrl-C).\n"
+	"Needs DATABASE_URL, REDIS_URL, the Jira settings and, unless --no-serve,\n"
+	"ADMIN_TOKEN (see README.md).\n";
+
+/* The service `run` leaves out with --no-serve, and whose token it checks. */
+#define ADMIN_PLANE "graphql"
 
 int sched_run_cli(int argc, char **argv, const struct sched_service *services, size_t n)
 {
 	struct sched_loop_opts o;
 	const char *concurrency = NULL;
-	int f = parse_service_flags("run", argc, argv, &o, &concurrency, run_usage);
+	bool serve = true;
+	char **args = xcalloc((size_t)argc + 1, sizeof *args);
+	int nargs = 0;
+	for (int i = 0; i < argc; i++) {
+		if (i > 0 && !strcmp(argv[i], "--no-serve"))
+			serve = false;
+		else
+			args[nargs++] = argv[i];
+	}
+	int f = parse_service_flags("run", nargs, args, &o, &concurrency, run_usage);
+	free(args);
 	if (f != 0)
 		return f > 0 ? EXIT_OK : EXIT_USAGE;
 	loop_opts_from_env(&o);
@@ -344,10 +359,19 @@ int sched_run_cli(int argc, char **argv, const struct sched_service *services, s
 		config_release(&cfg);
 		return EXIT_CONFIG;
 	}
+	if (serve && (!cfg.admin_token || !*cfg.admin_token)) {
+		fprintf(stderr, "jirasync: missing ADMIN_TOKEN: the admin plane needs it (or run --no-serve)\n");
+		config_release(&cfg);
+		return EXIT_CONFIG;
+	}
 	sched_install_signals(&stop_flag);
 	void **handles = xcalloc(n + 1, sizeof *handles);
 	size_t started = 0;
 	for (; started < n; started++) {
+		if (!serve && !strcmp(services[started].name, ADMIN_PLANE)) {
+			handles[started] = NULL;
+			continue;
+		}
 		if (services[started].start(&cfg, &stop_flag, &handles[started], e, sizeof e) < 0) {
 			log_error("cannot start service", "service", services[started].name, "error", e);
 			code = EXIT_UNAVAILABLE;
@@ -360,7 +384,8 @@ int sched_run_cli(int argc, char **argv, const struct sched_service *services, s
 		code = EXIT_SOFTWARE;
 	atomic_store(&stop_flag, 1);
 	for (size_t i = started; i-- > 0;)
-		if (services[i].wait(handles[i]) != 0 && code == EXIT_OK)
+		if ((serve || strcmp(services[i].name, ADMIN_PLANE)) &&
+		    services[i].wait(handles[i]) != 0 && code == EXIT_OK)
 			code = EXIT_SOFTWARE;
 	free(handles);
 	config_release(&cfg);

@@ -15,7 +15,7 @@ stop_run() {
 }
 trap 'stop_run; gql_cleanup' EXIT
 start_gql
-"$JS" run --concurrency 2 2>"$JS_TMP/run.log" &
+"$JS" run --concurrency 2 --no-serve 2>"$JS_TMP/run.log" &
 echo $! >"$JS_TMP/run.pid"
 
 ok_query $ADMIN 'mutation { registerProject(key: "ALPHA", cron: "*/2 * * * * *") { outcome syncJob { projectId cron status } } }'
@@ -68,5 +68,27 @@ if [ "$out" = started ]; then
 	pass "the backfill run completed"
 else
 	fail "setTrackedUsers outcome '$out'"
+fi
+
+# jirasync run serves the admin plane itself, and refuses to start without its token.
+stop_run
+set +e
+env -u ADMIN_TOKEN "$JS" run 2>"$JS_TMP/run78.log"; rc=$?
+set -e
+expect "run without ADMIN_TOKEN exits 78" "$rc" 78
+grep -q "ADMIN_TOKEN" "$JS_TMP/run78.log" || fail "the error does not name ADMIN_TOKEN"
+RUN_PORT=$(js_free_port)
+ADMIN_TOKEN=$ADMIN READ_TOKEN=$READ LISTEN_ADDR=127.0.0.1:$RUN_PORT "$JS" run --concurrency 1 2>"$JS_TMP/run2.log" &
+echo $! >"$JS_TMP/run.pid"
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$RUN_PORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+GQL_URL="http://127.0.0.1:$RUN_PORT/graphql"
+ok_query $READ "{ issues(projectId: $PID) { totalCount } }"
+expect "jirasync run serves GraphQL" "$(body '.data.issues.totalCount')" 30
+pid=$(cat "$JS_TMP/run.pid"); rm -f "$JS_TMP/run.pid"
+kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?
+expect "jirasync run stops on SIGTERM with exit 0" "$rc" 0
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$JS_TMP/run2.log"; then
+	grep -E -A20 'AddressSanitizer|LeakSanitizer|runtime error' "$JS_TMP/run2.log" | head -40 >&2
+	fail "jirasync run: sanitizer report"
 fi
 echo "graphql_scheduler: all passed"
