@@ -5,7 +5,9 @@
  * statement per table, each skipping rows that did not change, so a replay
  * of the same page writes no new row versions. Comment and worklog sets of
  * issues whose sets are complete are replaced, which is how deleted comments
- * disappear.
+ * disappear. The set deletions name their issues as an array (= ANY), so they
+ * read the issue_id index: a join against the unanalysed temporary table
+ * would scan the whole comment table on every page.
  */
 #include "store/store.h"
 
@@ -75,7 +77,7 @@ static const char merge_sql[] =
 	" EXCLUDED.labels, EXCLUDED.description, EXCLUDED.description_adf,"
 	" EXCLUDED.comment_total, EXCLUDED.worklog_total, NULL::timestamptz);"
 	/* 2 sprint links of the batch's issues: drop the ones gone */
-	"DELETE FROM issue_sprint s USING tmp_issue t WHERE s.issue_id = t.id"
+	"DELETE FROM issue_sprint s WHERE s.issue_id = ANY (ARRAY(SELECT id FROM tmp_issue))"
 	" AND NOT EXISTS (SELECT 1 FROM tmp_issue_sprint x"
 	" WHERE x.issue_id = s.issue_id AND x.sprint_id = s.sprint_id);"
 	/* 3 and add the new ones */
@@ -95,8 +97,8 @@ static const char merge_sql[] =
 	" EXCLUDED.update_author_id, EXCLUDED.body, EXCLUDED.body_adf, EXCLUDED.created,"
 	" EXCLUDED.updated);"
 	/* 5 comments gone from complete sets */
-	"DELETE FROM comment c USING tmp_replace r WHERE r.kind = 'comment'"
-	" AND c.issue_id = r.issue_id AND NOT EXISTS (SELECT 1 FROM tmp_comment x WHERE x.id = c.id);"
+	"DELETE FROM comment c WHERE c.issue_id = ANY (ARRAY(SELECT issue_id FROM tmp_replace"
+	" WHERE kind = 'comment')) AND NOT EXISTS (SELECT 1 FROM tmp_comment x WHERE x.id = c.id);"
 	/* 6 worklogs */
 	"INSERT INTO worklog AS w (id, issue_id, author_id, update_author_id, comment, comment_adf,"
 	" started, created, updated, time_spent_seconds)"
@@ -112,8 +114,8 @@ static const char merge_sql[] =
 	" EXCLUDED.author_id, EXCLUDED.update_author_id, EXCLUDED.comment, EXCLUDED.comment_adf,"
 	" EXCLUDED.started, EXCLUDED.created, EXCLUDED.updated, EXCLUDED.time_spent_seconds);"
 	/* 7 worklogs gone from complete sets */
-	"DELETE FROM worklog w USING tmp_replace r WHERE r.kind = 'worklog'"
-	" AND w.issue_id = r.issue_id AND NOT EXISTS (SELECT 1 FROM tmp_worklog x WHERE x.id = w.id);"
+	"DELETE FROM worklog w WHERE w.issue_id = ANY (ARRAY(SELECT issue_id FROM tmp_replace"
+	" WHERE kind = 'worklog')) AND NOT EXISTS (SELECT 1 FROM tmp_worklog x WHERE x.id = w.id);"
 	/* 8 overflow work the run still owes */
 	"INSERT INTO sync_run_overflow (run_id, kind, issue_id)"
 	" SELECT DISTINCT $RUN$, kind, issue_id FROM tmp_overflow ON CONFLICT DO NOTHING;";
