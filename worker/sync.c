@@ -106,10 +106,11 @@ void worker_sync_init(struct worker_sync *w, PGconn *db, struct jira_client *jir
 }
 
 /*
- * Prefetch of the next search page. The helper thread owns pf_jira, its
- * own copy of the query and a batch while it runs; the step thread touches
- * them only after pthread_join. A prefetch is used when the next step asks
- * for exactly the page it fetched (same phase, lower bound and cursor), and
+ * Prefetch of the next search page, or of the next overflow step's issues.
+ * The helper thread owns pf_jira, its own copy of the query (or issue ids)
+ * and a batch while it runs; the step thread touches them only after
+ * pthread_join. A prefetch is used when the next step asks for exactly what
+ * it fetched (same phase, lower bound and cursor, or the same issues), and
  * discarded otherwise.
  */
 struct worker_prefetch {
@@ -126,6 +127,13 @@ struct worker_prefetch {
 	struct batch batch;
 	int rc;
 	struct jira_error err;
+	/* An overflow prefetch: the sets of these issues, of kind okind. */
+	bool overflow;
+	char okind[8];
+	int64_t ids[OVERFLOW_ISSUES_PER_STEP];
+	size_t n_ids;
+	int64_t done[OVERFLOW_ISSUES_PER_STEP];
+	size_t n_done;
 	/* The helper client's counters, read only after a join. */
 	int64_t seen_requests, seen_bytes;
 	int64_t acc_requests, acc_bytes;
@@ -175,6 +183,8 @@ static void prefetch_clear(struct worker_prefetch *pf)
 	pf->cursor_in = pf->cursor_out = pf->project_key = NULL;
 	pf->accounts = NULL;
 	pf->n_accounts = 0;
+	pf->overflow = false;
+	pf->n_ids = pf->n_done = 0;
 	batch_reset(&pf->batch);
 }
 
@@ -383,12 +393,12 @@ static bool same_str(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-/* Start fetching the page after this one on the helper thread. */
-static void prefetch_start(struct step *s, const struct jira_query *q)
+/* The helper, idle and ready for new work; NULL when there is no helper client. */
+static struct worker_prefetch *prefetch_ready(struct step *s)
 {
 	struct worker_sync *w = s->w;
-	if (!w->prefetch_jira || !s->c.cursor)
-		return;
+	if (!w->prefetch_jira)
+		return NULL;
 	if (!w->pf) {
 		w->pf = xcalloc(1, sizeof *w->pf);
 		batch_init(&w->pf->batch);
@@ -405,7 +415,17 @@ static void prefetch_start(struct step *s, const struct jira_query *q)
 	}
 	pf->jira = w->prefetch_jira;
 	snprintf(pf->phase, sizeof pf->phase, "%s", s->c.phase);
-	pf->cursor_in = xstrdup(s->c.cursor);
+	return pf;
+}
+
+/* Start fetching the page after this one on the helper thread. */
+static void prefetch_start(struct step *s, const struct jira_query *q)
+{
+	if (!s->c.cursor)
+		return;
+	struct worker_prefetch *pf = prefetch_ready(s);
+	if (!pf)
+		return;
 	pf->since_ms = q->updated_since_ms;
 	pf->project_key = xstrdup(q->project_key);
 	pf->n_accounts = q->n_account_ids;
@@ -413,10 +433,79 @@ static void prefetch_start(struct step *s, const struct jira_query *q)
 	for (size_t i = 0; i < q->n_account_ids; i++)
 		pf->accounts[i] = xstrdup(q->account_ids[i]);
 	/* The thread works on its own copy of the cursor. */
-	char *mine = xstrdup(pf->cursor_in);
-	free(pf->cursor_in);
-	pf->cursor_in = mine;
+	pf->cursor_in = xstrdup(s->c.cursor);
 	pf->running = pthread_create(&pf->thread, NULL, prefetch_main, pf) == 0;
+}
+
+/* Fetch the complete comment or worklog sets of ids into b; done lists the
+ * issues whose set was read (a 404 means the issue is gone: reconciliation
+ * removes it, its set is left as it is). */
+static int fetch_sets(struct jira_client *c, const char *kind, const int64_t *ids, size_t n,
+		      struct batch *b, int64_t *done, size_t *n_done, struct jira_error *err)
+{
+	*n_done = 0;
+	for (size_t i = 0; i < n; i++) {
+		int rc = strcmp(kind, "comment") == 0 ? jira_issue_comments(c, ids[i], b, err)
+						      : jira_issue_worklogs(c, ids[i], b, err);
+		if (rc < 0 && err->code != JIRA_NOT_FOUND)
+			return -1;
+		if (rc == 0)
+			done[(*n_done)++] = ids[i];
+	}
+	return 0;
+}
+
+static void *prefetch_overflow_main(void *arg)
+{
+	struct worker_prefetch *pf = arg;
+	pf->rc = fetch_sets(pf->jira, pf->okind, pf->ids, pf->n_ids, &pf->batch, pf->done,
+			    &pf->n_done, &pf->err);
+	return NULL;
+}
+
+/* Start fetching the next overflow step's sets on the helper thread. */
+static void prefetch_overflow_start(struct step *s, const char *kind, const int64_t *ids, size_t n)
+{
+	if (n == 0)
+		return;
+	struct worker_prefetch *pf = prefetch_ready(s);
+	if (!pf)
+		return;
+	pf->overflow = true;
+	snprintf(pf->okind, sizeof pf->okind, "%s", kind);
+	memcpy(pf->ids, ids, n * sizeof *ids);
+	pf->n_ids = n;
+	pf->running = pthread_create(&pf->thread, NULL, prefetch_overflow_main, pf) == 0;
+}
+
+/* Take the prefetched sets if they are the ones wanted: 1 taken (its rc in
+ * *rc, the issues read in done), 0 not available. */
+static int prefetch_overflow_take(struct step *s, const char *kind, const int64_t *ids, size_t n,
+				  int64_t *done, size_t *n_done, int *rc, struct jira_error *err)
+{
+	struct worker_sync *w = s->w;
+	struct worker_prefetch *pf = w->pf;
+	if (!pf || !pf->running || !pf->overflow)
+		return 0;
+	pthread_join(pf->thread, NULL);
+	pf->running = false;
+	prefetch_account(pf);
+	bool match = strcmp(pf->phase, s->c.phase) == 0 && strcmp(pf->okind, kind) == 0 &&
+		     pf->n_ids == n && memcmp(pf->ids, ids, n * sizeof *ids) == 0;
+	if (!match) {
+		prefetch_clear(pf);
+		return 0;
+	}
+	struct batch tmp = w->batch;
+	w->batch = pf->batch;
+	pf->batch = tmp;
+	*rc = pf->rc;
+	if (pf->rc < 0)
+		*err = pf->err;
+	memcpy(done, pf->done, pf->n_done * sizeof *done);
+	*n_done = pf->n_done;
+	prefetch_clear(pf);
+	return 1;
 }
 
 /* Take the prefetched page if it is the one wanted: 1 taken (rc in *rc),
@@ -431,7 +520,7 @@ static int prefetch_take(struct step *s, const struct jira_query *q, char **curs
 	pthread_join(pf->thread, NULL);
 	pf->running = false;
 	prefetch_account(pf);
-	bool match = strcmp(pf->phase, s->c.phase) == 0 && same_str(pf->cursor_in, s->c.cursor) &&
+	bool match = !pf->overflow && strcmp(pf->phase, s->c.phase) == 0 && same_str(pf->cursor_in, s->c.cursor) &&
 		     pf->since_ms == q->updated_since_ms;
 	if (!match) {
 		prefetch_clear(pf);
@@ -516,32 +605,32 @@ static int step_overflow(struct step *s, const char *kind, struct jira_error *er
 {
 	struct worker_sync *w = s->w;
 	char e[STORE_ERRLEN];
-	int64_t ids[OVERFLOW_ISSUES_PER_STEP];
-	size_t n = 0;
-	if (store_overflow_next(w->db, s->run.id, kind, ids, JS_ARRAY_LEN(ids), &n, e, sizeof e) < 0) {
+	/* This step's issues, and the next step's, fetched while this one writes. */
+	int64_t ids[2 * OVERFLOW_ISSUES_PER_STEP];
+	size_t n_all = 0;
+	if (store_overflow_next(w->db, s->run.id, kind, ids, JS_ARRAY_LEN(ids), &n_all, e, sizeof e) < 0) {
 		db_error(w, err, "cannot read overflow list", e);
 		return -1;
 	}
-	if (n == 0) {
+	if (n_all == 0) {
 		next_phase(s, strcmp(kind, "comment") == 0 ? "overflow_worklog"
 				: is_backfill(s)	  ? "finalize"
 				: is_full(s)		  ? "sprints"
 							  : "worklog_deleted");
 		return 0;
 	}
+	size_t n = n_all < OVERFLOW_ISSUES_PER_STEP ? n_all : OVERFLOW_ISSUES_PER_STEP;
 	int64_t done[OVERFLOW_ISSUES_PER_STEP];
 	size_t n_done = 0;
 	/* The list was read outside the transaction; the fetch comes next. */
-	for (size_t i = 0; i < n; i++) {
-		int rc = strcmp(kind, "comment") == 0 ? jira_issue_comments(w->jira, ids[i], &w->batch, err)
-						      : jira_issue_worklogs(w->jira, ids[i], &w->batch, err);
-		if (rc < 0 && err->code != JIRA_NOT_FOUND)
+	int rc = 0;
+	if (prefetch_overflow_take(s, kind, ids, n, done, &n_done, &rc, err)) {
+		if (rc < 0)
 			return -1;
-		/* A 404 means the issue is gone: reconciliation removes it; its
-		 * set is left as it is. */
-		if (rc == 0)
-			done[n_done++] = ids[i];
+	} else if (fetch_sets(w->jira, kind, ids, n, &w->batch, done, &n_done, err) < 0) {
+		return -1;
 	}
+	prefetch_overflow_start(s, kind, ids + n, n_all - n);
 	if (step_begin(s, err) < 0)
 		return -1;
 	if (store_replace_children(w->db, kind, done, n_done, &w->batch, &s->counts, e, sizeof e) < 0 ||
