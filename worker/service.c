@@ -27,7 +27,94 @@ static const char *const never_retried[] = {"AUTH_EXPIRED", "FORBIDDEN", "SUSPEN
 					    "NOT_FOUND", "INVALID_QUERY", "API_REMOVED",
 					    "CONFIG_ERROR", "SCHEMA_CHANGE"};
 
+/*
+ * Prefetch carriers. A run's steps are tasks that any thread may take, but
+ * the page (or overflow sets) a step starts fetching for its successor lives
+ * in a helper client and its prefetch state. A carrier holds those two for
+ * one run and moves from thread to thread with the run's steps, so within
+ * this process the next step finds what the previous one fetched, as in the
+ * foreground sync. When another process takes the steps in between (several
+ * workers share a run), a prefetch may go unused: a carrier whose run skips
+ * steps here more often than not stops prefetching for it, which bounds the
+ * extra requests.
+ */
+struct carrier {
+	int64_t run_id; /* 0: free */
+	bool busy;      /* a thread is running one of the run's steps */
+	int64_t last_seq, steps, gaps;
+	int64_t used_mono;
+	struct jira_client *jira;
+	struct worker_prefetch *pf;
+};
+
+struct carriers {
+	pthread_mutex_t mu;
+	struct carrier *v;
+	int n;
+};
+
+/* The run's carrier, or a free (else the least recently used idle) one for
+ * it; NULL when every carrier is busy. */
+static struct carrier *carrier_take(struct carriers *cs, int64_t run_id, int seq)
+{
+	if (!cs || cs->n == 0)
+		return NULL;
+	pthread_mutex_lock(&cs->mu);
+	struct carrier *c = NULL, *lru = NULL;
+	for (int i = 0; i < cs->n; i++) {
+		struct carrier *x = &cs->v[i];
+		if (x->busy)
+			continue;
+		if (x->run_id == run_id) {
+			c = x;
+			break;
+		}
+		/* a free carrier first, else the least recently used */
+		bool better = !lru || (lru->run_id != 0 && (x->run_id == 0 || x->used_mono < lru->used_mono));
+		if (better)
+			lru = x;
+	}
+	if (!c && lru) {
+		c = lru;
+		worker_prefetch_free(c->pf);
+		c->pf = NULL;
+		c->run_id = run_id;
+		c->last_seq = seq - 1;
+		c->steps = c->gaps = 0;
+	}
+	if (c) {
+		c->busy = true;
+		c->steps++;
+		if (seq != c->last_seq + 1)
+			c->gaps++;
+		c->last_seq = seq;
+	}
+	pthread_mutex_unlock(&cs->mu);
+	return c;
+}
+
+/* Whether this process runs enough of the run's consecutive steps for a
+ * prefetch to be worth its request. */
+static bool carrier_prefetches(const struct carrier *c)
+{
+	return c->steps < 4 || c->gaps * 2 < c->steps;
+}
+
+static void carrier_put(struct carriers *cs, struct carrier *c, bool run_over)
+{
+	pthread_mutex_lock(&cs->mu);
+	if (run_over) {
+		worker_prefetch_free(c->pf);
+		c->pf = NULL;
+		c->run_id = 0;
+	}
+	c->used_mono = mono_ms();
+	c->busy = false;
+	pthread_mutex_unlock(&cs->mu);
+}
+
 struct wctx {
+	struct carriers *carriers;
 	const struct config *cfg;
 	struct engine *eng;
 	PGconn *db;
@@ -52,6 +139,7 @@ struct worker_service {
 	const struct config *cfg;
 	struct engine *eng;
 	atomic_int *stop;
+	struct carriers carriers;
 	int n;
 	struct wctx *ctx;
 	void **ctx_ptrs;
@@ -187,8 +275,20 @@ static struct engine_outcome step_handle(struct engine_call *call, const struct 
 	hb_arm(w, call);
 	bool db_ok = ensure_db(w, call);
 	enum worker_step_result r = WORKER_STEP_FAILED;
-	if (db_ok)
+	if (db_ok) {
+		struct carrier *c = carrier_take(w->carriers, t->run_id, t->seq);
+		if (c) {
+			w->ws.pf = c->pf;
+			w->ws.prefetch_jira = carrier_prefetches(c) ? c->jira : NULL;
+		}
 		r = worker_run_step(&w->ws, t->run_id, t->seq, &err);
+		if (c) {
+			c->pf = w->ws.pf;
+			w->ws.pf = NULL;
+			w->ws.prefetch_jira = NULL;
+			carrier_put(w->carriers, c, r != WORKER_STEP_MORE);
+		}
+	}
 	hb_disarm(w);
 	if (!db_ok)
 		return engine_retry("DB_UNAVAILABLE", 1000);
@@ -214,8 +314,11 @@ static struct engine_outcome step_handle(struct engine_call *call, const struct 
 	char rid[24], sq[24];
 	log_warn("step failed", "#run", fmt_i64(rid, t->run_id), "#seq", fmt_i64(sq, t->seq), "code",
 		 code, "error", err.message);
-	if (err.code == JIRA_DB_UNAVAILABLE)
+	if (err.code == JIRA_DB_UNAVAILABLE) {
 		PQreset(w->db); /* best effort now; ensure_db retries before the next step */
+		if (PQstatus(w->db) == CONNECTION_OK)
+			log_info("reconnected to postgresql");
+	}
 	if (err.retryable || jira_code_retryable(err.code))
 		return engine_retry(code, err.retry_after_ms);
 	return engine_fail(code);
@@ -288,6 +391,12 @@ static void service_free(struct worker_service *s)
 		return;
 	for (int i = 0; i < s->n; i++)
 		ctx_release(&s->ctx[i]);
+	for (int i = 0; i < s->carriers.n; i++) {
+		worker_prefetch_free(s->carriers.v[i].pf);
+		jira_client_free(s->carriers.v[i].jira);
+	}
+	free(s->carriers.v);
+	pthread_mutex_destroy(&s->carriers.mu);
 	free(s->ctx);
 	free(s->ctx_ptrs);
 	engine_free(s->eng);
@@ -309,6 +418,7 @@ int worker_service_start(const struct config *cfg, atomic_int *stop, void **hand
 			 size_t errlen)
 {
 	struct worker_service *s = xcalloc(1, sizeof *s);
+	pthread_mutex_init(&s->carriers.mu, NULL);
 	s->cfg = cfg;
 	s->stop = stop;
 	s->n = (int)(cfg->worker_concurrency > 0 ? cfg->worker_concurrency : 4);
@@ -339,8 +449,14 @@ int worker_service_start(const struct config *cfg, atomic_int *stop, void **hand
 		.page_size = cfg->page_size,
 	};
 	int64_t hb = eo.visibility_ms / 3;
+	/* As many carriers as threads: every run in progress here can prefetch. */
+	s->carriers.v = xcalloc((size_t)s->n, sizeof *s->carriers.v);
+	s->carriers.n = s->n;
+	for (int i = 0; i < s->n; i++)
+		s->carriers.v[i].jira = jira_client_new(&jo);
 	for (int i = 0; i < s->n; i++) {
 		struct wctx *w = &s->ctx[i];
+		w->carriers = &s->carriers;
 		w->cfg = cfg;
 		w->eng = s->eng;
 		w->hb_every_ms = hb < 50 ? 50 : hb;

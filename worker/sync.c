@@ -188,14 +188,19 @@ static void prefetch_clear(struct worker_prefetch *pf)
 	batch_reset(&pf->batch);
 }
 
+void worker_prefetch_free(struct worker_prefetch *pf)
+{
+	if (!pf)
+		return;
+	prefetch_clear(pf);
+	batch_release(&pf->batch);
+	free(pf);
+}
+
 void worker_sync_release(struct worker_sync *w)
 {
-	if (w->pf) {
-		prefetch_clear(w->pf);
-		batch_release(&w->pf->batch);
-		free(w->pf);
-		w->pf = NULL;
-	}
+	worker_prefetch_free(w->pf);
+	w->pf = NULL;
 	batch_release(&w->batch);
 }
 

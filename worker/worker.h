@@ -32,15 +32,20 @@ struct worker_sync {
 	int64_t started_mono;
 	int64_t pages, issues, estimate;
 	/*
-	 * Optional second client (the caller owns it): while a search page is
-	 * written, the next one is fetched with it on a helper thread. Only
-	 * for callers that run every step of a run on this worker_sync (the
-	 * foreground sync); a prefetched page another process would fetch
-	 * again is a wasted request.
+	 * Optional second client (the caller owns it): while a search page or
+	 * an overflow step is written, the next one is fetched with it on a
+	 * helper thread, into pf (created on demand). The next step uses it
+	 * when it asks for exactly what was fetched. A caller that spreads a
+	 * run's steps over several worker_syncs moves prefetch_jira and pf
+	 * with the run (see worker/service.c); a prefetch another process
+	 * fetches again is a wasted request.
 	 */
 	struct jira_client *prefetch_jira;
 	struct worker_prefetch *pf;
 };
+
+/* Wait for a prefetch in flight and free it. NULL ok. */
+void worker_prefetch_free(struct worker_prefetch *pf);
 
 struct worker_run_opts {
 	bool full;                       /* force a full sync */

@@ -51,15 +51,16 @@ measure() {
 	[ "$(q "SELECT status FROM sync_run")" = SUCCESS ] || { echo "$mode: run failed: $(q "SELECT error_code, error_message FROM sync_run")"; exit 1; }
 	SECS=$(q "SELECT extract(epoch from finished_at - started_at) FROM sync_run")
 	STEPS=$(q "SELECT step_seq FROM sync_run")
+	REQS=$(q "SELECT jira_requests FROM sync_run")
 	ISSUES=$(q "SELECT count(*) FROM issue")
 	js_stop_services
 }
 
 echo "== $N issues, $(nproc) cores"
 measure oneshot; T1=$SECS
-printf 'one-shot:   %d issues in %.2f s (%d steps): %.0f issues/s\n' "$ISSUES" "$SECS" "$STEPS" "$(echo "$ISSUES / $SECS" | bc -l)"
+printf 'one-shot:   %d issues in %.2f s (%d steps, %d Jira requests): %.0f issues/s\n' "$ISSUES" "$SECS" "$STEPS" "$REQS" "$(echo "$ISSUES / $SECS" | bc -l)"
 for k in 1 2; do
 	measure "engine$k"
-	printf 'engine x%d:  %d issues in %.2f s (%d steps): %.0f issues/s, overhead %+.1f%% (target <= 10%%)\n' \
-		"$k" "$ISSUES" "$SECS" "$STEPS" "$(echo "$ISSUES / $SECS" | bc -l)" "$(echo "($SECS / $T1 - 1) * 100" | bc -l)"
+	printf 'engine x%d:  %d issues in %.2f s (%d steps, %d Jira requests): %.0f issues/s, overhead %+.1f%% (target <= 10%%)\n' \
+		"$k" "$ISSUES" "$SECS" "$STEPS" "$REQS" "$(echo "$ISSUES / $SECS" | bc -l)" "$(echo "($SECS / $T1 - 1) * 100" | bc -l)"
 done

@@ -48,6 +48,8 @@ sim POST /_sim/bulk-update '{"project":"CRA","count":40}' >/dev/null
 run=$(run_of "$("$JS" project trigger CRA --full 2>/dev/null)")
 wait_step "$run" 4
 pg_restart
+[ "$(psql_q "SELECT status FROM sync_run WHERE id = $run")" = RUNNING ] ||
+	fail "run $run ended before PostgreSQL came back: the restart did not hit it"
 wait_done "$run" 120
 compare CRA
 no_duplicates
