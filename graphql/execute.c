@@ -761,6 +761,47 @@ bool gql_info_wants(const struct gql_resolve_info *info, const char *field)
 	return false;
 }
 
+/* Whether selection set ss selects the dotted path (segment names, fragments
+ * and @skip/@include applied); path_len is the length of path. */
+static bool selects_path(struct gql_exec *x, const struct ast_selset *ss, const char *path,
+			 size_t path_len, int depth)
+{
+	if (!ss || depth > 64)
+		return false;
+	size_t seg = 0;
+	while (seg < path_len && path[seg] != '.')
+		seg++;
+	for (const struct ast_sel *sel = ss->first; sel; sel = sel->next) {
+		if (!included(x, sel->dirs))
+			continue;
+		if (sel->kind != SEL_FIELD) {
+			if (selects_path(x, sel->kind == SEL_INLINE ? sel->selset
+					 : sel->frag ? sel->frag->selset : NULL,
+					 path, path_len, depth + 1))
+				return true;
+			continue;
+		}
+		if (strlen(sel->name) != seg || memcmp(sel->name, path, seg) != 0)
+			continue;
+		if (seg == path_len ||
+		    selects_path(x, sel->selset, path + seg + 1, path_len - seg - 1, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+bool gql_info_wants_path(const struct gql_resolve_info *info, const char *path)
+{
+	const struct sel_info *si = info->selection_;
+	if (!si)
+		return false;
+	size_t len = strlen(path);
+	for (const struct fnode *fn = si->fg->first; fn; fn = fn->next)
+		if (selects_path(si->x, fn->sel->selset, path, len, 0))
+			return true;
+	return false;
+}
+
 struct name_acc {
 	const char **names;
 	size_t max, n;

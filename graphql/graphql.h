@@ -200,6 +200,9 @@ const char *gql_arg_str(const struct gql_resolve_info *info, const char *name);
  * prefetch children.
  */
 bool gql_info_wants(const struct gql_resolve_info *info, const char *field);
+/* gql_info_wants_path: the same for a dotted path of sub-fields below this
+ * one, "edges.node.summary": every segment selected in the one before. */
+bool gql_info_wants_path(const struct gql_resolve_info *info, const char *path);
 size_t gql_info_subfields(const struct gql_resolve_info *info, const char **names, size_t max);
 
 /* ---- schema -------------------------------------------------------------- */

@@ -343,6 +343,51 @@ static int parse_cursor(const char *s, int64_t *us, int64_t *id)
 	return parse_i64(a, us) < 0 || parse_i64(colon + 1, id) < 0 ? -1 : 0;
 }
 
+/* The store_skip bits whose fields no selection below prefix ("edges.node."
+ * or "") asks for. */
+struct skip_group {
+	unsigned bit;
+	const char *fields[5];
+};
+
+static unsigned skip_mask(const struct gql_resolve_info *info, const char *prefix,
+			  const struct skip_group *groups, size_t n)
+{
+	unsigned skip = 0;
+	char path[128];
+	for (size_t g = 0; g < n; g++) {
+		bool wanted = false;
+		for (size_t f = 0; f < JS_ARRAY_LEN(groups[g].fields) && groups[g].fields[f] && !wanted;
+		     f++) {
+			snprintf(path, sizeof path, "%s%s", prefix, groups[g].fields[f]);
+			wanted = gql_info_wants_path(info, path);
+		}
+		if (!wanted)
+			skip |= groups[g].bit;
+	}
+	return skip;
+}
+
+static const struct skip_group issue_skips[] = {
+	{STORE_SKIP_TEXT, {"summary"}},
+	{STORE_SKIP_FIELDS, {"status", "statusCategory", "priority", "issueType"}},
+	{STORE_SKIP_TIMES, {"created", "updated", "resolved", "deletedAt"}},
+	{STORE_SKIP_LABELS, {"labels"}},
+};
+static const struct skip_group comment_skips[] = {
+	{STORE_SKIP_TEXT, {"body"}},
+	{STORE_SKIP_TIMES, {"created", "updated"}},
+	{STORE_SKIP_UPDATE_AUTHOR, {"updateAuthor"}},
+	{STORE_SKIP_USER_NAME, {"author.displayName"}},
+	{STORE_SKIP_USER_DETAILS, {"author.emailAddress", "author.timeZone", "author.active"}},
+};
+static const struct skip_group worklog_skips[] = {
+	{STORE_SKIP_TEXT, {"comment"}},
+	{STORE_SKIP_TIMES, {"started", "created", "updated"}},
+	{STORE_SKIP_USER_NAME, {"author.displayName"}},
+	{STORE_SKIP_USER_DETAILS, {"author.emailAddress", "author.timeZone", "author.active"}},
+};
+
 static int q_issues(const struct gql_resolve_info *info, const struct gql_value *parent,
 		    struct gql_value *out)
 {
@@ -389,6 +434,8 @@ static int q_issues(const struct gql_resolve_info *info, const struct gql_value 
 		q.include_deleted = del && del->kind == GQL_V_BOOL && del->u.b;
 	}
 	q.want_total = gql_info_wants(info, "totalCount");
+	/* Issues of a page are reached through edges.node only. */
+	q.skip = skip_mask(info, "edges.node.", issue_skips, JS_ARRAY_LEN(issue_skips));
 	struct conn_val *c = gql_alloc(x, sizeof *c);
 	char e[STORE_ERRLEN];
 	if (store_read_issue_page(rq->db, rq->arena, &q, &c->page, e, sizeof e) < 0)
@@ -724,8 +771,9 @@ static int b_comments(const struct gql_resolve_info *info, const struct gql_valu
 	size_t m;
 	char e[STORE_ERRLEN];
 	/* Comment authors asked for: join them into this statement. */
-	if (store_read_issue_comments(rq->db, rq->arena, ids, n, gql_info_wants(info, "author"), &rows,
-				      &m, e, sizeof e) < 0)
+	unsigned skip = skip_mask(info, "", comment_skips, JS_ARRAY_LEN(comment_skips));
+	if (store_read_issue_comments(rq->db, rq->arena, ids, n, gql_info_wants(info, "author"),
+				      skip, &rows, &m, e, sizeof e) < 0)
 		return db_fail(info, e);
 	distribute(info->exec, ids, n, (char *)rows, m, sizeof *rows,
 		   offsetof(struct store_comment_row, issue_id), "Comment", out);
@@ -740,8 +788,9 @@ static int b_worklogs(const struct gql_resolve_info *info, const struct gql_valu
 	struct store_worklog_row *rows;
 	size_t m;
 	char e[STORE_ERRLEN];
-	if (store_read_issue_worklogs(rq->db, rq->arena, ids, n, gql_info_wants(info, "author"), &rows,
-				      &m, e, sizeof e) < 0)
+	unsigned skip = skip_mask(info, "", worklog_skips, JS_ARRAY_LEN(worklog_skips));
+	if (store_read_issue_worklogs(rq->db, rq->arena, ids, n, gql_info_wants(info, "author"),
+				      skip, &rows, &m, e, sizeof e) < 0)
 		return db_fail(info, e);
 	distribute(info->exec, ids, n, (char *)rows, m, sizeof *rows,
 		   offsetof(struct store_worklog_row, issue_id), "Worklog", out);

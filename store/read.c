@@ -24,6 +24,7 @@ enum stmt {
 	ST_PROJECT,
 	ST_ISSUE_COUNTS,
 	ST_ISSUE_PAGE,
+	ST_ISSUE_FIRST_PAGE,
 	ST_ISSUE_TOTAL,
 	ST_ISSUE_BY_KEY,
 	ST_ISSUE_TEXTS,
@@ -50,8 +51,34 @@ enum stmt {
 	"i.id, i.project_id, i.key, i.summary, i.status, i.status_category, i.priority, "   \
 	"i.issue_type, i.assignee_id, i.reporter_id, " MS("i.created") ", " MS("i.updated") \
 	", " MS("i.resolved") ", " MS("i.deleted_at") ", i.updated, array_to_json(i.labels)::text"
-/* Pages: the description columns are read separately, when asked for. */
-#define ISSUE_COLS ISSUE_BASE_COLS ", false, NULL::text, NULL::text"
+/*
+ * KEEP(p, bit, col): col unless the caller's skip mask (parameter p, enum
+ * store_skip) has bit set; a skipped column is a NULL that costs neither
+ * side anything to send or read.
+ */
+#define SK_TEXT "1"
+#define SK_FIELDS "2"
+#define SK_TIMES "4"
+#define SK_LABELS "8"
+#define SK_UPDATE_AUTHOR "16"
+#define SK_USER_NAME "32"
+#define SK_USER_DETAILS "64"
+_Static_assert(STORE_SKIP_TEXT == 1 && STORE_SKIP_FIELDS == 2 && STORE_SKIP_TIMES == 4 &&
+		       STORE_SKIP_LABELS == 8 && STORE_SKIP_UPDATE_AUTHOR == 16 &&
+		       STORE_SKIP_USER_NAME == 32 && STORE_SKIP_USER_DETAILS == 64,
+	       "the SK_ literals follow enum store_skip");
+#define KEEP(p, bit, col) "CASE WHEN " p "::int4 & " bit " = 0 THEN " col " END"
+
+/* Pages: the description columns are read separately, when asked for; p is
+ * the skip mask parameter. */
+#define ISSUE_COLS(p)                                                                  \
+	"i.id, i.project_id, i.key, " KEEP(p, SK_TEXT, "i.summary") ", "                 \
+	KEEP(p, SK_FIELDS, "i.status") ", " KEEP(p, SK_FIELDS, "i.status_category") ", " \
+	KEEP(p, SK_FIELDS, "i.priority") ", " KEEP(p, SK_FIELDS, "i.issue_type")         \
+	", i.assignee_id, i.reporter_id, " KEEP(p, SK_TIMES, "i.created") ", "           \
+	KEEP(p, SK_TIMES, "i.updated") ", " KEEP(p, SK_TIMES, "i.resolved") ", "         \
+	KEEP(p, SK_TIMES, "i.deleted_at") ", i.updated, "                                \
+	KEEP(p, SK_LABELS, "array_to_json(i.labels)::text") ", false, NULL::text, NULL::text"
 #define ISSUE_TEXT_COLS ISSUE_BASE_COLS ", true, i.description, i.description_adf::text"
 
 /* The filters of the issues connection; $1 project, $2 status, $3 assignee,
@@ -67,6 +94,19 @@ enum stmt {
 	" AND ($7::bool OR i.deleted_at IS NULL)"
 
 #define USER_COLS "u.account_id, u.display_name, u.email, u.time_zone, u.active"
+/* Joined users under the skip mask $2 (account_id tells a synced user). */
+#define JOINED_USER_COLS                                                               \
+	"u.account_id, " KEEP("$2", SK_USER_NAME, "u.display_name") ", "                 \
+	KEEP("$2", SK_USER_DETAILS, "u.email") ", " KEEP("$2", SK_USER_DETAILS, "u.time_zone") \
+	", " KEEP("$2", SK_USER_DETAILS, "u.active")
+#define COMMENT_COLS                                                                      \
+	"c.id, c.issue_id, c.author_id, " KEEP("$2", SK_UPDATE_AUTHOR, "c.update_author_id") \
+	", " KEEP("$2", SK_TEXT, "c.body") ", " KEEP("$2", SK_TIMES, "c.created") ", "        \
+	KEEP("$2", SK_TIMES, "c.updated")
+#define WORKLOG_COLS                                                                   \
+	"w.id, w.issue_id, w.author_id, " KEEP("$2", SK_TEXT, "w.comment") ", "          \
+	KEEP("$2", SK_TIMES, "w.started") ", " KEEP("$2", SK_TIMES, "w.created") ", "     \
+	KEEP("$2", SK_TIMES, "w.updated") ", w.time_spent_seconds"
 #define SPRINT_COLS                                                                    \
 	"s.id, s.board_id, s.name, s.state, s.goal, " MS("s.start_date") ", " MS("s.end_date") \
 	", " MS("s.complete_date")
@@ -90,11 +130,22 @@ static const struct {
 	[ST_ISSUE_COUNTS] = {"rd_issue_counts", 1,
 		"SELECT project_id, count(*) FROM issue WHERE project_id = ANY($1::int8[])"
 		" AND deleted_at IS NULL GROUP BY project_id"},
-	[ST_ISSUE_PAGE] = {"rd_issue_page", 10,
-		"SELECT " ISSUE_COLS ISSUE_FILTER
+	[ST_ISSUE_PAGE] = {"rd_issue_page", 11,
+		"SELECT " ISSUE_COLS("$11") ISSUE_FILTER
 		" AND ($8::int8 IS NULL OR (i.updated, i.id) <"
 		"      ('epoch'::timestamptz + $8 * interval '1 microsecond', $9::int8))"
 		" ORDER BY i.updated DESC, i.id DESC LIMIT $10::int8"},
+	/*
+	 * The first page without filters, the common case, as its own statement:
+	 * the optional filters above make PostgreSQL plan every execution of
+	 * rd_issue_page afresh (a custom plan per parameter set), this one is
+	 * planned once per connection. $1 project, $2 include deleted, $3
+	 * limit, $4 skip mask.
+	 */
+	[ST_ISSUE_FIRST_PAGE] = {"rd_issue_first_page", 4,
+		"SELECT " ISSUE_COLS("$4") " FROM issue i WHERE i.project_id = $1::int8"
+		" AND ($2::bool OR i.deleted_at IS NULL)"
+		" ORDER BY i.updated DESC, i.id DESC LIMIT $3::int8"},
 	[ST_ISSUE_TOTAL] = {"rd_issue_total", 7, "SELECT count(*)" ISSUE_FILTER},
 	[ST_ISSUE_BY_KEY] = {"rd_issue_by_key", 1,
 		"SELECT " ISSUE_TEXT_COLS " FROM project p JOIN issue i ON i.project_id = p.id"
@@ -102,24 +153,19 @@ static const struct {
 	[ST_ISSUE_TEXTS] = {"rd_issue_texts", 1,
 		"SELECT i.id, i.description, i.description_adf::text FROM issue i"
 		" WHERE i.id = ANY($1::int8[])"},
-	[ST_COMMENTS] = {"rd_comments", 1,
-		"SELECT c.id, c.issue_id, c.author_id, c.update_author_id, c.body, " MS("c.created")
-		", " MS("c.updated") " FROM comment c WHERE c.issue_id = ANY($1::int8[])"
+	[ST_COMMENTS] = {"rd_comments", 2,
+		"SELECT " COMMENT_COLS " FROM comment c WHERE c.issue_id = ANY($1::int8[])"
 		" ORDER BY c.issue_id, c.created, c.id"},
-	[ST_COMMENTS_U] = {"rd_comments_u", 1,
-		"SELECT c.id, c.issue_id, c.author_id, c.update_author_id, c.body, " MS("c.created")
-		", " MS("c.updated") ", " USER_COLS " FROM comment c"
+	[ST_COMMENTS_U] = {"rd_comments_u", 2,
+		"SELECT " COMMENT_COLS ", " JOINED_USER_COLS " FROM comment c"
 		" LEFT JOIN jira_user u ON u.account_id = c.author_id WHERE c.issue_id = ANY($1::int8[])"
 		" ORDER BY c.issue_id, c.created, c.id"},
-	[ST_WORKLOGS_U] = {"rd_worklogs_u", 1,
-		"SELECT w.id, w.issue_id, w.author_id, w.comment, " MS("w.started") ", "
-		MS("w.created") ", " MS("w.updated") ", w.time_spent_seconds, " USER_COLS
+	[ST_WORKLOGS_U] = {"rd_worklogs_u", 2,
+		"SELECT " WORKLOG_COLS ", " JOINED_USER_COLS
 		" FROM worklog w LEFT JOIN jira_user u ON u.account_id = w.author_id"
 		" WHERE w.issue_id = ANY($1::int8[]) ORDER BY w.issue_id, w.started, w.id"},
-	[ST_WORKLOGS] = {"rd_worklogs", 1,
-		"SELECT w.id, w.issue_id, w.author_id, w.comment, " MS("w.started") ", "
-		MS("w.created") ", " MS("w.updated") ", w.time_spent_seconds"
-		" FROM worklog w WHERE w.issue_id = ANY($1::int8[])"
+	[ST_WORKLOGS] = {"rd_worklogs", 2,
+		"SELECT " WORKLOG_COLS " FROM worklog w WHERE w.issue_id = ANY($1::int8[])"
 		" ORDER BY w.issue_id, w.started, w.id"},
 	[ST_ISSUE_SPRINTS] = {"rd_issue_sprints", 1,
 		"SELECT l.issue_id, " SPRINT_COLS " FROM issue_sprint l JOIN sprint s ON s.id = l.sprint_id"
@@ -617,9 +663,9 @@ int store_read_issue_counts(PGconn *db, const int64_t *ids, size_t n, int64_t *c
 int store_read_issue_page(PGconn *db, struct arena *a, const struct store_issue_query *q,
 			  struct store_issue_page *out, char *err, size_t errlen)
 {
-	char pid[24], sprint[24], since[24], after_us[24], after_id[24], lim[24];
+	char pid[24], sprint[24], since[24], after_us[24], after_id[24], lim[24], skip[24];
 	int limit = q->limit < 0 ? 0 : q->limit > STORE_ISSUES_MAX ? STORE_ISSUES_MAX : q->limit;
-	const char *vals[10] = {
+	const char *vals[11] = {
 		fmt_i64(pid, q->project_id),
 		q->status,
 		q->assignee,
@@ -630,11 +676,16 @@ int store_read_issue_page(PGconn *db, struct arena *a, const struct store_issue_
 		q->has_after ? fmt_i64(after_us, q->after_updated_us) : NULL,
 		q->has_after ? fmt_i64(after_id, q->after_id) : NULL,
 		fmt_i64(lim, limit + 1), /* one more tells whether a next page exists */
+		fmt_i64(skip, q->skip),
 	};
+	bool first_page = !q->status && !q->assignee && !q->sprint_id &&
+			  q->updated_since_ms == JS_TIME_NULL && !q->text && !q->has_after;
+	const char *first_vals[4] = {vals[0], vals[6], vals[9], vals[10]};
 	struct store_issue_row *rows;
 	size_t n;
-	if (read_rows(db, a, ST_ISSUE_PAGE, vals, sizeof *rows, fill_issue, (void **)&rows, &n, err,
-		      errlen) < 0)
+	if (read_rows(db, a, first_page ? ST_ISSUE_FIRST_PAGE : ST_ISSUE_PAGE,
+		      first_page ? first_vals : vals, sizeof *rows, fill_issue, (void **)&rows, &n,
+		      err, errlen) < 0)
 		return -1;
 	int64_t total = -1;
 	if (q->want_total) {
@@ -657,16 +708,25 @@ int store_read_issue_by_key(PGconn *db, struct arena *a, const char *key,
 	return read_one(db, a, ST_ISSUE_BY_KEY, key, sizeof *out, fill_issue, out, err, errlen);
 }
 
-/* A batch statement over n int8 ids. */
+/* A batch statement over n int8 ids ($1), with the skip mask as $2 for the
+ * statements that take one. */
+static int read_by_ids_skip(PGconn *db, struct arena *a, enum stmt s, const int64_t *ids,
+			    size_t n, unsigned skip, size_t row_size, fill_fn fill, void **rows,
+			    size_t *n_rows, char *err, size_t errlen)
+{
+	char *arr = int_array(ids, n);
+	char sk[24];
+	const char *vals[2] = {arr, fmt_i64(sk, skip)};
+	int rc = read_rows(db, a, s, vals, row_size, fill, rows, n_rows, err, errlen);
+	free(arr);
+	return rc;
+}
+
 static int read_by_ids(PGconn *db, struct arena *a, enum stmt s, const int64_t *ids, size_t n,
 		       size_t row_size, fill_fn fill, void **rows, size_t *n_rows, char *err,
 		       size_t errlen)
 {
-	char *arr = int_array(ids, n);
-	const char *vals[1] = {arr};
-	int rc = read_rows(db, a, s, vals, row_size, fill, rows, n_rows, err, errlen);
-	free(arr);
-	return rc;
+	return read_by_ids_skip(db, a, s, ids, n, 0, row_size, fill, rows, n_rows, err, errlen);
 }
 
 int store_read_issue_texts(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
@@ -678,19 +738,21 @@ int store_read_issue_texts(PGconn *db, struct arena *a, const int64_t *issue_ids
 }
 
 int store_read_issue_comments(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
-			      bool with_authors, struct store_comment_row **rows, size_t *n_rows,
-			      char *err, size_t errlen)
+			      bool with_authors, unsigned skip, struct store_comment_row **rows,
+			      size_t *n_rows, char *err, size_t errlen)
 {
-	return read_by_ids(db, a, with_authors ? ST_COMMENTS_U : ST_COMMENTS, issue_ids, n, sizeof **rows, fill_comment,
-			   (void **)rows, n_rows, err, errlen);
+	return read_by_ids_skip(db, a, with_authors ? ST_COMMENTS_U : ST_COMMENTS, issue_ids, n,
+				skip, sizeof **rows, fill_comment, (void **)rows, n_rows, err,
+				errlen);
 }
 
 int store_read_issue_worklogs(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
-			      bool with_authors, struct store_worklog_row **rows, size_t *n_rows,
-			      char *err, size_t errlen)
+			      bool with_authors, unsigned skip, struct store_worklog_row **rows,
+			      size_t *n_rows, char *err, size_t errlen)
 {
-	return read_by_ids(db, a, with_authors ? ST_WORKLOGS_U : ST_WORKLOGS, issue_ids, n, sizeof **rows, fill_worklog,
-			   (void **)rows, n_rows, err, errlen);
+	return read_by_ids_skip(db, a, with_authors ? ST_WORKLOGS_U : ST_WORKLOGS, issue_ids, n,
+				skip, sizeof **rows, fill_worklog, (void **)rows, n_rows, err,
+				errlen);
 }
 
 int store_read_issue_sprints(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,

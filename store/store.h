@@ -265,6 +265,22 @@ int store_read_project(PGconn *db, struct arena *a, int64_t id, struct store_pro
 int store_read_issue_counts(PGconn *db, const int64_t *ids, size_t n, int64_t *counts,
 			    char *err, size_t errlen) JS_WUR;
 
+/*
+ * Columns a read leaves out when the caller says it does not need them: they
+ * come back NULL (JS_TIME_NULL for times, no labels), so PostgreSQL has
+ * fewer values to send and we fewer to copy. Ids, keys and the user
+ * references are always read. 0 reads every column.
+ */
+enum store_skip {
+	STORE_SKIP_TEXT = 1 << 0,          /* issue summary, comment body, worklog comment */
+	STORE_SKIP_FIELDS = 1 << 1,        /* issue status, status category, priority, type */
+	STORE_SKIP_TIMES = 1 << 2,         /* created, updated (ms), resolved, deleted, started */
+	STORE_SKIP_LABELS = 1 << 3,        /* issue labels */
+	STORE_SKIP_UPDATE_AUTHOR = 1 << 4, /* comment update author id */
+	STORE_SKIP_USER_NAME = 1 << 5,     /* joined users: display name */
+	STORE_SKIP_USER_DETAILS = 1 << 6,  /* joined users: email, time zone, active */
+};
+
 /* One page of a project's issues, newest update first (updated DESC, id DESC). */
 #define STORE_ISSUES_MAX 500
 struct store_issue_query {
@@ -277,6 +293,7 @@ struct store_issue_query {
 	bool has_after;                       /* keyset: rows after (updated_us, id) */
 	int64_t after_updated_us, after_id;
 	bool want_total;
+	unsigned skip;                        /* enum store_skip */
 };
 struct store_issue_page {
 	struct store_issue_row *rows;
@@ -306,14 +323,14 @@ int store_read_issue_by_key(PGconn *db, struct arena *a, const char *key,
 /* Batch loaders: rows of n issues ordered by issue id, then as documented. */
 /* Comments, oldest first; with_authors joins each author's user row in the
  * same statement (an author never synced as a user gets a row with only
- * its account id). */
+ * its account id); skip: enum store_skip. */
 int store_read_issue_comments(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
-			      bool with_authors, struct store_comment_row **rows, size_t *n_rows,
-			      char *err, size_t errlen) JS_WUR;
-/* Worklogs, by start time; with_authors as above. */
+			      bool with_authors, unsigned skip, struct store_comment_row **rows,
+			      size_t *n_rows, char *err, size_t errlen) JS_WUR;
+/* Worklogs, by start time; with_authors and skip as above. */
 int store_read_issue_worklogs(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
-			      bool with_authors, struct store_worklog_row **rows, size_t *n_rows,
-			      char *err, size_t errlen) JS_WUR;
+			      bool with_authors, unsigned skip, struct store_worklog_row **rows,
+			      size_t *n_rows, char *err, size_t errlen) JS_WUR;
 /* Known sprints linked to the issues, by start date. */
 int store_read_issue_sprints(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
 			     struct store_sprint_row **rows, size_t *n_rows, char *err,

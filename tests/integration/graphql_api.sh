@@ -60,6 +60,38 @@ word=$(psql_q "SELECT lower(split_part(summary, ' ', 2)) FROM issue WHERE projec
 filter_count "{\"text\":\"$word\"}" "search_vector @@ websearch_to_tsquery('simple', '$word')"
 filter_count "{\"status\":\"Done\",\"text\":\"$word\"}" "status = 'Done' AND search_vector @@ websearch_to_tsquery('simple', '$word')"
 
+# A page reads only the columns its query selects (through fragments and
+# @include too): every field still answers what a query selecting all of
+# them answers.
+ok_query $READ "{ issues(projectId: $PID, first: 60) { edges { node { key summary status statusCategory
+	priority issueType created updated resolved labels deletedAt assignee { accountId displayName }
+	comments { id body created updated author { accountId displayName emailAddress timeZone active }
+		updateAuthor { accountId } }
+	worklogs { id comment started created updated timeSpentSeconds
+		author { accountId displayName emailAddress timeZone active } } } } } }"
+cp "$JS_TMP/body" "$JS_TMP/full.json"
+narrow() { # NAME QUERY_SELECTION JQ_PROJECTION [VARIABLES]
+	local head="" frag=""
+	case $2 in *'$yes'*) head='query($yes: Boolean = true)' ;; esac
+	case $2 in *'...I'*) frag='fragment I on Issue { summary created comments { body updated author { active } } }' ;; esac
+	ok_query $READ "$head { issues(projectId: $PID, first: 60) { edges { node { $2 } } } } $frag" "${4:-null}"
+	expect "$1" "$(jq -c '.data.issues.edges' "$JS_TMP/body")" \
+		"$(jq -c ".data.issues.edges | map({node: (.node | $3)})" "$JS_TMP/full.json")"
+}
+narrow "a page selecting keys, labels and author names only" \
+	'key labels comments { id author { displayName } } worklogs { id author { accountId } }' \
+	'{key, labels, comments: [.comments[] | {id, author: (.author | if . then {displayName} else null end)}],
+	  worklogs: [.worklogs[] | {id, author: (.author | if . then {accountId} else null end)}]}'
+narrow "a page selecting through a fragment and @include" \
+	'key ...I status @include(if: $yes) worklogs { comment started author { emailAddress timeZone } }' \
+	'{key, summary, created, comments: [.comments[] | {body, updated, author: (.author | if . then {active} else null end)}],
+	  status, worklogs: [.worklogs[] | {comment, started,
+	  author: (.author | if . then {emailAddress, timeZone} else null end)}]}'
+narrow "a page skipping a field with @include(if: false)" \
+	'key summary @include(if: $yes) priority issueType resolved deletedAt comments { updateAuthor { accountId } }' \
+	'{key, priority, issueType, resolved, deletedAt,
+	  comments: [.comments[] | {updateAuthor}]}' '{"yes":false}'
+
 st=$(q $READ "{ issues(projectId: $PID, first: 501) { totalCount } }")
 expect "first above 500 is refused" "$st $(body '.errors[0].extensions.code')" "200 BAD_USER_INPUT"
 
