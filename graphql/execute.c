@@ -846,6 +846,26 @@ static struct rnode *raw_node(struct gql_exec *x, struct buf *b)
 	return r;
 }
 
+/* A decimal integer, optionally in quotes (ID), without printf: responses
+ * carry hundreds of ids. */
+static int put_i64(struct buf *b, int64_t v, bool quoted)
+{
+	char tmp[24];
+	char *p = tmp + sizeof tmp;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	if (quoted)
+		*--p = '"';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	if (quoted)
+		*--p = '"';
+	return buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
 static int put_float(struct buf *b, double d)
 {
 	char tmp[40];
@@ -866,7 +886,7 @@ static int json_any(struct buf *b, const struct gql_value *v, int depth)
 	case GQL_V_NULL:
 		return buf_puts(b, "null");
 	case GQL_V_INT:
-		return buf_printf(b, "%" PRId64, v->u.i);
+		return put_i64(b, v->u.i, false);
 	case GQL_V_FLOAT:
 		return isfinite(v->u.f) ? put_float(b, v->u.f) : -1;
 	case GQL_V_BOOL:
@@ -921,7 +941,7 @@ static int serialize_leaf(struct gql_exec *x, const struct gql_type *t, const st
 			return cfail(e, "Int cannot represent non-integer value");
 		if (i < INT32_MIN || i > INT32_MAX)
 			return cfail(e, "Int cannot represent non 32-bit signed integer value: %" PRId64, i);
-		return buf_printf(b, "%" PRId64, i);
+		return put_i64(b, i, false);
 	}
 	if (!strcmp(n, "Float")) {
 		if (v->kind == GQL_V_INT)
@@ -934,7 +954,7 @@ static int serialize_leaf(struct gql_exec *x, const struct gql_type *t, const st
 		if (v->kind == GQL_V_STRING || (v->kind == GQL_V_ENUM && n[0] == 'S'))
 			return gql__json_str(b, v->u.str.s, v->u.str.len);
 		if (v->kind == GQL_V_INT)
-			return buf_printf(b, "\"%" PRId64 "\"", v->u.i);
+			return put_i64(b, v->u.i, true);
 		if (v->kind == GQL_V_BOOL && n[0] == 'S')
 			return buf_puts(b, v->u.b ? "\"true\"" : "\"false\"");
 		return cfail(e, "%s cannot represent value", n);
@@ -1290,9 +1310,12 @@ static int write_node(struct buf *b, const struct rnode *r)
 	const struct robj *o = r->obj;
 	if (buf_putc(b, '{') < 0)
 		return -1;
+	/* Response keys are GraphQL names ([_A-Za-z][_0-9A-Za-z]*, the lexer
+	 * allows nothing else): nothing in them needs escaping. */
 	for (size_t i = 0; i < o->n; i++)
-		if ((i && buf_putc(b, ',') < 0) || gql__json_str(b, o->keys[i], strlen(o->keys[i])) < 0 ||
-		    buf_putc(b, ':') < 0 || write_node(b, o->vals[i]) < 0)
+		if ((i && buf_putc(b, ',') < 0) || buf_putc(b, '"') < 0 ||
+		    buf_puts(b, o->keys[i]) < 0 || buf_append(b, "\":", 2) < 0 ||
+		    write_node(b, o->vals[i]) < 0)
 			return -1;
 	return buf_putc(b, '}');
 }
