@@ -101,11 +101,11 @@ _Static_assert(STORE_SKIP_TEXT == 1 && STORE_SKIP_FIELDS == 2 && STORE_SKIP_TIME
 	", " KEEP("$2", SK_USER_DETAILS, "u.active")
 #define COMMENT_COLS                                                                      \
 	"c.id, c.issue_id, c.author_id, " KEEP("$2", SK_UPDATE_AUTHOR, "c.update_author_id") \
-	", " KEEP("$2", SK_TEXT, "c.body") ", " KEEP("$2", SK_TIMES, "c.created") ", "        \
+	", " KEEP("$2", SK_TEXT, "c.body") ", " "c.created, "        \
 	KEEP("$2", SK_TIMES, "c.updated")
 #define WORKLOG_COLS                                                                   \
 	"w.id, w.issue_id, w.author_id, " KEEP("$2", SK_TEXT, "w.comment") ", "          \
-	KEEP("$2", SK_TIMES, "w.started") ", " KEEP("$2", SK_TIMES, "w.created") ", "     \
+	"w.started, " KEEP("$2", SK_TIMES, "w.created") ", "     \
 	KEEP("$2", SK_TIMES, "w.updated") ", w.time_spent_seconds"
 #define SPRINT_COLS                                                                    \
 	"s.id, s.board_id, s.name, s.state, s.goal, " MS("s.start_date") ", " MS("s.end_date") \
@@ -154,19 +154,16 @@ static const struct {
 		"SELECT i.id, i.description, i.description_adf::text FROM issue i"
 		" WHERE i.id = ANY($1::int8[])"},
 	[ST_COMMENTS] = {"rd_comments", 2,
-		"SELECT " COMMENT_COLS " FROM comment c WHERE c.issue_id = ANY($1::int8[])"
-		" ORDER BY c.issue_id, c.created, c.id"},
+		"SELECT " COMMENT_COLS " FROM comment c WHERE c.issue_id = ANY($1::int8[])"},
 	[ST_COMMENTS_U] = {"rd_comments_u", 2,
 		"SELECT " COMMENT_COLS ", " JOINED_USER_COLS " FROM comment c"
-		" LEFT JOIN jira_user u ON u.account_id = c.author_id WHERE c.issue_id = ANY($1::int8[])"
-		" ORDER BY c.issue_id, c.created, c.id"},
+		" LEFT JOIN jira_user u ON u.account_id = c.author_id WHERE c.issue_id = ANY($1::int8[])"},
 	[ST_WORKLOGS_U] = {"rd_worklogs_u", 2,
 		"SELECT " WORKLOG_COLS ", " JOINED_USER_COLS
 		" FROM worklog w LEFT JOIN jira_user u ON u.account_id = w.author_id"
-		" WHERE w.issue_id = ANY($1::int8[]) ORDER BY w.issue_id, w.started, w.id"},
+		" WHERE w.issue_id = ANY($1::int8[])"},
 	[ST_WORKLOGS] = {"rd_worklogs", 2,
-		"SELECT " WORKLOG_COLS " FROM worklog w WHERE w.issue_id = ANY($1::int8[])"
-		" ORDER BY w.issue_id, w.started, w.id"},
+		"SELECT " WORKLOG_COLS " FROM worklog w WHERE w.issue_id = ANY($1::int8[])"},
 	[ST_ISSUE_SPRINTS] = {"rd_issue_sprints", 1,
 		"SELECT l.issue_id, " SPRINT_COLS " FROM issue_sprint l JOIN sprint s ON s.id = l.sprint_id"
 		" WHERE l.issue_id = ANY($1::int8[]) ORDER BY l.issue_id, s.start_date NULLS LAST, s.id"},
@@ -540,6 +537,7 @@ static void fill_comment(PGresult *r, struct arena *a, int i, void *row)
 	c->update_author_id = col_s(r, a, i, 3);
 	c->body = col_s(r, a, i, 4);
 	c->created_ms = col_t(r, i, 5);
+	c->order_us = col_us(r, i, 5);
 	c->updated_ms = col_t(r, i, 6);
 	if (PQnfields(r) > 7) {
 		c->author_loaded = true;
@@ -555,6 +553,7 @@ static void fill_worklog(PGresult *r, struct arena *a, int i, void *row)
 	w->author_id = col_s(r, a, i, 2);
 	w->comment = col_s(r, a, i, 3);
 	w->started_ms = col_t(r, i, 4);
+	w->order_us = col_us(r, i, 4);
 	w->created_ms = col_t(r, i, 5);
 	w->updated_ms = col_t(r, i, 6);
 	w->time_spent_seconds = col_i(r, i, 7, 0);
@@ -737,22 +736,58 @@ int store_read_issue_texts(PGconn *db, struct arena *a, const int64_t *issue_ids
 			   (void **)rows, n_rows, err, errlen);
 }
 
+/*
+ * Comments and worklogs are ordered here rather than by the statement: the
+ * batch arrives in scan order and sorting a few hundred row structs costs
+ * less than PostgreSQL sorting the wide tuples (and growing and trimming its
+ * heap for them on every request). The order is the statements' former
+ * ORDER BY issue_id, created/started (NULLs last), id.
+ */
+static int cmp_order(int64_t issue_a, int64_t t_a, int64_t id_a, int64_t issue_b, int64_t t_b,
+		     int64_t id_b)
+{
+	if (issue_a != issue_b)
+		return issue_a < issue_b ? -1 : 1;
+	if (t_a != t_b) {
+		if (t_a == JS_TIME_NULL || t_b == JS_TIME_NULL)
+			return t_a == JS_TIME_NULL ? 1 : -1;
+		return t_a < t_b ? -1 : 1;
+	}
+	return id_a < id_b ? -1 : id_a > id_b;
+}
+
+static int cmp_comment(const void *a, const void *b)
+{
+	const struct store_comment_row *x = a, *y = b;
+	return cmp_order(x->issue_id, x->order_us, x->id, y->issue_id, y->order_us, y->id);
+}
+
+static int cmp_worklog(const void *a, const void *b)
+{
+	const struct store_worklog_row *x = a, *y = b;
+	return cmp_order(x->issue_id, x->order_us, x->id, y->issue_id, y->order_us, y->id);
+}
+
 int store_read_issue_comments(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
 			      bool with_authors, unsigned skip, struct store_comment_row **rows,
 			      size_t *n_rows, char *err, size_t errlen)
 {
-	return read_by_ids_skip(db, a, with_authors ? ST_COMMENTS_U : ST_COMMENTS, issue_ids, n,
-				skip, sizeof **rows, fill_comment, (void **)rows, n_rows, err,
-				errlen);
+	if (read_by_ids_skip(db, a, with_authors ? ST_COMMENTS_U : ST_COMMENTS, issue_ids, n, skip,
+			     sizeof **rows, fill_comment, (void **)rows, n_rows, err, errlen) < 0)
+		return -1;
+	qsort(*rows, *n_rows, sizeof **rows, cmp_comment);
+	return 0;
 }
 
 int store_read_issue_worklogs(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
 			      bool with_authors, unsigned skip, struct store_worklog_row **rows,
 			      size_t *n_rows, char *err, size_t errlen)
 {
-	return read_by_ids_skip(db, a, with_authors ? ST_WORKLOGS_U : ST_WORKLOGS, issue_ids, n,
-				skip, sizeof **rows, fill_worklog, (void **)rows, n_rows, err,
-				errlen);
+	if (read_by_ids_skip(db, a, with_authors ? ST_WORKLOGS_U : ST_WORKLOGS, issue_ids, n, skip,
+			     sizeof **rows, fill_worklog, (void **)rows, n_rows, err, errlen) < 0)
+		return -1;
+	qsort(*rows, *n_rows, sizeof **rows, cmp_worklog);
+	return 0;
 }
 
 int store_read_issue_sprints(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,

@@ -206,6 +206,7 @@ struct store_comment_row {
 	int64_t id, issue_id;
 	const char *author_id, *update_author_id, *body;
 	int64_t created_ms, updated_ms;
+	int64_t order_us;                   /* created, exact (JS_TIME_NULL: none) */
 	bool author_loaded;                 /* read with_authors: author is set */
 	const struct store_user_row *author; /* NULL when author_id is NULL */
 };
@@ -214,6 +215,7 @@ struct store_worklog_row {
 	const char *author_id, *comment;
 	int64_t started_ms, created_ms, updated_ms;
 	int64_t time_spent_seconds;
+	int64_t order_us;            /* started, exact (JS_TIME_NULL: none) */
 	bool author_loaded;
 	const struct store_user_row *author;
 };
