@@ -95,15 +95,24 @@ void batch_add_id(struct batch *b, int which, int64_t id)
 	}
 }
 
-void batch_add_user(struct batch *b, const struct user_row *u)
+static uint32_t id_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+const char *batch_add_user(struct batch *b, const struct user_row *u)
 {
 	if (!u || !u->account_id)
-		return;
-	/* A page meets a few dozen distinct users at most: a linear scan is
-	 * cheaper than a hash table here. */
+		return NULL;
+	/* A page meets a few dozen distinct users at most: a linear scan
+	 * (hash first, the string only on a hash match) beats a table here. */
+	uint32_t h = id_hash(u->account_id);
 	for (size_t i = 0; i < b->users.n; i++)
-		if (strcmp(b->users.v[i].account_id, u->account_id) == 0)
-			return;
+		if (b->users.v[i].hash == h && strcmp(b->users.v[i].account_id, u->account_id) == 0)
+			return b->users.v[i].account_id;
 	VEC_PUSH(b->users);
 	struct user_row *r = &b->users.v[b->users.n - 1];
 	r->account_id = arena_strdup(&b->arena, u->account_id);
@@ -112,4 +121,6 @@ void batch_add_user(struct batch *b, const struct user_row *u)
 	r->time_zone = arena_strdup(&b->arena, u->time_zone);
 	r->account_type = arena_strdup(&b->arena, u->account_type);
 	r->active = u->active;
+	r->hash = h;
+	return r->account_id;
 }

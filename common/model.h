@@ -16,6 +16,7 @@ struct user_row {
 	const char *time_zone;    /* may be NULL */
 	const char *account_type; /* atlassian|app|customer; may be NULL */
 	bool active;
+	uint32_t hash;            /* of account_id; set by batch_add_user */
 };
 
 struct issue_row {
@@ -110,6 +111,8 @@ struct sprint_row *batch_add_sprint(struct batch *b);
 void batch_add_id(struct batch *b, int which, int64_t id); /* JS_IDS_* */
 enum { JS_IDS_COMMENT_OVERFLOW = 0, JS_IDS_WORKLOG_OVERFLOW, JS_IDS_DELETED };
 /* Add a user unless its account id is already in the batch. */
-void batch_add_user(struct batch *b, const struct user_row *u);
+/* Add a user once per batch (by account_id); returns the batch's copy of
+ * the account id, NULL when u has none. */
+const char *batch_add_user(struct batch *b, const struct user_row *u);
 
 #endif

@@ -460,8 +460,10 @@ static int search(struct jira_client *c, const struct jira_query *q, bool ids_on
 		return -1;
 	struct jira_stats before = c->stats;
 	char *cur = *cursor;
+	jm_enter(c->jm);
 	int rc = c->flavour == JIRA_FLAVOUR_CLOUD ? search_cloud(c, q, ids_only, &cur, b, err)
 						  : search_dc(c, q, ids_only, &cur, b, err);
+	jm_leave(c->jm);
 	account(c, &before, b);
 	if (rc == 0)
 		*cursor = cur;
@@ -588,13 +590,19 @@ out:
 int jira_issue_comments(struct jira_client *c, int64_t issue_id, struct batch *b,
 			struct jira_error *err)
 {
-	return issue_children(c, issue_id, true, b, err);
+	jm_enter(c->jm);
+	int rc = issue_children(c, issue_id, true, b, err);
+	jm_leave(c->jm);
+	return rc;
 }
 
 int jira_issue_worklogs(struct jira_client *c, int64_t issue_id, struct batch *b,
 			struct jira_error *err)
 {
-	return issue_children(c, issue_id, false, b, err);
+	jm_enter(c->jm);
+	int rc = issue_children(c, issue_id, false, b, err);
+	jm_leave(c->jm);
+	return rc;
 }
 
 /* ---- worklog deletions ------------------------------------------------------- */

@@ -91,6 +91,7 @@ struct jira_client *jira_client_new(const struct jira_opts *o)
 		return NULL;
 	struct jira_client *c = xcalloc(1, sizeof *c);
 	c->curl = curl;
+	c->jm = jm_new();
 	size_t n = strlen(o->base_url);
 	while (n > 0 && o->base_url[n - 1] == '/')
 		n--;
@@ -160,6 +161,7 @@ void jira_client_free(struct jira_client *c)
 	free_secret(c->pat);
 	free(c->sprint_field);
 	buf_release(&c->body);
+	jm_free_arena(c->jm);
 	free(c);
 }
 

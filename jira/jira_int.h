@@ -31,6 +31,7 @@ struct jira_client {
 	size_t max_body;
 	struct jira_stats stats;
 	unsigned int rng;
+	struct jm_arena *jm; /* parse trees of the call in progress (jsonmem.c) */
 
 	/* The exchange in flight. */
 	struct buf body;
@@ -40,6 +41,14 @@ struct jira_client {
 	char retry_after[64];
 	char ratelimit_reset[64];
 };
+
+/* jsonmem.c: cJSON trees parsed between jm_enter and jm_leave live in the
+ * arena; nothing parsed inside may be used after jm_leave. */
+struct jm_arena;
+struct jm_arena *jm_new(void);
+void jm_free_arena(struct jm_arena *a);
+void jm_enter(struct jm_arena *a);
+void jm_leave(struct jm_arena *a);
 
 /*
  * One JSON exchange with retries: method ("GET"/"POST"), target = path and

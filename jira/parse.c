@@ -104,11 +104,7 @@ static const char *user_of(const cJSON *u, struct batch *b)
 		.account_type = str_of(u, "accountType"),
 		.active = !cJSON_IsBool(active) || cJSON_IsTrue(active),
 	};
-	batch_add_user(b, &row);
-	for (size_t i = b->users.n; i-- > 0;)
-		if (strcmp(b->users.v[i].account_id, id) == 0)
-			return b->users.v[i].account_id;
-	return NULL; /* not reached: batch_add_user keeps every id */
+	return batch_add_user(b, &row);
 }
 
 /* Rich text: ADF object (text + raw JSON) or wiki string (text only). An
