@@ -373,6 +373,8 @@ static const struct skip_group issue_skips[] = {
 	{STORE_SKIP_FIELDS, {"status", "statusCategory", "priority", "issueType"}},
 	{STORE_SKIP_TIMES, {"created", "updated", "resolved", "deletedAt"}},
 	{STORE_SKIP_LABELS, {"labels"}},
+	{STORE_SKIP_USER_NAME, {"assignee.displayName"}},
+	{STORE_SKIP_USER_DETAILS, {"assignee.emailAddress", "assignee.timeZone", "assignee.active"}},
 };
 static const struct skip_group comment_skips[] = {
 	{STORE_SKIP_TEXT, {"body"}},
@@ -436,6 +438,8 @@ static int q_issues(const struct gql_resolve_info *info, const struct gql_value 
 	q.want_total = gql_info_wants(info, "totalCount");
 	/* Issues of a page are reached through edges.node only. */
 	q.skip = skip_mask(info, "edges.node.", issue_skips, JS_ARRAY_LEN(issue_skips));
+	/* Assignees asked for: join them into the page's statement. */
+	q.with_assignee = gql_info_wants_path(info, "edges.node.assignee");
 	struct conn_val *c = gql_alloc(x, sizeof *c);
 	char e[STORE_ERRLEN];
 	if (store_read_issue_page(rq->db, rq->arena, &q, &c->page, e, sizeof e) < 0)
@@ -932,7 +936,9 @@ static int b_user(const struct gql_resolve_info *info, const struct gql_value *p
 	return 0;
 }
 
-static const struct uref off_assignee = {offsetof(struct store_issue_row, assignee_id), false, 0, 0};
+static const struct uref off_assignee = {offsetof(struct store_issue_row, assignee_id), true,
+					 offsetof(struct store_issue_row, assignee_loaded),
+					 offsetof(struct store_issue_row, assignee)};
 static const struct uref off_reporter = {offsetof(struct store_issue_row, reporter_id), false, 0, 0};
 static const struct uref off_c_author = {offsetof(struct store_comment_row, author_id), true,
 					 offsetof(struct store_comment_row, author_loaded),

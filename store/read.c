@@ -25,6 +25,8 @@ enum stmt {
 	ST_ISSUE_COUNTS,
 	ST_ISSUE_PAGE,
 	ST_ISSUE_FIRST_PAGE,
+	ST_ISSUE_PAGE_A,
+	ST_ISSUE_FIRST_PAGE_A,
 	ST_ISSUE_TOTAL,
 	ST_ISSUE_BY_KEY,
 	ST_ISSUE_TEXTS,
@@ -93,12 +95,27 @@ _Static_assert(STORE_SKIP_TEXT == 1 && STORE_SKIP_FIELDS == 2 && STORE_SKIP_TIME
 	" AND ($6::text IS NULL OR i.search_vector @@ websearch_to_tsquery('simple', $6))"  \
 	" AND ($7::bool OR i.deleted_at IS NULL)"
 
+#define PAGE_SQL                                                                  \
+	"SELECT " ISSUE_COLS("$11") ISSUE_FILTER                                   \
+	" AND ($8::int8 IS NULL OR (i.updated, i.id) <"                              \
+	"      ('epoch'::timestamptz + $8 * interval '1 microsecond', $9::int8))"     \
+	" ORDER BY i.updated DESC, i.id DESC LIMIT $10::int8"
+#define FIRST_PAGE_SQL                                                                     \
+	"SELECT " ISSUE_COLS("$4") " FROM issue i WHERE i.project_id = $1::int8"            \
+	" AND ($2::bool OR i.deleted_at IS NULL) ORDER BY i.updated DESC, i.id DESC LIMIT $3::int8"
+/* A page statement with each row's assignee joined: the user columns follow
+ * the issue's (p is the skip mask parameter). */
+#define WITH_ASSIGNEE(p, page)                                                    \
+	"SELECT p.*, " JOINED_USER_COLS_M(p) " FROM (" page ") p"                    \
+	" LEFT JOIN jira_user u ON u.account_id = p.assignee_id"
+
 #define USER_COLS "u.account_id, u.display_name, u.email, u.time_zone, u.active"
-/* Joined users under the skip mask $2 (account_id tells a synced user). */
-#define JOINED_USER_COLS                                                               \
-	"u.account_id, " KEEP("$2", SK_USER_NAME, "u.display_name") ", "                 \
-	KEEP("$2", SK_USER_DETAILS, "u.email") ", " KEEP("$2", SK_USER_DETAILS, "u.time_zone") \
-	", " KEEP("$2", SK_USER_DETAILS, "u.active")
+/* Joined users under the skip mask p (account_id tells a synced user). */
+#define JOINED_USER_COLS_M(p)                                                      \
+	"u.account_id, " KEEP(p, SK_USER_NAME, "u.display_name") ", "                \
+	KEEP(p, SK_USER_DETAILS, "u.email") ", " KEEP(p, SK_USER_DETAILS, "u.time_zone") \
+	", " KEEP(p, SK_USER_DETAILS, "u.active")
+#define JOINED_USER_COLS JOINED_USER_COLS_M("$2")
 #define COMMENT_COLS                                                                      \
 	"c.id, c.issue_id, c.author_id, " KEEP("$2", SK_UPDATE_AUTHOR, "c.update_author_id") \
 	", " KEEP("$2", SK_TEXT, "c.body") ", " "c.created, "        \
@@ -130,11 +147,7 @@ static const struct {
 	[ST_ISSUE_COUNTS] = {"rd_issue_counts", 1,
 		"SELECT project_id, count(*) FROM issue WHERE project_id = ANY($1::int8[])"
 		" AND deleted_at IS NULL GROUP BY project_id"},
-	[ST_ISSUE_PAGE] = {"rd_issue_page", 11,
-		"SELECT " ISSUE_COLS("$11") ISSUE_FILTER
-		" AND ($8::int8 IS NULL OR (i.updated, i.id) <"
-		"      ('epoch'::timestamptz + $8 * interval '1 microsecond', $9::int8))"
-		" ORDER BY i.updated DESC, i.id DESC LIMIT $10::int8"},
+	[ST_ISSUE_PAGE] = {"rd_issue_page", 11, PAGE_SQL},
 	/*
 	 * The first page without filters, the common case, as its own statement:
 	 * the optional filters above make PostgreSQL plan every execution of
@@ -142,10 +155,11 @@ static const struct {
 	 * planned once per connection. $1 project, $2 include deleted, $3
 	 * limit, $4 skip mask.
 	 */
-	[ST_ISSUE_FIRST_PAGE] = {"rd_issue_first_page", 4,
-		"SELECT " ISSUE_COLS("$4") " FROM issue i WHERE i.project_id = $1::int8"
-		" AND ($2::bool OR i.deleted_at IS NULL)"
-		" ORDER BY i.updated DESC, i.id DESC LIMIT $3::int8"},
+	[ST_ISSUE_FIRST_PAGE] = {"rd_issue_first_page", 4, FIRST_PAGE_SQL},
+	/* The same with the assignees joined (after the limit); rows in any
+	 * order, store_read_issue_page orders them. */
+	[ST_ISSUE_PAGE_A] = {"rd_issue_page_a", 11, WITH_ASSIGNEE("$11", PAGE_SQL)},
+	[ST_ISSUE_FIRST_PAGE_A] = {"rd_issue_first_page_a", 4, WITH_ASSIGNEE("$4", FIRST_PAGE_SQL)},
 	[ST_ISSUE_TOTAL] = {"rd_issue_total", 7, "SELECT count(*)" ISSUE_FILTER},
 	[ST_ISSUE_BY_KEY] = {"rd_issue_by_key", 1,
 		"SELECT " ISSUE_TEXT_COLS " FROM project p JOIN issue i ON i.project_id = p.id"
@@ -443,6 +457,10 @@ static void issue_row(PGresult *r, struct arena *a, int i, struct store_issue_ro
 	o->has_texts = col_b(r, i, 16);
 	o->description = col_s(r, a, i, 17);
 	o->description_adf = col_s(r, a, i, 18);
+	if (PQnfields(r) > 19) {
+		o->assignee_loaded = true;
+		o->assignee = joined_user(r, a, i, 19, o->assignee_id);
+	}
 }
 
 static void sprint_row(PGresult *r, struct arena *a, int i, struct store_sprint_row *s)
@@ -659,6 +677,15 @@ int store_read_issue_counts(PGconn *db, const int64_t *ids, size_t n, int64_t *c
 	return 0;
 }
 
+/* updated DESC, id DESC: the page order. */
+static int cmp_page(const void *a, const void *b)
+{
+	const struct store_issue_row *x = a, *y = b;
+	if (x->updated_us != y->updated_us)
+		return x->updated_us < y->updated_us ? 1 : -1;
+	return x->id < y->id ? 1 : x->id > y->id ? -1 : 0;
+}
+
 int store_read_issue_page(PGconn *db, struct arena *a, const struct store_issue_query *q,
 			  struct store_issue_page *out, char *err, size_t errlen)
 {
@@ -680,12 +707,15 @@ int store_read_issue_page(PGconn *db, struct arena *a, const struct store_issue_
 	bool first_page = !q->status && !q->assignee && !q->sprint_id &&
 			  q->updated_since_ms == JS_TIME_NULL && !q->text && !q->has_after;
 	const char *first_vals[4] = {vals[0], vals[6], vals[9], vals[10]};
+	enum stmt st = first_page ? q->with_assignee ? ST_ISSUE_FIRST_PAGE_A : ST_ISSUE_FIRST_PAGE
+				  : q->with_assignee ? ST_ISSUE_PAGE_A : ST_ISSUE_PAGE;
 	struct store_issue_row *rows;
 	size_t n;
-	if (read_rows(db, a, first_page ? ST_ISSUE_FIRST_PAGE : ST_ISSUE_PAGE,
-		      first_page ? first_vals : vals, sizeof *rows, fill_issue, (void **)&rows, &n,
-		      err, errlen) < 0)
+	if (read_rows(db, a, st, first_page ? first_vals : vals, sizeof *rows, fill_issue,
+		      (void **)&rows, &n, err, errlen) < 0)
 		return -1;
+	if (q->with_assignee) /* the join leaves the page's order */
+		qsort(rows, n, sizeof *rows, cmp_page);
 	int64_t total = -1;
 	if (q->want_total) {
 		PGresult *r = run(db, ST_ISSUE_TOTAL, vals, err, errlen);

@@ -201,6 +201,8 @@ struct store_issue_row {
 	bool has_texts;              /* description columns read (else see below) */
 	const char *description;
 	const char *description_adf; /* JSON text or NULL */
+	bool assignee_loaded;        /* read with_assignee: assignee is set */
+	const struct store_user_row *assignee; /* NULL when assignee_id is NULL */
 };
 struct store_comment_row {
 	int64_t id, issue_id;
@@ -295,7 +297,8 @@ struct store_issue_query {
 	bool has_after;                       /* keyset: rows after (updated_us, id) */
 	int64_t after_updated_us, after_id;
 	bool want_total;
-	unsigned skip;                        /* enum store_skip */
+	unsigned skip;                        /* enum store_skip (user bits: the assignee) */
+	bool with_assignee;                   /* join each row's assignee */
 };
 struct store_issue_page {
 	struct store_issue_row *rows;

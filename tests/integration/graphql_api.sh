@@ -70,6 +70,14 @@ ok_query $READ "{ issues(projectId: $PID, first: 60) { edges { node { key summar
 	worklogs { id comment started created updated timeSpentSeconds
 		author { accountId displayName emailAddress timeZone active } } } } } }"
 cp "$JS_TMP/body" "$JS_TMP/full.json"
+expect "a page with its assignees joined keeps the page order" \
+	"$(jq -r '.data.issues.edges[].node.key' "$JS_TMP/full.json" | tr '\n' ' ')" \
+	"$(psql_q "SELECT key FROM issue WHERE project_id = $PID AND deleted_at IS NULL
+	           ORDER BY updated DESC, id DESC LIMIT 60" | tr '\n' ' ')"
+expect "a page's assignees are the issues' users" \
+	"$(jq -r '.data.issues.edges[] | .node.assignee.displayName // "-"' "$JS_TMP/full.json" | tr '\n' ' ')" \
+	"$(psql_q "SELECT coalesce(u.display_name, '-') FROM issue i LEFT JOIN jira_user u ON u.account_id = i.assignee_id
+	           WHERE i.project_id = $PID AND i.deleted_at IS NULL ORDER BY i.updated DESC, i.id DESC LIMIT 60" | tr '\n' ' ')"
 narrow() { # NAME QUERY_SELECTION JQ_PROJECTION [VARIABLES]
 	local head="" frag=""
 	case $2 in *'$yes'*) head='query($yes: Boolean = true)' ;; esac
@@ -79,13 +87,13 @@ narrow() { # NAME QUERY_SELECTION JQ_PROJECTION [VARIABLES]
 		"$(jq -c ".data.issues.edges | map({node: (.node | $3)})" "$JS_TMP/full.json")"
 }
 narrow "a page selecting keys, labels and author names only" \
-	'key labels comments { id author { displayName } } worklogs { id author { accountId } }' \
-	'{key, labels, comments: [.comments[] | {id, author: (.author | if . then {displayName} else null end)}],
+	'key labels assignee { displayName } comments { id author { displayName } } worklogs { id author { accountId } }' \
+	'{key, labels, assignee: (.assignee | if . then {displayName} else null end), comments: [.comments[] | {id, author: (.author | if . then {displayName} else null end)}],
 	  worklogs: [.worklogs[] | {id, author: (.author | if . then {accountId} else null end)}]}'
 narrow "a page selecting through a fragment and @include" \
-	'key ...I status @include(if: $yes) worklogs { comment started author { emailAddress timeZone } }' \
+	'key ...I status @include(if: $yes) assignee { accountId } worklogs { comment started author { emailAddress timeZone } }' \
 	'{key, summary, created, comments: [.comments[] | {body, updated, author: (.author | if . then {active} else null end)}],
-	  status, worklogs: [.worklogs[] | {comment, started,
+	  status, assignee: (.assignee | if . then {accountId} else null end), worklogs: [.worklogs[] | {comment, started,
 	  author: (.author | if . then {emailAddress, timeZone} else null end)}]}'
 narrow "a page skipping a field with @include(if: false)" \
 	'key summary @include(if: $yes) priority issueType resolved deletedAt comments { updateAuthor { accountId } }' \
