@@ -121,6 +121,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jirasync: %s\n", e);
 		return EXIT_CONFIG;
 	}
+	jira_global_init();
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		fputs(usage_text, argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;

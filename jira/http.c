@@ -21,6 +21,12 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static void global_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	jm_install();
+}
+
+void jira_global_init(void)
+{
+	pthread_once(&global_once, global_init);
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)

@@ -141,6 +141,9 @@ struct jira_opts {
 };
 
 struct jira_client;
+/* Process-wide set-up (libcurl, the JSON allocator hooks): call it in main()
+ * before starting threads; jira_client_new calls it too. */
+void jira_global_init(void);
 struct jira_client *jira_client_new(const struct jira_opts *o);
 void jira_client_free(struct jira_client *c);
 

@@ -45,6 +45,7 @@ struct jira_client {
 /* jsonmem.c: cJSON trees parsed between jm_enter and jm_leave live in the
  * arena; nothing parsed inside may be used after jm_leave. */
 struct jm_arena;
+void jm_install(void);
 struct jm_arena *jm_new(void);
 void jm_free_arena(struct jm_arena *a);
 void jm_enter(struct jm_arena *a);

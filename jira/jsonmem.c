@@ -7,7 +7,8 @@
  * no-ops, and leaving the scope makes the whole tree reusable at once. The
  * arena's chunks are kept for the next page, so a sync allocates them once.
  *
- * cJSON's hooks are process-wide, so the arena is found through a
+ * cJSON's hooks are process-wide (installed by jira_global_init, which
+ * main() calls before any thread starts), so the arena is found through a
  * thread-local pointer: outside a scope (other threads, other callers)
  * they are plain malloc and free. Everything a scope parses must be deleted
  * or copied out (parse.c copies into the batch's arena) before it ends;
@@ -93,9 +94,14 @@ static void install_hooks(void)
 	cJSON_InitHooks(&h);
 }
 
-struct jm_arena *jm_new(void)
+void jm_install(void)
 {
 	pthread_once(&hooks_once, install_hooks);
+}
+
+struct jm_arena *jm_new(void)
+{
+	jm_install();
 	return xcalloc(1, sizeof(struct jm_arena));
 }
 

@@ -5,10 +5,12 @@
  */
 #include "common/common.h"
 #include "graphql/server.h"
+#include "jira/jira.h"
 
 int main(int argc, char **argv)
 {
 	char e[256];
+	jira_global_init();
 	if (log_init_from_env(e, sizeof e) < 0) {
 		fprintf(stderr, "gql_serve: %s\n", e);
 		return EXIT_CONFIG;
