@@ -110,9 +110,10 @@ _Static_assert(STORE_SKIP_TEXT == 1 && STORE_SKIP_FIELDS == 2 && STORE_SKIP_TIME
 	" LEFT JOIN jira_user u ON u.account_id = p.assignee_id"
 
 #define USER_COLS "u.account_id, u.display_name, u.email, u.time_zone, u.active"
-/* Joined users under the skip mask p (account_id tells a synced user). */
+/* Joined users under the skip mask p: whether the user was synced (its
+ * account id is the reference the row already carries), then its columns. */
 #define JOINED_USER_COLS_M(p)                                                      \
-	"u.account_id, " KEEP(p, SK_USER_NAME, "u.display_name") ", "                \
+	"u.account_id IS NOT NULL, " KEEP(p, SK_USER_NAME, "u.display_name") ", "    \
 	KEEP(p, SK_USER_DETAILS, "u.email") ", " KEEP(p, SK_USER_DETAILS, "u.time_zone") \
 	", " KEEP(p, SK_USER_DETAILS, "u.active")
 #define JOINED_USER_COLS JOINED_USER_COLS_M("$2")
@@ -369,8 +370,18 @@ static char *int_array(const int64_t *ids, size_t n)
 	struct buf b;
 	buf_init(&b, 0);
 	int rc = buf_putc(&b, '{');
-	for (size_t i = 0; i < n; i++)
-		rc |= buf_printf(&b, "%s%" PRId64, i ? "," : "", ids[i]);
+	for (size_t i = 0; i < n; i++) {
+		char d[24], *p = d + sizeof d;
+		uint64_t u = ids[i] < 0 ? 0 - (uint64_t)ids[i] : (uint64_t)ids[i];
+		do
+			*--p = (char)('0' + u % 10);
+		while (u /= 10);
+		if (ids[i] < 0)
+			*--p = '-';
+		if (i)
+			rc |= buf_putc(&b, ',');
+		rc |= buf_append(&b, p, (size_t)(d + sizeof d - p));
+	}
 	rc |= buf_putc(&b, '}');
 	(void)rc; /* unbounded buffer: appends cannot fail */
 	return buf_detach(&b);
@@ -412,18 +423,22 @@ static void user_row(PGresult *r, struct arena *a, int i, struct store_user_row 
 	user_cols(r, a, i, 0, u);
 }
 
-/* The joined author at column c of a row whose author id is author_id. */
+/* The joined user at column c of a row whose reference is account_id
+ * (JOINED_USER_COLS). */
 static const struct store_user_row *joined_user(PGresult *r, struct arena *a, int i, int c,
-						const char *author_id)
+						const char *account_id)
 {
-	if (!author_id)
+	if (!account_id)
 		return NULL;
 	struct store_user_row *u = arena_alloc(a, sizeof *u);
-	if (PQgetisnull(r, i, c)) { /* never synced as a user: what the reference says */
-		u->account_id = author_id;
+	u->account_id = account_id;
+	if (!col_b(r, i, c)) { /* never synced as a user: what the reference says */
 		u->active = true;
 	} else {
-		user_cols(r, a, i, c, u);
+		u->display_name = col_s(r, a, i, c + 1);
+		u->email = col_s(r, a, i, c + 2);
+		u->time_zone = col_s(r, a, i, c + 3);
+		u->active = col_b(r, i, c + 4);
 	}
 	return u;
 }
