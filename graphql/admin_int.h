@@ -21,6 +21,7 @@ struct gql_admin_rq {
 	struct jira_client **jira;   /* the thread's Jira client, made on first use */
 	struct engine *queue;        /* may be NULL */
 	struct engine_conn **eng;    /* the thread's queue connection, made on first use */
+	struct children_stash *children; /* resolvers.c: rows read ahead for a sibling field */
 };
 
 /*

@@ -83,6 +83,7 @@ struct gql_exec {
 struct sel_info {
 	const struct fgroup *fg;
 	struct gql_exec *x;
+	const struct fgroup *siblings; /* the parent selection set's fields; may be NULL */
 };
 
 const struct gql_schema *gql__exec_schema(struct gql_exec *x)
@@ -802,6 +803,29 @@ bool gql_info_wants_path(const struct gql_resolve_info *info, const char *path)
 	return false;
 }
 
+bool gql_info_sibling(const struct gql_resolve_info *info, const char *field,
+		      struct gql_resolve_info *out)
+{
+	const struct sel_info *si = info->selection_;
+	if (!si)
+		return false;
+	for (const struct fgroup *g = si->siblings; g; g = g->next) {
+		if (strcmp(g->first->sel->name, field) != 0)
+			continue;
+		struct sel_info *ss = arena_alloc(si->x->a, sizeof *ss);
+		ss->fg = g;
+		ss->x = si->x;
+		ss->siblings = NULL;
+		*out = *info;
+		out->field_name = g->first->sel->name;
+		out->response_key = g->key;
+		out->args = NULL;
+		out->selection_ = ss;
+		return true;
+	}
+	return false;
+}
+
 struct name_acc {
 	const char **names;
 	size_t max, n;
@@ -1160,7 +1184,8 @@ static void complete(struct gql_exec *x, const struct tref *t, const struct fgro
  * Resolve one field group for the items of one runtime type, then complete.
  */
 static void execute_field(struct gql_exec *x, struct gql_type *t, const struct fgroup *fg,
-			  struct item *items, size_t m, size_t slot, int depth)
+			  const struct fgroup *siblings, struct item *items, size_t m, size_t slot,
+			  int depth)
 {
 	struct ast_sel *sel = fg->first->sel;
 	struct gql_field_def *fd = gql__field_on(x->s, t, sel->name);
@@ -1186,7 +1211,7 @@ static void execute_field(struct gql_exec *x, struct gql_type *t, const struct f
 			vals[i] = gql_error(x, "BAD_USER_INPUT", "%s", e.msg);
 		goto complete;
 	}
-	struct sel_info si = {fg, x};
+	struct sel_info si = {fg, x, siblings};
 	struct gql_resolve_info info = {
 		.parent_type = t->name, .field_name = fd->name, .response_key = fg->key,
 		.args = &args, .ctx = x->ctx, .userdata = fd->userdata, .exec = x,
@@ -1284,7 +1309,7 @@ static void execute_selset(struct gql_exec *x, const struct fgroup *parent_fg, s
 				}
 			if (!n_live)
 				break;
-			execute_field(x, t, g, live, n_live, slot, depth);
+			execute_field(x, t, g, fields, live, n_live, slot, depth);
 			for (size_t k = 0; k < n_live; k++)
 				group[lidx[k]].invalid = live[k].invalid;
 		}

@@ -203,6 +203,14 @@ bool gql_info_wants(const struct gql_resolve_info *info, const char *field);
 /* gql_info_wants_path: the same for a dotted path of sub-fields below this
  * one, "edges.node.summary": every segment selected in the one before. */
 bool gql_info_wants_path(const struct gql_resolve_info *info, const char *path);
+/*
+ * The first field named field (its schema name) that the selection set of
+ * this field's parent also selects, as an info for the selection queries
+ * above (its args are NULL): lets a batch resolver read a sibling's rows in
+ * the same round trip. false when the parent does not select it.
+ */
+bool gql_info_sibling(const struct gql_resolve_info *info, const char *field,
+		      struct gql_resolve_info *out);
 size_t gql_info_subfields(const struct gql_resolve_info *info, const char **names, size_t max);
 
 /* ---- schema -------------------------------------------------------------- */

@@ -766,39 +766,105 @@ static void distribute(struct gql_exec *x, const int64_t *ids, size_t n, char *r
 	}
 }
 
-static int b_comments(const struct gql_resolve_info *info, const struct gql_value *parents,
-		      size_t n, struct gql_value *out)
+/*
+ * Issue.comments and Issue.worklogs of one level: whichever runs first reads
+ * the other's rows too when the parent selection has both (one round trip,
+ * store_read_issue_children) and leaves them here for it. The other uses
+ * them only for the very same issues and columns; otherwise (another alias,
+ * issues dropped by a failed sibling) it reads its own.
+ */
+struct children_stash {
+	bool comments;               /* which kind the rows are */
+	bool authors;
+	unsigned skip;
+	const int64_t *ids;
+	size_t n;
+	void *rows;
+	size_t n_rows;
+};
+
+struct child_params {
+	bool authors;
+	unsigned skip;
+};
+
+static void child_params(const struct gql_resolve_info *info, bool comments,
+			 struct child_params *p)
+{
+	p->authors = gql_info_wants(info, "author");
+	p->skip = comments ? skip_mask(info, "", comment_skips, JS_ARRAY_LEN(comment_skips))
+			   : skip_mask(info, "", worklog_skips, JS_ARRAY_LEN(worklog_skips));
+}
+
+static int b_children(const struct gql_resolve_info *info, const struct gql_value *parents,
+		      size_t n, struct gql_value *out, bool comments)
 {
 	struct gql_admin_rq *rq = rq_of(info);
 	int64_t *ids = parent_ids(info->exec, parents, n, offsetof(struct store_issue_row, id));
-	struct store_comment_row *rows;
-	size_t m;
+	struct child_params own, other;
+	child_params(info, comments, &own);
+	void *rows = NULL;
+	size_t m = 0;
 	char e[STORE_ERRLEN];
-	/* Comment authors asked for: join them into this statement. */
-	unsigned skip = skip_mask(info, "", comment_skips, JS_ARRAY_LEN(comment_skips));
-	if (store_read_issue_comments(rq->db, rq->arena, ids, n, gql_info_wants(info, "author"),
-				      skip, &rows, &m, e, sizeof e) < 0)
-		return db_fail(info, e);
-	distribute(info->exec, ids, n, (char *)rows, m, sizeof *rows,
-		   offsetof(struct store_comment_row, issue_id), "Comment", out);
+	struct children_stash *st = rq->children;
+	struct gql_resolve_info sib;
+	if (st && st->comments == comments && st->authors == own.authors && st->skip == own.skip &&
+	    st->n == n && !memcmp(st->ids, ids, sizeof *ids * n)) {
+		rows = st->rows;
+		m = st->n_rows;
+		rq->children = NULL;
+	} else if (gql_info_sibling(info, comments ? "worklogs" : "comments", &sib)) {
+		child_params(&sib, !comments, &other);
+		const struct child_params *c = comments ? &own : &other, *w = comments ? &other : &own;
+		struct store_children_query q = {.comment_authors = c->authors,
+						 .worklog_authors = w->authors,
+						 .comment_skip = c->skip, .worklog_skip = w->skip};
+		struct store_comment_row *cr;
+		struct store_worklog_row *wr;
+		size_t nc, nw;
+		if (store_read_issue_children(rq->db, rq->arena, ids, n, &q, &cr, &nc, &wr, &nw, e,
+					      sizeof e) < 0)
+			return db_fail(info, e);
+		st = gql_alloc(info->exec, sizeof *st);
+		*st = (struct children_stash){.comments = !comments, .authors = other.authors,
+					      .skip = other.skip, .ids = ids, .n = n,
+					      .rows = comments ? (void *)wr : (void *)cr,
+					      .n_rows = comments ? nw : nc};
+		rq->children = st;
+		rows = comments ? (void *)cr : (void *)wr;
+		m = comments ? nc : nw;
+	} else if (comments) {
+		struct store_comment_row *cr;
+		if (store_read_issue_comments(rq->db, rq->arena, ids, n, own.authors, own.skip, &cr,
+					      &m, e, sizeof e) < 0)
+			return db_fail(info, e);
+		rows = cr;
+	} else {
+		struct store_worklog_row *wr;
+		if (store_read_issue_worklogs(rq->db, rq->arena, ids, n, own.authors, own.skip, &wr,
+					      &m, e, sizeof e) < 0)
+			return db_fail(info, e);
+		rows = wr;
+	}
+	if (comments)
+		distribute(info->exec, ids, n, rows, m, sizeof(struct store_comment_row),
+			   offsetof(struct store_comment_row, issue_id), "Comment", out);
+	else
+		distribute(info->exec, ids, n, rows, m, sizeof(struct store_worklog_row),
+			   offsetof(struct store_worklog_row, issue_id), "Worklog", out);
 	return 0;
+}
+
+static int b_comments(const struct gql_resolve_info *info, const struct gql_value *parents,
+		      size_t n, struct gql_value *out)
+{
+	return b_children(info, parents, n, out, true);
 }
 
 static int b_worklogs(const struct gql_resolve_info *info, const struct gql_value *parents,
 		      size_t n, struct gql_value *out)
 {
-	struct gql_admin_rq *rq = rq_of(info);
-	int64_t *ids = parent_ids(info->exec, parents, n, offsetof(struct store_issue_row, id));
-	struct store_worklog_row *rows;
-	size_t m;
-	char e[STORE_ERRLEN];
-	unsigned skip = skip_mask(info, "", worklog_skips, JS_ARRAY_LEN(worklog_skips));
-	if (store_read_issue_worklogs(rq->db, rq->arena, ids, n, gql_info_wants(info, "author"),
-				      skip, &rows, &m, e, sizeof e) < 0)
-		return db_fail(info, e);
-	distribute(info->exec, ids, n, (char *)rows, m, sizeof *rows,
-		   offsetof(struct store_worklog_row, issue_id), "Worklog", out);
-	return 0;
+	return b_children(info, parents, n, out, false);
 }
 
 static int b_sprints(const struct gql_resolve_info *info, const struct gql_value *parents,

@@ -514,6 +514,18 @@ static void run_row(PGresult *r, struct arena *a, int i, struct store_run_row *o
 /* Run statement s and copy every row with fill() into an arena array. */
 typedef void (*fill_fn)(PGresult *r, struct arena *a, int i, void *row);
 
+/* Copy the rows of r with fill() into an arena array. */
+static void copy_rows(PGresult *r, struct arena *a, size_t row_size, fill_fn fill, void **rows,
+		      size_t *n)
+{
+	int nt = PQntuples(r);
+	char *out = arena_alloc(a, row_size * (size_t)(nt ? nt : 1));
+	for (int i = 0; i < nt; i++)
+		fill(r, a, i, out + row_size * (size_t)i);
+	*rows = out;
+	*n = (size_t)nt;
+}
+
 static int read_rows(PGconn *db, struct arena *a, enum stmt s, const char *const *vals,
 		     size_t row_size, fill_fn fill, void **rows, size_t *n, char *err,
 		     size_t errlen)
@@ -521,13 +533,8 @@ static int read_rows(PGconn *db, struct arena *a, enum stmt s, const char *const
 	PGresult *r = run(db, s, vals, err, errlen);
 	if (!r)
 		return -1;
-	int nt = PQntuples(r);
-	char *out = arena_alloc(a, row_size * (size_t)(nt ? nt : 1));
-	for (int i = 0; i < nt; i++)
-		fill(r, a, i, out + row_size * (size_t)i);
+	copy_rows(r, a, row_size, fill, rows, n);
 	PQclear(r);
-	*rows = out;
-	*n = (size_t)nt;
 	return 0;
 }
 
@@ -832,6 +839,106 @@ int store_read_issue_worklogs(PGconn *db, struct arena *a, const int64_t *issue_
 			     sizeof **rows, fill_worklog, (void **)rows, n_rows, err, errlen) < 0)
 		return -1;
 	qsort(*rows, *n_rows, sizeof **rows, cmp_worklog);
+	return 0;
+}
+
+/* Drain one pipelined statement's results (they end with a NULL); 0 with its
+ * rows, -1 with err set, 1 when this connection has not prepared it (26000). */
+static int pipe_result(PGconn *db, struct arena *a, size_t row_size, fill_fn fill, void **rows,
+		       size_t *n, char *err, size_t errlen)
+{
+	PGresult *r = PQgetResult(db);
+	int rc = 0;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+		copy_rows(r, a, row_size, fill, rows, n);
+	} else {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		rc = state && !strcmp(state, "26000") ? 1 : -1;
+		set_err(db, r, err, errlen);
+	}
+	PQclear(r);
+	if (r)
+		while ((r = PQgetResult(db)) != NULL)
+			PQclear(r);
+	return rc;
+}
+
+/*
+ * Pipeline mode: both statements and a sync go out in one write and their
+ * results come back together, so the second costs no round trip. A failure
+ * still reads the pipeline to its sync before leaving pipeline mode.
+ * 1: not sent or not prepared on this connection (take the ordinary path).
+ */
+static int pipe_children(PGconn *db, struct arena *a, const char *arr,
+			 const struct store_children_query *q, void **rows, size_t *nrows,
+			 char *err, size_t errlen)
+{
+	enum stmt st[2] = {q->comment_authors ? ST_COMMENTS_U : ST_COMMENTS,
+			   q->worklog_authors ? ST_WORKLOGS_U : ST_WORKLOGS};
+	char sk[2][24];
+	const char *vals[2][2] = {{arr, fmt_i64(sk[0], q->comment_skip)},
+				  {arr, fmt_i64(sk[1], q->worklog_skip)}};
+	if (PQenterPipelineMode(db) != 1)
+		return 1;
+	if (PQsendQueryPrepared(db, stmts[st[0]].name, 2, vals[0], NULL, NULL, 1) != 1 ||
+	    PQsendQueryPrepared(db, stmts[st[1]].name, 2, vals[1], NULL, NULL, 1) != 1 ||
+	    PQpipelineSync(db) != 1) {
+		set_err(db, NULL, err, errlen);
+		PQexitPipelineMode(db);
+		return -1;
+	}
+	atomic_fetch_add(&n_statements, 2);
+	int rc = pipe_result(db, a, sizeof(struct store_comment_row), fill_comment, &rows[0],
+			     &nrows[0], err, errlen);
+	/* After a failure the second reports PGRES_PIPELINE_ABORTED: keep the
+	 * first message. */
+	char scratch[STORE_ERRLEN];
+	int rc2 = pipe_result(db, a, sizeof(struct store_worklog_row), fill_worklog, &rows[1],
+			      &nrows[1], rc ? scratch : err, rc ? sizeof scratch : errlen);
+	if (!rc)
+		rc = rc2;
+	PGresult *r = PQgetResult(db);
+	if (PQresultStatus(r) != PGRES_PIPELINE_SYNC && !rc) {
+		set_err(db, r, err, errlen);
+		rc = -1;
+	}
+	PQclear(r);
+	if (PQexitPipelineMode(db) != 1 && !rc) {
+		set_err(db, NULL, err, errlen);
+		rc = -1;
+	}
+	return rc;
+}
+
+int store_read_issue_children(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
+			      const struct store_children_query *q,
+			      struct store_comment_row **comments, size_t *n_comments,
+			      struct store_worklog_row **worklogs, size_t *n_worklogs, char *err,
+			      size_t errlen)
+{
+	char *arr = int_array(issue_ids, n);
+	void *rows[2] = {NULL, NULL};
+	size_t nrows[2] = {0, 0};
+	int rc = pipe_children(db, a, arr, q, rows, nrows, err, errlen);
+	free(arr);
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		if (store_read_issue_comments(db, a, issue_ids, n, q->comment_authors,
+					      q->comment_skip, comments, n_comments, err,
+					      errlen) < 0 ||
+		    store_read_issue_worklogs(db, a, issue_ids, n, q->worklog_authors,
+					      q->worklog_skip, worklogs, n_worklogs, err,
+					      errlen) < 0)
+			return -1;
+		return 0;
+	}
+	qsort(rows[0], nrows[0], sizeof **comments, cmp_comment);
+	qsort(rows[1], nrows[1], sizeof **worklogs, cmp_worklog);
+	*comments = rows[0];
+	*n_comments = nrows[0];
+	*worklogs = rows[1];
+	*n_worklogs = nrows[1];
 	return 0;
 }
 

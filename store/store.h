@@ -336,6 +336,20 @@ int store_read_issue_comments(PGconn *db, struct arena *a, const int64_t *issue_
 int store_read_issue_worklogs(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
 			      bool with_authors, unsigned skip, struct store_worklog_row **rows,
 			      size_t *n_rows, char *err, size_t errlen) JS_WUR;
+/*
+ * Both of the above for the same n issues in one round trip (the two
+ * statements pipelined): what a level of issues selecting comments and
+ * worklogs costs. Same rows, order and statement count as the two calls.
+ */
+struct store_children_query {
+	bool comment_authors, worklog_authors;
+	unsigned comment_skip, worklog_skip;
+};
+int store_read_issue_children(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
+			      const struct store_children_query *q,
+			      struct store_comment_row **comments, size_t *n_comments,
+			      struct store_worklog_row **worklogs, size_t *n_worklogs, char *err,
+			      size_t errlen) JS_WUR;
 /* Known sprints linked to the issues, by start date. */
 int store_read_issue_sprints(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
 			     struct store_sprint_row **rows, size_t *n_rows, char *err,

@@ -99,6 +99,10 @@ narrow "a page skipping a field with @include(if: false)" \
 	'key summary @include(if: $yes) priority issueType resolved deletedAt comments { updateAuthor { accountId } }' \
 	'{key, priority, issueType, resolved, deletedAt,
 	  comments: [.comments[] | {updateAuthor}]}' '{"yes":false}'
+narrow "a page reading worklogs before comments, and comments under two aliases" \
+	'key worklogs { id timeSpentSeconds } c1: comments { id } c2: comments { body author { displayName } }' \
+	'{key, worklogs: [.worklogs[] | {id, timeSpentSeconds}], c1: [.comments[] | {id}],
+	  c2: [.comments[] | {body, author: (.author | if . then {displayName} else null end)}]}'
 
 st=$(q $READ "{ issues(projectId: $PID, first: 501) { totalCount } }")
 expect "first above 500 is refused" "$st $(body '.errors[0].extensions.code')" "200 BAD_USER_INPUT"
