@@ -941,8 +941,28 @@ static int json_any(struct buf *b, const struct gql_value *v, int depth)
 }
 
 /* Serialise a leaf value; -1 with a message when it cannot be represented. */
-static int serialize_leaf(struct gql_exec *x, const struct gql_type *t, const struct gql_value *v,
-			  struct buf *b, struct cerr *e)
+/* Which built-in scalar a leaf type is: looked up once per field and level,
+ * not once per value. */
+enum scalar { SC_OTHER, SC_INT, SC_FLOAT, SC_STRING_ID, SC_BOOLEAN };
+
+static enum scalar scalar_of(const struct gql_type *t)
+{
+	const char *n = t->name;
+	if (t->kind == GQL_ENUM)
+		return SC_OTHER;
+	if (!strcmp(n, "Int"))
+		return SC_INT;
+	if (!strcmp(n, "Float"))
+		return SC_FLOAT;
+	if (!strcmp(n, "String") || !strcmp(n, "ID"))
+		return SC_STRING_ID;
+	if (!strcmp(n, "Boolean"))
+		return SC_BOOLEAN;
+	return SC_OTHER;
+}
+
+static int serialize_leaf(struct gql_exec *x, const struct gql_type *t, enum scalar sc,
+			  const struct gql_value *v, struct buf *b, struct cerr *e)
 {
 	const char *n = t->name;
 	if (t->kind == GQL_ENUM) {
@@ -953,7 +973,7 @@ static int serialize_leaf(struct gql_exec *x, const struct gql_type *t, const st
 					return gql__json_str(b, v->u.str.s, v->u.str.len);
 		return cfail(e, "Enum \"%s\" cannot represent value", n);
 	}
-	if (!strcmp(n, "Int")) {
+	if (sc == SC_INT) {
 		int64_t i;
 		if (v->kind == GQL_V_INT)
 			i = v->u.i;
@@ -967,14 +987,14 @@ static int serialize_leaf(struct gql_exec *x, const struct gql_type *t, const st
 			return cfail(e, "Int cannot represent non 32-bit signed integer value: %" PRId64, i);
 		return put_i64(b, i, false);
 	}
-	if (!strcmp(n, "Float")) {
+	if (sc == SC_FLOAT) {
 		if (v->kind == GQL_V_INT)
 			return put_float(b, (double)v->u.i);
 		if (v->kind == GQL_V_FLOAT && isfinite(v->u.f))
 			return put_float(b, v->u.f);
 		return cfail(e, "Float cannot represent non numeric value");
 	}
-	if (!strcmp(n, "String") || !strcmp(n, "ID")) {
+	if (sc == SC_STRING_ID) {
 		if (v->kind == GQL_V_STRING || (v->kind == GQL_V_ENUM && n[0] == 'S'))
 			return gql__json_str(b, v->u.str.s, v->u.str.len);
 		if (v->kind == GQL_V_INT)
@@ -983,7 +1003,7 @@ static int serialize_leaf(struct gql_exec *x, const struct gql_type *t, const st
 			return buf_puts(b, v->u.b ? "\"true\"" : "\"false\"");
 		return cfail(e, "%s cannot represent value", n);
 	}
-	if (!strcmp(n, "Boolean")) {
+	if (sc == SC_BOOLEAN) {
 		if (v->kind == GQL_V_BOOL)
 			return buf_puts(b, v->u.b ? "true" : "false");
 		if (v->kind == GQL_V_INT)
@@ -1099,12 +1119,13 @@ static void complete_inner(struct gql_exec *x, const struct tref *t, const struc
 	struct gql_type *nt = t->type;
 	if (gql__is_leaf(nt)) {
 		struct buf b = BUF_INIT;
+		enum scalar sc = scalar_of(nt);
 		for (size_t i = 0; i < m; i++) {
 			if (!out[i] || vals[i].kind == GQL_V_NULL)
 				continue;
 			struct cerr e;
 			buf_reset(&b);
-			if (serialize_leaf(x, nt, &vals[i], &b, &e) < 0) {
+			if (serialize_leaf(x, nt, sc, &vals[i], &b, &e) < 0) {
 				field_error(x, fg, paths[i], "INTERNAL_ERROR", e.msg);
 				out[i] = NULL;
 				continue;
