@@ -2,8 +2,10 @@
  * The reads of the GraphQL admin plane. Each function is one static,
  * parameterised statement, prepared once per connection (named "rd_*");
  * batch loaders take N ids as one array parameter (= ANY($1)) so that a
- * level of a GraphQL response costs one statement whatever its width. Rows
- * are copied into the caller's arena so the PGresult is released at once.
+ * level of a GraphQL response costs one statement whatever its width
+ * (comments and worklogs of a level share one round trip, pipelined). A skip
+ * mask parameter leaves out the columns a query does not select. Rows are
+ * copied into the caller's arena so the PGresult is released at once.
  * Nothing is cached: what a sync commits is what the next read returns.
  */
 #include <stdatomic.h>
