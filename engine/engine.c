@@ -172,6 +172,26 @@ static const char *const script_src[N_SCRIPTS] = {
 	"end\n"
 	"return false\n",
 
+	/* KEYS tasks live; ARGV group id run n_next, n_next x (k r s a p), consumer */
+	[S_ACK_CHAIN] =
+	LUA_UNLIVE
+	"local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
+	"redis.call('XDEL', KEYS[1], ARGV[2])\n"
+	"local n = tonumber(ARGV[4])\n"
+	"local got = false\n"
+	"if acked == 1 then\n"
+	"  for i = 0, n - 1 do\n"
+	"    local b = 5 + i * 5\n"
+	"    redis.call('XADD', KEYS[1], '*', 'k', ARGV[b], 'r', ARGV[b + 1],"
+	"               's', ARGV[b + 2], 'a', ARGV[b + 3], 'p', ARGV[b + 4])\n"
+	"    if ARGV[b + 1] ~= '0' then redis.call('HINCRBY', KEYS[2], ARGV[b + 1], 1) end\n"
+	"  end\n"
+	"  unlive(KEYS[2], ARGV[3])\n"
+	"  got = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[5 + n * 5], 'COUNT', 1,"
+	" 'STREAMS', KEYS[1], '>')\n"
+	"end\n"
+	"return {acked, got}\n",
+
 	/* KEYS tasks; ARGV group idle_ms: forget consumers long gone with nothing pending */
 	[S_REAP] =
 	"local n = 0\n"
@@ -835,6 +855,61 @@ int engine_dead_letter(struct engine_conn *c, const struct engine_task *t, const
 		lens[i] = strlen(argv[i]);
 	lens[9] = t->payload_len;
 	return script_int(c, S_DEAD, 3, 13, argv, lens, acked);
+}
+
+int engine_ack_chain(struct engine_conn *c, const char *consumer, const struct engine_task *t,
+		     const struct engine_next *next, int n_next, long long *acked,
+		     redisReply **entries)
+{
+	struct engine *e = c->e;
+	const char *argv[7 + 5 * ENGINE_NEXT_MAX];
+	size_t lens[7 + 5 * ENGINE_NEXT_MAX];
+	char run[24], n[8];
+	struct engine_fields f[ENGINE_NEXT_MAX];
+	int k = 0, rc;
+
+	*entries = NULL;
+	if (n_next < 0 || n_next > ENGINE_NEXT_MAX)
+		return ENGINE_EINVAL;
+	fmt_i64(run, t->run_id);
+	snprintf(n, sizeof n, "%d", n_next);
+	argv[k++] = e->k_tasks;
+	argv[k++] = e->k_live;
+	argv[k++] = e->group;
+	argv[k++] = t->id;
+	argv[k++] = run;
+	argv[k++] = n;
+	for (int i = 0; i < k; i++)
+		lens[i] = strlen(argv[i]);
+	for (int i = 0; i < n_next; i++) {
+		engine_task_fields(&next[i].t, &f[i]);
+		argv[k] = next[i].t.kind, lens[k] = strlen(next[i].t.kind), k++;
+		argv[k] = f[i].run, lens[k] = strlen(f[i].run), k++;
+		argv[k] = f[i].seq, lens[k] = strlen(f[i].seq), k++;
+		argv[k] = f[i].attempt, lens[k] = strlen(f[i].attempt), k++;
+		argv[k] = f[i].payload, lens[k] = next[i].t.payload_len, k++;
+	}
+	argv[k] = consumer, lens[k] = strlen(consumer), k++;
+	redisReply *r = engine_script(c, S_ACK_CHAIN, 2, k, argv, lens, &rc);
+	if (rc == 0 && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+			r->element[0]->type != REDIS_REPLY_INTEGER)) {
+		set_err(c, "script", NULL);
+		rc = ENGINE_EREPLY;
+	}
+	if (rc != 0) {
+		freeReplyObject(r);
+		return rc;
+	}
+	*acked = r->element[0]->integer;
+	const redisReply *got = r->element[1];
+	if (got->type == REDIS_REPLY_ARRAY && got->elements == 1 &&
+	    got->element[0]->type == REDIS_REPLY_ARRAY && got->element[0]->elements == 2 &&
+	    got->element[0]->element[1]->type == REDIS_REPLY_ARRAY &&
+	    got->element[0]->element[1]->elements > 0)
+		*entries = r;
+	else
+		freeReplyObject(r);
+	return 0;
 }
 
 int engine_ack_fetch(struct engine_conn *c, const char *consumer, int fetch,

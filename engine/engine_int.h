@@ -22,6 +22,7 @@ enum {
 	S_RELEASE,
 	S_REAP,
 	S_ACK_FETCH,
+	S_ACK_CHAIN,
 	N_SCRIPTS
 };
 
@@ -94,6 +95,14 @@ int engine_dead_letter(struct engine_conn *c, const struct engine_task *t, const
 #define ENGINE_ACK_MAX 64
 int engine_ack_fetch(struct engine_conn *c, const char *consumer, int fetch,
 		     char ids[][ENGINE_ID_MAX], char runs[][24], int n, redisReply **entries);
+/* engine_ack, and then, in the same script, read one new entry for consumer:
+ * with no backlog that is the successor just added, so a run's steps stay
+ * with the consumer that has its state warm instead of going to whichever
+ * consumer was blocked in XREADGROUP. *entries: the XREADGROUP-shaped reply
+ * (caller frees) or NULL. */
+int engine_ack_chain(struct engine_conn *c, const char *consumer, const struct engine_task *t,
+		     const struct engine_next *next, int n_next, long long *acked,
+		     redisReply **entries);
 int engine_requeue(struct engine_conn *c, const struct engine_task *t);
 int engine_claim_keep(struct engine_conn *c, const char *consumer, const char *id, bool *kept);
 int engine_reap_consumers(struct engine_conn *c, int64_t idle_ms);

@@ -38,6 +38,9 @@ struct wthread {
 	int n_acks;
 	int64_t first_ack_ms;
 	int64_t last_handler_ms; /* how long the last handler ran */
+	/* The entry read by the ack that added a successor (engine_ack_chain),
+	 * already delivered to this consumer: run before reading anew. */
+	redisReply *chained;
 	pthread_t tid;
 };
 
@@ -63,6 +66,8 @@ struct finish_op {
 	enum op_kind kind;
 	const struct engine_next *next;
 	int n_next;
+	redisReply **chained; /* OP_ACK: read the next entry too (engine_ack_chain) */
+	const char *consumer;
 	int64_t delay_ms;
 	const char *code;
 	enum engine_fail_reason why;
@@ -119,7 +124,11 @@ static int do_op(struct engine_conn *c, const struct engine_task *t, const struc
 		 long long *acked)
 {
 	switch (op->kind) {
-	case OP_ACK: return engine_ack(c, t, op->next, op->n_next, acked);
+	case OP_ACK:
+		if (op->chained)
+			return engine_ack_chain(c, op->consumer, t, op->next, op->n_next, acked,
+						op->chained);
+		return engine_ack(c, t, op->next, op->n_next, acked);
 	case OP_RETRY: return engine_retry_later(c, t, op->delay_ms, acked);
 	case OP_DEAD: return engine_dead_letter(c, t, op->code, op->why, acked);
 	}
@@ -262,7 +271,13 @@ static void process_one(struct wthread *w, const struct engine_task *t)
 			queue_ack(w, t);
 			break;
 		}
+		/* The successor usually comes straight back to this consumer,
+		 * whose handler state (a prefetched page) is warm for it. */
 		struct finish_op op = {.kind = OP_ACK, .next = call.next, .n_next = call.n_next};
+		if (!stopping(w) && !w->chained) {
+			op.chained = &w->chained;
+			op.consumer = w->consumer;
+		}
 		(void)finish(w, t, &op);
 		break;
 	}
@@ -476,6 +491,17 @@ static void housekeeping(struct wthread *w)
 	}
 }
 
+/* Run the entry an ack read for this consumer (after a stop: put it back). */
+static void run_chained(struct wthread *w)
+{
+	redisReply *r = w->chained;
+	w->chained = NULL;
+	if (w->c)
+		process_entries(w, r->element[1]->element[0]->element[1], NULL);
+	/* without a connection it stays pending and is reclaimed */
+	freeReplyObject(r);
+}
+
 static void *thread_main(void *arg)
 {
 	struct wthread *w = arg;
@@ -485,12 +511,18 @@ static void *thread_main(void *arg)
 		housekeeping(w);
 		if (w->c && !stopping(w) && mono_ms() >= w->next_reclaim)
 			reclaim(w);
+		if (w->chained) {
+			run_chained(w);
+			continue;
+		}
 		/* Acknowledge and fetch the next tasks in one round trip. */
 		if (w->c && w->n_acks > 0 && flush_acks(w, stopping(w) ? 0 : fetch_n(w)))
 			continue;
 		if (w->c && !stopping(w))
 			read_new(w);
 	}
+	while (w->chained)
+		run_chained(w); /* stopping: process_entries hands it back */
 	if (w->n_acks > 0)
 		(void)flush_acks(w, 0);
 	engine_conn_free(w->c);
