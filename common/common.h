@@ -150,6 +150,13 @@ struct config {
 	long http_connect_timeout_s; /* JIRA_CONNECT_TIMEOUT_SECONDS, default 10 */
 	long http_max_attempts;   /* JIRA_MAX_ATTEMPTS, default 3 */
 	long page_size;           /* JIRA_PAGE_SIZE, default 100 (1..100) */
+	/* The engine and the services (milliseconds unless named otherwise). */
+	long engine_visibility_ms;      /* ENGINE_VISIBILITY_MS, default 30000 */
+	long engine_max_deliveries;     /* ENGINE_MAX_DELIVERIES, default 5 */
+	long worker_grace_ms;           /* WORKER_GRACE_MS, default 30000 */
+	long scheduler_lease_ms;        /* SCHEDULER_LEASE_MS, default 10000 */
+	long scheduler_tick_ms;         /* SCHEDULER_TICK_MS, default 1000 */
+	long scheduler_reconcile_grace_ms; /* SCHEDULER_RECONCILE_GRACE_MS, default 5000 */
 };
 
 /*

@@ -132,6 +132,13 @@ RANGE_SETTING(set_timeout, http_timeout_s, "JIRA_TIMEOUT_SECONDS", 1, 3600)
 RANGE_SETTING(set_connect_timeout, http_connect_timeout_s, "JIRA_CONNECT_TIMEOUT_SECONDS", 1, 600)
 RANGE_SETTING(set_attempts, http_max_attempts, "JIRA_MAX_ATTEMPTS", 1, 10)
 RANGE_SETTING(set_page_size, page_size, "JIRA_PAGE_SIZE", 1, 100)
+RANGE_SETTING(set_visibility, engine_visibility_ms, "ENGINE_VISIBILITY_MS", 200, 3600000)
+RANGE_SETTING(set_max_deliveries, engine_max_deliveries, "ENGINE_MAX_DELIVERIES", 1, 1000)
+RANGE_SETTING(set_grace, worker_grace_ms, "WORKER_GRACE_MS", 0, 600000)
+RANGE_SETTING(set_lease, scheduler_lease_ms, "SCHEDULER_LEASE_MS", 10, 3600000)
+RANGE_SETTING(set_tick, scheduler_tick_ms, "SCHEDULER_TICK_MS", 10, 3600000)
+RANGE_SETTING(set_reconcile_grace, scheduler_reconcile_grace_ms, "SCHEDULER_RECONCILE_GRACE_MS", 10,
+	      3600000)
 
 static int set_reconcile(struct config *c, const char *v, char *err, size_t errlen)
 {
@@ -167,6 +174,12 @@ static const struct setting settings[] = {
 	{"JIRA_CONNECT_TIMEOUT_SECONDS", set_connect_timeout, "10"},
 	{"JIRA_MAX_ATTEMPTS", set_attempts, "3"},
 	{"JIRA_PAGE_SIZE", set_page_size, "100"},
+	{"ENGINE_VISIBILITY_MS", set_visibility, "30000"},
+	{"ENGINE_MAX_DELIVERIES", set_max_deliveries, "5"},
+	{"WORKER_GRACE_MS", set_grace, "30000"},
+	{"SCHEDULER_LEASE_MS", set_lease, "10000"},
+	{"SCHEDULER_TICK_MS", set_tick, "1000"},
+	{"SCHEDULER_RECONCILE_GRACE_MS", set_reconcile_grace, "5000"},
 };
 
 int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen)

@@ -272,20 +272,15 @@ static int parse_service_flags(const char *cmd, int argc, char **argv, struct sc
 	return 0;
 }
 
-static void loop_opts_from_env(struct sched_loop_opts *o)
+/* Settings the flags did not give come from the configuration. */
+static void loop_opts_from_config(struct sched_loop_opts *o, const struct config *cfg)
 {
-	static const struct { const char *env; size_t off; } envs[] = {
-		{"SCHEDULER_LEASE_MS", offsetof(struct sched_loop_opts, lease_ms)},
-		{"SCHEDULER_TICK_MS", offsetof(struct sched_loop_opts, tick_ms)},
-		{"SCHEDULER_RECONCILE_GRACE_MS", offsetof(struct sched_loop_opts, reconcile_grace_ms)},
-	};
-	for (size_t i = 0; i < JS_ARRAY_LEN(envs); i++) {
-		int64_t *f = (int64_t *)((char *)o + envs[i].off);
-		const char *v = getenv(envs[i].env);
-		long n;
-		if (*f == 0 && v && *v && parse_int_range(v, 10, 3600000, &n) == 0)
-			*f = n;
-	}
+	if (o->lease_ms == 0)
+		o->lease_ms = cfg->scheduler_lease_ms;
+	if (o->tick_ms == 0)
+		o->tick_ms = cfg->scheduler_tick_ms;
+	if (o->reconcile_grace_ms == 0)
+		o->reconcile_grace_ms = cfg->scheduler_reconcile_grace_ms;
 }
 
 static const char scheduler_usage[] =
@@ -306,7 +301,6 @@ int sched_scheduler_cli(int argc, char **argv)
 	int f = parse_service_flags("scheduler", argc, argv, &o, NULL, scheduler_usage);
 	if (f != 0)
 		return f > 0 ? EXIT_OK : EXIT_USAGE;
-	loop_opts_from_env(&o);
 	struct config cfg;
 	char e[512];
 	if (config_load(&cfg, JS_NEED_DB | JS_NEED_REDIS, e, sizeof e) < 0) {
@@ -314,6 +308,7 @@ int sched_scheduler_cli(int argc, char **argv)
 		config_release(&cfg);
 		return EXIT_CONFIG;
 	}
+	loop_opts_from_config(&o, &cfg);
 	sched_install_signals(&stop_flag);
 	int rc = sched_loop_run(&cfg, &o, &stop_flag);
 	config_release(&cfg);
@@ -349,7 +344,6 @@ int sched_run_cli(int argc, char **argv, const struct sched_service *services, s
 	free(args);
 	if (f != 0)
 		return f > 0 ? EXIT_OK : EXIT_USAGE;
-	loop_opts_from_env(&o);
 	struct config cfg;
 	char e[512];
 	int code = EXIT_OK;
@@ -359,6 +353,7 @@ int sched_run_cli(int argc, char **argv, const struct sched_service *services, s
 		config_release(&cfg);
 		return EXIT_CONFIG;
 	}
+	loop_opts_from_config(&o, &cfg);
 	if (serve && (!cfg.admin_token || !*cfg.admin_token)) {
 		fprintf(stderr, "jirasync: missing ADMIN_TOKEN: the admin plane needs it (or run --no-serve)\n");
 		config_release(&cfg);

@@ -64,21 +64,12 @@ void sched_install_signals(atomic_int *stop)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static int64_t env_ms(const char *name, int64_t dflt, int64_t min, int64_t max)
-{
-	const char *v = getenv(name);
-	long out;
-	if (v && *v && parse_int_range(v, (long)min, (long)max, &out) == 0)
-		return out;
-	return dflt;
-}
-
 void sched_engine_options(const struct config *cfg, struct engine_options *o)
 {
 	memset(o, 0, sizeof *o);
 	o->redis_url = cfg->redis_url;
-	o->visibility_ms = env_ms("ENGINE_VISIBILITY_MS", 30000, 200, 3600000);
-	o->max_deliveries = (int)env_ms("ENGINE_MAX_DELIVERIES", 5, 1, 1000);
+	o->visibility_ms = cfg->engine_visibility_ms;
+	o->max_deliveries = (int)cfg->engine_max_deliveries;
 }
 
 /* Sleep up to ms, waking early when asked to stop. */

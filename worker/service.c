@@ -359,14 +359,6 @@ static const struct engine_kind step_kind = {
 
 /* ---- the service ------------------------------------------------------------- */
 
-static int64_t env_ms(const char *name, int64_t dflt, int64_t min, int64_t max)
-{
-	const char *v = getenv(name);
-	long out;
-	if (v && *v && parse_int_range(v, (long)min, (long)max, &out) == 0)
-		return out;
-	return dflt;
-}
 
 static void ctx_release(struct wctx *w)
 {
@@ -409,7 +401,7 @@ static void *service_main(void *arg)
 	struct engine_worker_options wo = {.n_threads = s->n,
 					   .thread_ctx = s->ctx_ptrs,
 					   .stop = s->stop,
-					   .grace_ms = env_ms("WORKER_GRACE_MS", 30000, 0, 600000)};
+					   .grace_ms = s->cfg->worker_grace_ms};
 	s->rc = engine_worker_run(s->eng, &wo);
 	return NULL;
 }
@@ -424,8 +416,8 @@ int worker_service_start(const struct config *cfg, atomic_int *stop, void **hand
 	s->n = (int)(cfg->worker_concurrency > 0 ? cfg->worker_concurrency : 4);
 	struct engine_options eo = {
 		.redis_url = cfg->redis_url,
-		.visibility_ms = env_ms("ENGINE_VISIBILITY_MS", 30000, 200, 3600000),
-		.max_deliveries = (int)env_ms("ENGINE_MAX_DELIVERIES", 5, 1, 1000),
+		.visibility_ms = cfg->engine_visibility_ms,
+		.max_deliveries = (int)cfg->engine_max_deliveries,
 	};
 	s->eng = engine_new(&eo, err, errlen);
 	if (!s->eng)

@@ -128,7 +128,8 @@ static void test_buf_limits(void **state)
 static const char *const config_vars[] = {
 	"DATABASE_URL", "REDIS_URL", "JIRA_BASE_URL", "JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_PAT",
 	"JIRA_FLAVOUR", "WORKER_CONCURRENCY", "SMTP_URL", "ALERT_EMAIL_TO", "ALERT_EMAIL_FROM",
-	"JIRA_PAGE_SIZE", "RECONCILE_EVERY",
+	"JIRA_PAGE_SIZE", "RECONCILE_EVERY", "ENGINE_VISIBILITY_MS", "ENGINE_MAX_DELIVERIES",
+	"WORKER_GRACE_MS", "SCHEDULER_LEASE_MS", "SCHEDULER_TICK_MS", "SCHEDULER_RECONCILE_GRACE_MS",
 };
 
 static int clear_env(void **state)
@@ -202,6 +203,33 @@ static void test_config_errors(void **state)
 	}
 	setenv("WORKER_CONCURRENCY", "8", 1);
 	assert_string_equal(load_err(all), "");
+
+	/* The engine and service settings: defaults, and a malformed one named. */
+	clear_env(NULL);
+	set_valid_env();
+	assert_int_equal(config_load(&c, all, err, sizeof err), 0);
+	assert_int_equal(c.engine_visibility_ms, 30000);
+	assert_int_equal(c.engine_max_deliveries, 5);
+	assert_int_equal(c.worker_grace_ms, 30000);
+	assert_int_equal(c.scheduler_lease_ms, 10000);
+	assert_int_equal(c.scheduler_tick_ms, 1000);
+	assert_int_equal(c.scheduler_reconcile_grace_ms, 5000);
+	config_release(&c);
+	const char *tuning[] = {"ENGINE_VISIBILITY_MS", "ENGINE_MAX_DELIVERIES", "WORKER_GRACE_MS",
+				"SCHEDULER_LEASE_MS", "SCHEDULER_TICK_MS",
+				"SCHEDULER_RECONCILE_GRACE_MS"};
+	for (size_t i = 0; i < JS_ARRAY_LEN(tuning); i++) {
+		setenv(tuning[i], "5s", 1);
+		assert_non_null(strstr(load_err(all), tuning[i]));
+		setenv(tuning[i], "-1", 1);
+		assert_non_null(strstr(load_err(all), tuning[i]));
+		unsetenv(tuning[i]);
+	}
+	setenv("SCHEDULER_LEASE_MS", "2000", 1);
+	assert_int_equal(config_load(&c, all, err, sizeof err), 0);
+	assert_int_equal(c.scheduler_lease_ms, 2000);
+	config_release(&c);
+	unsetenv("SCHEDULER_LEASE_MS");
 
 	set_valid_env();
 	unsetenv("JIRA_EMAIL");
