@@ -70,8 +70,8 @@ static struct carrier *carrier_take(struct carriers *cs, int64_t run_id, int seq
 			break;
 		}
 		/* a free carrier first, else the least recently used */
-		bool better = !lru || (lru->run_id != 0 && (x->run_id == 0 || x->used_mono < lru->used_mono));
-		if (better)
+		if (!lru || (lru->run_id != 0 &&
+			     (x->run_id == 0 || x->used_mono < lru->used_mono)))
 			lru = x;
 	}
 	if (!c && lru) {
@@ -358,7 +358,6 @@ static const struct engine_kind step_kind = {
 };
 
 /* ---- the service ------------------------------------------------------------- */
-
 
 static void ctx_release(struct wctx *w)
 {
