@@ -69,13 +69,15 @@ static int cmd_migrate(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--down") && i + 1 < argc) {
 			if (parse_int_range(argv[++i], 1, 10000, &down) < 0) {
-				fprintf(stderr, "jirasync migrate: --down needs a positive number\n");
+				fprintf(stderr,
+					"jirasync migrate: --down needs a positive number\n");
 				return EXIT_USAGE;
 			}
 		} else if (!strcmp(argv[i], "--help")) {
 			fputs("usage: jirasync migrate [--down N]\n"
 			      "  Apply migrations/NNNN_name.sql in order (MIGRATIONS_DIR overrides the\n"
-			      "  directory); --down rolls back the newest N.\n", stdout);
+			      "  directory); --down rolls back the newest N.\n",
+			      stdout);
 			return EXIT_OK;
 		} else {
 			fprintf(stderr, "jirasync migrate: unexpected argument '%s'\n", argv[i]);

@@ -109,11 +109,21 @@ int buf_json_str(struct buf *b, const char *s)
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		int rc;
 		switch (*p) {
-		case '"': rc = buf_append(b, "\\\"", 2); break;
-		case '\\': rc = buf_append(b, "\\\\", 2); break;
-		case '\n': rc = buf_append(b, "\\n", 2); break;
-		case '\r': rc = buf_append(b, "\\r", 2); break;
-		case '\t': rc = buf_append(b, "\\t", 2); break;
+		case '"':
+			rc = buf_append(b, "\\\"", 2);
+			break;
+		case '\\':
+			rc = buf_append(b, "\\\\", 2);
+			break;
+		case '\n':
+			rc = buf_append(b, "\\n", 2);
+			break;
+		case '\r':
+			rc = buf_append(b, "\\r", 2);
+			break;
+		case '\t':
+			rc = buf_append(b, "\\t", 2);
+			break;
 		default:
 			if (*p < 0x20) {
 				char u[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};

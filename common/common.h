@@ -29,11 +29,11 @@
 /* Exit codes of the binary (sysexits.h values where one fits). */
 enum {
 	EXIT_OK = 0,
-	EXIT_FAILED = 1,    /* the run failed; guidance on stderr */
-	EXIT_USAGE = 64,    /* bad command line */
+	EXIT_FAILED = 1,       /* the run failed; guidance on stderr */
+	EXIT_USAGE = 64,       /* bad command line */
 	EXIT_UNAVAILABLE = 69, /* a service (PostgreSQL, Redis, Jira) unreachable */
-	EXIT_SOFTWARE = 70, /* internal error */
-	EXIT_CONFIG = 78,   /* missing or malformed setting */
+	EXIT_SOFTWARE = 70,    /* internal error */
+	EXIT_CONFIG = 78,      /* missing or malformed setting */
 };
 
 /* ---- memory: abort on out-of-memory, in one place ---------------------- */
@@ -47,12 +47,15 @@ char *xstrdup_or_null(const char *s);
 
 /* ---- growable buffer: always NUL-terminated, never grows past max ------- */
 struct buf {
-	char *data;   /* NUL-terminated; "" (static) until the first append */
+	char *data; /* NUL-terminated; "" (static) until the first append */
 	size_t len;
 	size_t cap;
-	size_t max;   /* 0 = 1 GiB */
+	size_t max; /* 0 = 1 GiB */
 };
-#define BUF_INIT {NULL, 0, 0, 0}
+#define BUF_INIT              \
+	{                     \
+		NULL, 0, 0, 0 \
+	}
 void buf_init(struct buf *b, size_t max);
 void buf_release(struct buf *b);
 void buf_reset(struct buf *b);
@@ -76,8 +79,8 @@ struct arena {
 	size_t used_total;
 };
 void arena_init(struct arena *a);
-void arena_release(struct arena *a); /* frees everything; a reusable after */
-void *arena_alloc(struct arena *a, size_t n); /* zeroed, 16-byte aligned */
+void arena_release(struct arena *a);                /* frees everything; a reusable after */
+void *arena_alloc(struct arena *a, size_t n);       /* zeroed, 16-byte aligned */
 char *arena_strdup(struct arena *a, const char *s); /* NULL stays NULL */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 
@@ -118,8 +121,8 @@ int jtime_parse(const char *s, int64_t *ms_out) JS_WUR;
 char *jtime_format(char out[32], int64_t ms);
 /* Same, in Jira's style with a numeric offset in minutes: "...+0000". */
 char *jtime_format_jira(char out[32], int64_t ms, int offset_minutes);
-int64_t now_ms(void);      /* wall clock, epoch ms */
-int64_t mono_ms(void);     /* monotonic clock, ms */
+int64_t now_ms(void);  /* wall clock, epoch ms */
+int64_t mono_ms(void); /* monotonic clock, ms */
 void sleep_ms(int64_t ms);
 
 /* ---- configuration ------------------------------------------------------ */
@@ -130,32 +133,32 @@ struct config {
 	char *redis_url;
 	char *jira_base_url;
 	char *jira_email;
-	char *jira_api_token; /* secret */
-	char *jira_pat;       /* secret */
+	char *jira_api_token;           /* secret */
+	char *jira_pat;                 /* secret */
 	enum jira_flavour jira_flavour; /* JIRA_FLAVOUR: cloud|datacenter|auto */
 	char *sync_default_cron;
 	long worker_concurrency;
 	char *listen_addr;
-	char *admin_token;    /* secret */
-	char *read_token;     /* secret */
+	char *admin_token; /* secret */
+	char *read_token;  /* secret */
 	char *smtp_url;
 	char *smtp_user;
-	char *smtp_password;  /* secret */
+	char *smtp_password; /* secret */
 	char *alert_email_from;
 	char *alert_email_to;
 	char *alert_webhook_url;
-	long lookback_minutes;    /* SYNC_LOOKBACK_MINUTES, default 5 */
-	long reconcile_every_s;   /* RECONCILE_EVERY, seconds or 24h/30m, default 24h */
-	long http_timeout_s;      /* JIRA_TIMEOUT_SECONDS, default 60 */
+	long lookback_minutes;       /* SYNC_LOOKBACK_MINUTES, default 5 */
+	long reconcile_every_s;      /* RECONCILE_EVERY, seconds or 24h/30m, default 24h */
+	long http_timeout_s;         /* JIRA_TIMEOUT_SECONDS, default 60 */
 	long http_connect_timeout_s; /* JIRA_CONNECT_TIMEOUT_SECONDS, default 10 */
-	long http_max_attempts;   /* JIRA_MAX_ATTEMPTS, default 3 */
-	long page_size;           /* JIRA_PAGE_SIZE, default 100 (1..100) */
+	long http_max_attempts;      /* JIRA_MAX_ATTEMPTS, default 3 */
+	long page_size;              /* JIRA_PAGE_SIZE, default 100 (1..100) */
 	/* The engine and the services (milliseconds unless named otherwise). */
-	long engine_visibility_ms;      /* ENGINE_VISIBILITY_MS, default 30000 */
-	long engine_max_deliveries;     /* ENGINE_MAX_DELIVERIES, default 5 */
-	long worker_grace_ms;           /* WORKER_GRACE_MS, default 30000 */
-	long scheduler_lease_ms;        /* SCHEDULER_LEASE_MS, default 10000 */
-	long scheduler_tick_ms;         /* SCHEDULER_TICK_MS, default 1000 */
+	long engine_visibility_ms;         /* ENGINE_VISIBILITY_MS, default 30000 */
+	long engine_max_deliveries;        /* ENGINE_MAX_DELIVERIES, default 5 */
+	long worker_grace_ms;              /* WORKER_GRACE_MS, default 30000 */
+	long scheduler_lease_ms;           /* SCHEDULER_LEASE_MS, default 10000 */
+	long scheduler_tick_ms;            /* SCHEDULER_TICK_MS, default 1000 */
 	long scheduler_reconcile_grace_ms; /* SCHEDULER_RECONCILE_GRACE_MS, default 5000 */
 };
 

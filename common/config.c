@@ -27,12 +27,12 @@ struct setting {
 	const char *defval; /* NULL: no default */
 };
 
-#define STR_SETTING(fn, field)                                                         \
-	static int fn(struct config *c, const char *v, char *err, size_t errlen)      \
-	{                                                                              \
-		(void)err;                                                             \
-		(void)errlen;                                                          \
-		return set_str(&c->field, v);                                          \
+#define STR_SETTING(fn, field)                                                   \
+	static int fn(struct config *c, const char *v, char *err, size_t errlen) \
+	{                                                                        \
+		(void)err;                                                       \
+		(void)errlen;                                                    \
+		return set_str(&c->field, v);                                    \
 	}
 STR_SETTING(set_jira_email, jira_email)
 STR_SETTING(set_jira_api_token, jira_api_token)
@@ -49,7 +49,9 @@ STR_SETTING(set_sync_default_cron, sync_default_cron)
 static int set_database_url(struct config *c, const char *v, char *err, size_t errlen)
 {
 	if (strncmp(v, "postgres://", 11) && strncmp(v, "postgresql://", 13) && !strchr(v, '=')) {
-		snprintf(err, errlen, "invalid DATABASE_URL: expected postgres://... or a libpq conninfo string");
+		snprintf(
+			err, errlen,
+			"invalid DATABASE_URL: expected postgres://... or a libpq conninfo string");
 		return -1;
 	}
 	return set_str(&c->database_url, v);
@@ -58,7 +60,8 @@ static int set_database_url(struct config *c, const char *v, char *err, size_t e
 static int set_redis_url(struct config *c, const char *v, char *err, size_t errlen)
 {
 	if (strncmp(v, "redis://", 8) && strncmp(v, "unix://", 7)) {
-		snprintf(err, errlen, "invalid REDIS_URL: expected redis://host:port or unix:///path");
+		snprintf(err, errlen,
+			 "invalid REDIS_URL: expected redis://host:port or unix:///path");
 		return -1;
 	}
 	return set_str(&c->redis_url, v);
@@ -95,7 +98,8 @@ static int set_webhook(struct config *c, const char *v, char *err, size_t errlen
 static int set_smtp_url(struct config *c, const char *v, char *err, size_t errlen)
 {
 	if (strncmp(v, "smtp://", 7) && strncmp(v, "smtps://", 8)) {
-		snprintf(err, errlen, "invalid SMTP_URL: expected smtp://host:port or smtps://host:port");
+		snprintf(err, errlen,
+			 "invalid SMTP_URL: expected smtp://host:port or smtps://host:port");
 		return -1;
 	}
 	return set_str(&c->smtp_url, v);
@@ -110,21 +114,23 @@ static int set_flavour(struct config *c, const char *v, char *err, size_t errlen
 	else if (strcmp(v, "auto") == 0)
 		c->jira_flavour = JIRA_FLAVOUR_AUTO;
 	else {
-		snprintf(err, errlen, "invalid JIRA_FLAVOUR '%s': expected cloud, datacenter or auto", v);
+		snprintf(err, errlen,
+			 "invalid JIRA_FLAVOUR '%s': expected cloud, datacenter or auto", v);
 		return -1;
 	}
 	return 0;
 }
 
-#define RANGE_SETTING(fn, field, name, lo, hi)                                          \
-	static int fn(struct config *c, const char *v, char *err, size_t errlen)       \
-	{                                                                               \
-		if (parse_int_range(v, lo, hi, &c->field) < 0) {                        \
-			snprintf(err, errlen, "invalid %s '%s': expected an integer from %ld to %ld", \
-				 name, v, (long)(lo), (long)(hi));                      \
-			return -1;                                                      \
-		}                                                                       \
-		return 0;                                                               \
+#define RANGE_SETTING(fn, field, name, lo, hi)                                                    \
+	static int fn(struct config *c, const char *v, char *err, size_t errlen)                  \
+	{                                                                                         \
+		if (parse_int_range(v, lo, hi, &c->field) < 0) {                                  \
+			snprintf(err, errlen,                                                     \
+				 "invalid %s '%s': expected an integer from %ld to %ld", name, v, \
+				 (long)(lo), (long)(hi));                                         \
+			return -1;                                                                \
+		}                                                                                 \
+		return 0;                                                                         \
 	}
 RANGE_SETTING(set_concurrency, worker_concurrency, "WORKER_CONCURRENCY", 1, 256)
 RANGE_SETTING(set_lookback, lookback_minutes, "SYNC_LOOKBACK_MINUTES", 0, 10080)
@@ -143,7 +149,9 @@ RANGE_SETTING(set_reconcile_grace, scheduler_reconcile_grace_ms, "SCHEDULER_RECO
 static int set_reconcile(struct config *c, const char *v, char *err, size_t errlen)
 {
 	if (parse_duration_s(v, &c->reconcile_every_s) < 0) {
-		snprintf(err, errlen, "invalid RECONCILE_EVERY '%s': expected a duration like 24h, 30m or 3600", v);
+		snprintf(err, errlen,
+			 "invalid RECONCILE_EVERY '%s': expected a duration like 24h, 30m or 3600",
+			 v);
 		return -1;
 	}
 	return 0;
@@ -202,7 +210,8 @@ int config_load(struct config *c, unsigned need, char *err, size_t errlen)
 			return -1;
 	}
 	if ((need & JS_NEED_DB) && !c->database_url) {
-		snprintf(err, errlen, "missing DATABASE_URL: set it to the PostgreSQL connection URL");
+		snprintf(err, errlen,
+			 "missing DATABASE_URL: set it to the PostgreSQL connection URL");
 		return -1;
 	}
 	if ((need & JS_NEED_REDIS) && !c->redis_url) {
@@ -211,15 +220,20 @@ int config_load(struct config *c, unsigned need, char *err, size_t errlen)
 	}
 	if (need & JS_NEED_JIRA) {
 		if (!c->jira_base_url) {
-			snprintf(err, errlen, "missing JIRA_BASE_URL: set it to https://your-site.atlassian.net or your Data Center URL");
+			snprintf(
+				err, errlen,
+				"missing JIRA_BASE_URL: set it to https://your-site.atlassian.net or your Data Center URL");
 			return -1;
 		}
 		if (c->jira_api_token && !c->jira_email) {
-			snprintf(err, errlen, "missing JIRA_EMAIL: JIRA_API_TOKEN needs the account's email");
+			snprintf(err, errlen,
+				 "missing JIRA_EMAIL: JIRA_API_TOKEN needs the account's email");
 			return -1;
 		}
 		if (!c->jira_api_token && !c->jira_pat) {
-			snprintf(err, errlen, "missing JIRA_API_TOKEN (Cloud, with JIRA_EMAIL) or JIRA_PAT (Data Center)");
+			snprintf(
+				err, errlen,
+				"missing JIRA_API_TOKEN (Cloud, with JIRA_EMAIL) or JIRA_PAT (Data Center)");
 			return -1;
 		}
 	}
@@ -232,10 +246,11 @@ int config_load(struct config *c, unsigned need, char *err, size_t errlen)
 
 void config_release(struct config *c)
 {
-	char **strs[] = {&c->database_url, &c->redis_url, &c->jira_base_url, &c->jira_email,
-			 &c->jira_api_token, &c->jira_pat, &c->sync_default_cron, &c->listen_addr,
-			 &c->admin_token, &c->read_token, &c->smtp_url, &c->smtp_user,
-			 &c->smtp_password, &c->alert_email_from, &c->alert_email_to,
+	char **strs[] = {&c->database_url,      &c->redis_url,        &c->jira_base_url,
+			 &c->jira_email,        &c->jira_api_token,   &c->jira_pat,
+			 &c->sync_default_cron, &c->listen_addr,      &c->admin_token,
+			 &c->read_token,        &c->smtp_url,         &c->smtp_user,
+			 &c->smtp_password,     &c->alert_email_from, &c->alert_email_to,
 			 &c->alert_webhook_url};
 	for (size_t i = 0; i < JS_ARRAY_LEN(strs); i++) {
 		free(*strs[i]);

@@ -20,7 +20,8 @@ PGconn *pg_connect(const char *url, char *err, size_t errlen)
 		char *safe = url_redact(url);
 		const char *msg = c ? PQerrorMessage(c) : "out of memory";
 		size_t n = strcspn(msg, "\n");
-		snprintf(err, errlen, "cannot connect to postgresql at '%s': %.*s", safe, (int)n, msg);
+		snprintf(err, errlen, "cannot connect to postgresql at '%s': %.*s", safe, (int)n,
+			 msg);
 		free(safe);
 		PQfinish(c);
 		return NULL;
@@ -57,7 +58,8 @@ redisContext *redis_connect_url(const char *url, int timeout_ms, char *err, size
 	long port = 6379, db = 0;
 
 	if (strncmp(url, "unix://", 7) == 0) {
-		c = timeout_ms ? redisConnectUnixWithTimeout(url + 7, tv) : redisConnectUnix(url + 7);
+		c = timeout_ms ? redisConnectUnixWithTimeout(url + 7, tv)
+			       : redisConnectUnix(url + 7);
 	} else if (strncmp(url, "redis://", 8) == 0) {
 		const char *p = url + 8;
 		const char *at = strchr(p, '@');
@@ -88,7 +90,8 @@ redisContext *redis_connect_url(const char *url, int timeout_ms, char *err, size
 				return NULL;
 			}
 		}
-		c = timeout_ms ? redisConnectWithTimeout(host, (int)port, tv) : redisConnect(host, (int)port);
+		c = timeout_ms ? redisConnectWithTimeout(host, (int)port, tv)
+			       : redisConnect(host, (int)port);
 	} else {
 		snprintf(err, errlen, "invalid REDIS_URL: expected redis:// or unix://");
 		return NULL;
@@ -106,7 +109,8 @@ redisContext *redis_connect_url(const char *url, int timeout_ms, char *err, size
 		bool ok = r && r->type != REDIS_REPLY_ERROR;
 		freeReplyObject(r);
 		if (!ok) {
-			snprintf(err, errlen, "cannot authenticate to redis at '%s:%ld'", host, port);
+			snprintf(err, errlen, "cannot authenticate to redis at '%s:%ld'", host,
+				 port);
 			redisFree(c);
 			return NULL;
 		}

@@ -23,7 +23,8 @@ int log_init_from_env(char *err, size_t errlen)
 			if (strcmp(lv, level_names[i]) == 0)
 				break;
 		if (i == JS_ARRAY_LEN(level_names)) {
-			snprintf(err, errlen, "invalid LOG_LEVEL '%s': expected debug, info, warn or error", lv);
+			snprintf(err, errlen,
+				 "invalid LOG_LEVEL '%s': expected debug, info, warn or error", lv);
 			return -1;
 		}
 		min_level = (enum log_level)i;
@@ -35,7 +36,8 @@ int log_init_from_env(char *err, size_t errlen)
 		else if (strcmp(fmt, "text") == 0)
 			text_format = 1;
 		else {
-			snprintf(err, errlen, "invalid LOG_FORMAT '%s': expected json or text", fmt);
+			snprintf(err, errlen, "invalid LOG_FORMAT '%s': expected json or text",
+				 fmt);
 			return -1;
 		}
 	}

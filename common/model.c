@@ -37,14 +37,14 @@ void batch_reset(struct batch *b)
 	b->requests = 0;
 }
 
-#define VEC_PUSH(vec)                                                              \
-	do {                                                                       \
-		if ((vec).n == (vec).cap) {                                        \
-			(vec).cap = (vec).cap ? (vec).cap * 2 : 64;                \
-			(vec).v = xrealloc((vec).v, (vec).cap * sizeof *(vec).v);  \
-		}                                                                  \
-		memset(&(vec).v[(vec).n], 0, sizeof *(vec).v);                     \
-		(vec).n++;                                                         \
+#define VEC_PUSH(vec)                                                             \
+	do {                                                                      \
+		if ((vec).n == (vec).cap) {                                       \
+			(vec).cap = (vec).cap ? (vec).cap * 2 : 64;               \
+			(vec).v = xrealloc((vec).v, (vec).cap * sizeof *(vec).v); \
+		}                                                                 \
+		memset(&(vec).v[(vec).n], 0, sizeof *(vec).v);                    \
+		(vec).n++;                                                        \
 	} while (0)
 
 struct issue_row *batch_add_issue(struct batch *b)

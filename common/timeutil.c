@@ -161,8 +161,8 @@ static char *format(char out[32], int64_t ms, int offset_minutes, bool jira)
 			 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), milli);
 	} else {
 		int off = offset_minutes < 0 ? -offset_minutes : offset_minutes;
-		snprintf(tmp, sizeof tmp, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03d%c%02d%02d", y, m, d,
-			 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), milli,
+		snprintf(tmp, sizeof tmp, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03d%c%02d%02d",
+			 y, m, d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), milli,
 			 offset_minutes < 0 ? '-' : '+', off / 60, off % 60);
 	}
 	size_t n = strnlen(tmp, 31);
@@ -216,11 +216,20 @@ int parse_duration_s(const char *s, long *out)
 	long mult = 1;
 	if (*end) {
 		switch (*end) {
-		case 's': mult = 1; break;
-		case 'm': mult = 60; break;
-		case 'h': mult = 3600; break;
-		case 'd': mult = 86400; break;
-		default: return -1;
+		case 's':
+			mult = 1;
+			break;
+		case 'm':
+			mult = 60;
+			break;
+		case 'h':
+			mult = 3600;
+			break;
+		case 'd':
+			mult = 86400;
+			break;
+		default:
+			return -1;
 		}
 		if (end[1])
 			return -1;

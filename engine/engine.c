@@ -41,34 +41,31 @@
 
 /* ---- scripts -------------------------------------------------------------- */
 
-#define LUA_NOW                                                                  \
-	"local t = redis.call('TIME')\n"                                         \
+#define LUA_NOW                          \
+	"local t = redis.call('TIME')\n" \
 	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-#define LUA_UNLIVE                                                               \
-	"local function unlive(k, run)\n"                                        \
-	"  if run ~= '0' and redis.call('HINCRBY', k, run, -1) <= 0 then\n"      \
-	"    redis.call('HDEL', k, run)\n"                                       \
-	"  end\n"                                                                \
+#define LUA_UNLIVE                                                          \
+	"local function unlive(k, run)\n"                                   \
+	"  if run ~= '0' and redis.call('HINCRBY', k, run, -1) <= 0 then\n" \
+	"    redis.call('HDEL', k, run)\n"                                  \
+	"  end\n"                                                           \
 	"end\n"
 
 static const char *const script_src[N_SCRIPTS] = {
 	/* KEYS tasks live; ARGV kind run seq attempt payload */
-	[S_ENQUEUE] =
-	"local id = redis.call('XADD', KEYS[1], '*', 'k', ARGV[1], 'r', ARGV[2],"
-	" 's', ARGV[3], 'a', ARGV[4], 'p', ARGV[5])\n"
-	"if ARGV[2] ~= '0' then redis.call('HINCRBY', KEYS[2], ARGV[2], 1) end\n"
-	"return id\n",
+	[S_ENQUEUE] = "local id = redis.call('XADD', KEYS[1], '*', 'k', ARGV[1], 'r', ARGV[2],"
+		      " 's', ARGV[3], 'a', ARGV[4], 'p', ARGV[5])\n"
+		      "if ARGV[2] ~= '0' then redis.call('HINCRBY', KEYS[2], ARGV[2], 1) end\n"
+		      "return id\n",
 
 	/* KEYS delayed live; ARGV delay_ms member run */
-	[S_DELAY] =
-	LUA_NOW
+	[S_DELAY] = LUA_NOW
 	"local added = redis.call('ZADD', KEYS[1], 'NX', now + tonumber(ARGV[1]), ARGV[2])\n"
 	"if added == 1 and ARGV[3] ~= '0' then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end\n"
 	"return added\n",
 
 	/* KEYS tasks live; ARGV group id run n_next, then n_next x (k r s a p) */
-	[S_ACK] =
-	LUA_UNLIVE
+	[S_ACK] = LUA_UNLIVE
 	"local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
 	"redis.call('XDEL', KEYS[1], ARGV[2])\n"
 	"if acked == 1 then\n"
@@ -83,8 +80,7 @@ static const char *const script_src[N_SCRIPTS] = {
 	"return acked\n",
 
 	/* KEYS tasks delayed live; ARGV group id delay_ms member run */
-	[S_RETRY] =
-	LUA_NOW LUA_UNLIVE
+	[S_RETRY] = LUA_NOW LUA_UNLIVE
 	"local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
 	"if acked == 1 then\n"
 	"  redis.call('XDEL', KEYS[1], ARGV[2])\n"
@@ -95,8 +91,7 @@ static const char *const script_src[N_SCRIPTS] = {
 	"return acked\n",
 
 	/* KEYS tasks dead live; ARGV group id kind run seq attempt payload code why n */
-	[S_DEAD] =
-	LUA_UNLIVE
+	[S_DEAD] = LUA_UNLIVE
 	"local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
 	"if acked == 1 then\n"
 	"  redis.call('XADD', KEYS[2], 'MAXLEN', '~', '100000', '*', 'k', ARGV[3],"
@@ -108,8 +103,7 @@ static const char *const script_src[N_SCRIPTS] = {
 	"return acked\n",
 
 	/* KEYS delayed tasks; ARGV limit */
-	[S_PROMOTE] =
-	LUA_NOW
+	[S_PROMOTE] = LUA_NOW
 	"local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))\n"
 	"for _, m in ipairs(due) do\n"
 	"  local p1 = string.find(m, '\\n', 1, true)\n"
@@ -126,38 +120,34 @@ static const char *const script_src[N_SCRIPTS] = {
 	"return #due\n",
 
 	/* KEYS tasks; ARGV group consumer id */
-	[S_HEARTBEAT] =
-	"local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)\n"
-	"if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end\n"
-	"redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')\n"
-	"return 1\n",
+	[S_HEARTBEAT] = "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)\n"
+			"if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end\n"
+			"redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')\n"
+			"return 1\n",
 
 	/* KEYS tasks; ARGV group id kind run seq attempt payload */
-	[S_REQUEUE] =
-	"local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
-	"if acked == 1 then\n"
-	"  redis.call('XADD', KEYS[1], '*', 'k', ARGV[3], 'r', ARGV[4], 's', ARGV[5],"
-	"             'a', ARGV[6], 'p', ARGV[7])\n"
-	"  redis.call('XDEL', KEYS[1], ARGV[2])\n"
-	"end\n"
-	"return acked\n",
+	[S_REQUEUE] = "local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
+		      "if acked == 1 then\n"
+		      "  redis.call('XADD', KEYS[1], '*', 'k', ARGV[3], 'r', ARGV[4], 's', ARGV[5],"
+		      "             'a', ARGV[6], 'p', ARGV[7])\n"
+		      "  redis.call('XDEL', KEYS[1], ARGV[2])\n"
+		      "end\n"
+		      "return acked\n",
 
 	/* KEYS lease; ARGV owner ttl_ms */
-	[S_RENEW] =
-	"if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
-	"  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
-	"  return 1\n"
-	"end\n"
-	"return 0\n",
+	[S_RENEW] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+		    "  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+		    "  return 1\n"
+		    "end\n"
+		    "return 0\n",
 
 	/* KEYS lease; ARGV owner */
 	[S_RELEASE] =
-	"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
-	"return 0\n",
+		"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
+		"return 0\n",
 
 	/* KEYS tasks live; ARGV group consumer fetch n, then n x (id run) */
-	[S_ACK_FETCH] =
-	LUA_UNLIVE
+	[S_ACK_FETCH] = LUA_UNLIVE
 	"local n = tonumber(ARGV[4])\n"
 	"local ids = {}\n"
 	"for i = 0, n - 1 do\n"
@@ -173,8 +163,7 @@ static const char *const script_src[N_SCRIPTS] = {
 	"return false\n",
 
 	/* KEYS tasks live; ARGV group id run n_next, n_next x (k r s a p), consumer */
-	[S_ACK_CHAIN] =
-	LUA_UNLIVE
+	[S_ACK_CHAIN] = LUA_UNLIVE
 	"local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
 	"redis.call('XDEL', KEYS[1], ARGV[2])\n"
 	"local n = tonumber(ARGV[4])\n"
@@ -193,17 +182,16 @@ static const char *const script_src[N_SCRIPTS] = {
 	"return {acked, got}\n",
 
 	/* KEYS tasks; ARGV group idle_ms: forget consumers long gone with nothing pending */
-	[S_REAP] =
-	"local n = 0\n"
-	"for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do\n"
-	"  local f = {}\n"
-	"  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end\n"
-	"  if f['pending'] == 0 and f['idle'] > tonumber(ARGV[2]) then\n"
-	"    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])\n"
-	"    n = n + 1\n"
-	"  end\n"
-	"end\n"
-	"return n\n",
+	[S_REAP] = "local n = 0\n"
+		   "for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do\n"
+		   "  local f = {}\n"
+		   "  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end\n"
+		   "  if f['pending'] == 0 and f['idle'] > tonumber(ARGV[2]) then\n"
+		   "    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])\n"
+		   "    n = n + 1\n"
+		   "  end\n"
+		   "end\n"
+		   "return n\n",
 };
 
 /* ---- engine ---------------------------------------------------------------- */
@@ -226,7 +214,8 @@ struct engine *engine_new(const struct engine_options *o, char *err, size_t errl
 	e->visibility_ms = o->visibility_ms > 0 ? o->visibility_ms : 30000;
 	e->max_deliveries = o->max_deliveries > 0 ? o->max_deliveries : 5;
 	e->poison_code = xstrdup(o->poison_code ? o->poison_code : "INTERNAL");
-	e->block_ms = o->block_ms > 0 ? o->block_ms : (e->visibility_ms / 2 < 1000 ? e->visibility_ms / 2 : 1000);
+	e->block_ms = o->block_ms > 0 ? o->block_ms
+				      : (e->visibility_ms / 2 < 1000 ? e->visibility_ms / 2 : 1000);
 	if (e->block_ms < 1)
 		e->block_ms = 1;
 	e->promote_interval_ms = o->promote_interval_ms > 0 ? o->promote_interval_ms : 500;
@@ -285,11 +274,16 @@ const char *engine_key(const struct engine *e, const char *suffix, char *out, si
 const char *engine_fail_reason_name(enum engine_fail_reason r)
 {
 	switch (r) {
-	case ENGINE_FAILED: return "failed";
-	case ENGINE_NOT_RETRYABLE: return "not_retryable";
-	case ENGINE_EXHAUSTED: return "exhausted";
-	case ENGINE_POISON: return "poison";
-	case ENGINE_UNKNOWN_KIND: return "unknown_kind";
+	case ENGINE_FAILED:
+		return "failed";
+	case ENGINE_NOT_RETRYABLE:
+		return "not_retryable";
+	case ENGINE_EXHAUSTED:
+		return "exhausted";
+	case ENGINE_POISON:
+		return "poison";
+	case ENGINE_UNKNOWN_KIND:
+		return "unknown_kind";
 	}
 	return "unknown";
 }
@@ -470,8 +464,8 @@ static int script_int(struct engine_conn *c, int s, int nkeys, int n, const char
 static int check_task(struct engine_conn *c, const struct engine_task *t)
 {
 	if (!t->kind || !t->kind[0] || strlen(t->kind) > ENGINE_KIND_MAX || strchr(t->kind, '\n') ||
-	    t->run_id < 0 || t->seq < 0 || t->attempt < 0 ||
-	    (t->payload_len && !t->payload) || t->payload_len > ENGINE_PAYLOAD_MAX) {
+	    t->run_id < 0 || t->seq < 0 || t->attempt < 0 || (t->payload_len && !t->payload) ||
+	    t->payload_len > ENGINE_PAYLOAD_MAX) {
 		snprintf(c->err, sizeof c->err, "engine: invalid task (kind '%.64s')",
 			 t->kind ? t->kind : "");
 		return ENGINE_EINVAL;
@@ -501,8 +495,8 @@ void engine_delay_member(const struct engine_task *t, struct buf *m)
 int engine_parse_entry(const redisReply *r, struct engine_task *t)
 {
 	memset(t, 0, sizeof *t);
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
-	    r->element[0]->len >= ENGINE_ID_MAX)
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= ENGINE_ID_MAX)
 		return -1;
 	memcpy(t->id, r->element[0]->str, r->element[0]->len + 1);
 	const redisReply *f = r->element[1];
@@ -514,12 +508,24 @@ int engine_parse_entry(const redisReply *r, struct engine_task *t)
 		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING || k->len != 1)
 			continue;
 		switch (k->str[0]) {
-		case 'k': t->kind = v->str; break;
-		case 'r': run = v->str; break;
-		case 's': seq = v->str; break;
-		case 'a': att = v->str; break;
-		case 'p': t->payload = v->str; t->payload_len = v->len; break;
-		default: break;
+		case 'k':
+			t->kind = v->str;
+			break;
+		case 'r':
+			run = v->str;
+			break;
+		case 's':
+			seq = v->str;
+			break;
+		case 'a':
+			att = v->str;
+			break;
+		case 'p':
+			t->payload = v->str;
+			t->payload_len = v->len;
+			break;
+		default:
+			break;
 		}
 	}
 	long n;
@@ -755,8 +761,8 @@ int engine_lease_renew(struct engine_conn *c, const char *name, const char *owne
 	return rc;
 }
 
-int engine_lease_acquire(struct engine_conn *c, const char *name, const char *owner,
-			 int64_t ttl_ms, bool *held)
+int engine_lease_acquire(struct engine_conn *c, const char *name, const char *owner, int64_t ttl_ms,
+			 bool *held)
 {
 	char key[256], ttl[24];
 	if (ttl_ms <= 0 || !owner || !owner[0])
@@ -787,8 +793,8 @@ int engine_lease_release(struct engine_conn *c, const char *name, const char *ow
 
 /* ---- task state changes used by the consumer runtime --------------------------- */
 
-int engine_ack(struct engine_conn *c, const struct engine_task *t,
-	       const struct engine_next *next, int n_next, long long *acked)
+int engine_ack(struct engine_conn *c, const struct engine_task *t, const struct engine_next *next,
+	       int n_next, long long *acked)
 {
 	struct engine *e = c->e;
 	const char *argv[6 + 5 * ENGINE_NEXT_MAX];
@@ -829,8 +835,8 @@ int engine_retry_later(struct engine_conn *c, const struct engine_task *t, int64
 	char d[24], run[24];
 	fmt_i64(d, delay_ms);
 	fmt_i64(run, t->run_id);
-	const char *argv[] = {c->e->k_tasks, c->e->k_delayed, c->e->k_live, c->e->group, t->id,
-			      d, m.data, run};
+	const char *argv[] = {
+		c->e->k_tasks, c->e->k_delayed, c->e->k_live, c->e->group, t->id, d, m.data, run};
 	size_t lens[8];
 	for (int i = 0; i < 8; i++)
 		lens[i] = strlen(argv[i]);
@@ -847,9 +853,19 @@ int engine_dead_letter(struct engine_conn *c, const struct engine_task *t, const
 	char n[24];
 	engine_task_fields(t, &f);
 	snprintf(n, sizeof n, "%ld", t->deliveries);
-	const char *argv[] = {c->e->k_tasks, c->e->k_dead, c->e->k_live, c->e->group, t->id,
-			      t->kind, f.run, f.seq, f.attempt, f.payload,
-			      code, engine_fail_reason_name(why), n};
+	const char *argv[] = {c->e->k_tasks,
+			      c->e->k_dead,
+			      c->e->k_live,
+			      c->e->group,
+			      t->id,
+			      t->kind,
+			      f.run,
+			      f.seq,
+			      f.attempt,
+			      f.payload,
+			      code,
+			      engine_fail_reason_name(why),
+			      n};
 	size_t lens[13];
 	for (int i = 0; i < 13; i++)
 		lens[i] = strlen(argv[i]);
@@ -946,8 +962,8 @@ int engine_requeue(struct engine_conn *c, const struct engine_task *t)
 {
 	struct engine_fields f;
 	engine_task_fields(t, &f);
-	const char *argv[] = {c->e->k_tasks, c->e->group, t->id, t->kind, f.run, f.seq,
-			      f.attempt, f.payload};
+	const char *argv[] = {c->e->k_tasks, c->e->group, t->id,     t->kind,
+			      f.run,         f.seq,       f.attempt, f.payload};
 	size_t lens[8];
 	for (int i = 0; i < 8; i++)
 		lens[i] = strlen(argv[i]);

@@ -44,10 +44,10 @@
 
 enum {
 	ENGINE_OK = 0,
-	ENGINE_EIO = -1,      /* Redis unreachable or the connection broke */
-	ENGINE_EREPLY = -2,   /* Redis answered with an error */
-	ENGINE_EINVAL = -3,   /* bad argument (kind with a newline, ...) */
-	ENGINE_EGRACE = -4,   /* engine_worker_run: handlers outlived the grace period */
+	ENGINE_EIO = -1,    /* Redis unreachable or the connection broke */
+	ENGINE_EREPLY = -2, /* Redis answered with an error */
+	ENGINE_EINVAL = -3, /* bad argument (kind with a newline, ...) */
+	ENGINE_EGRACE = -4, /* engine_worker_run: handlers outlived the grace period */
 };
 
 /* The longest kind, payload and code accepted. */
@@ -96,8 +96,8 @@ enum engine_status { ENGINE_DONE = 0, ENGINE_RETRY, ENGINE_FAIL };
  * literal, static storage or a string of the task. */
 struct engine_outcome {
 	enum engine_status status;
-	const char *code;      /* RETRY and FAIL: "RATE_LIMIT", "AUTH_EXPIRED", ... */
-	int64_t min_delay_ms;  /* RETRY: at least this long (Retry-After) */
+	const char *code;     /* RETRY and FAIL: "RATE_LIMIT", "AUTH_EXPIRED", ... */
+	int64_t min_delay_ms; /* RETRY: at least this long (Retry-After) */
 };
 
 static inline struct engine_outcome engine_done(void)
@@ -120,8 +120,8 @@ static inline struct engine_outcome engine_fail(const char *code)
 struct engine_call;
 
 typedef struct engine_outcome (*engine_handler_fn)(struct engine_call *call,
-						     const struct engine_task *task,
-						     void *thread_ctx);
+						   const struct engine_task *task,
+						   void *thread_ctx);
 
 /* One row of the caller's const table of task kinds. */
 struct engine_kind {
@@ -132,11 +132,11 @@ struct engine_kind {
 
 /* Why a task ended in the dead-letter stream. */
 enum engine_fail_reason {
-	ENGINE_FAILED = 1,        /* the handler returned FAIL */
-	ENGINE_NOT_RETRYABLE,     /* RETRY with a code listed as never retried */
-	ENGINE_EXHAUSTED,         /* RETRY after max_attempts */
-	ENGINE_POISON,            /* delivered more than max_deliveries times */
-	ENGINE_UNKNOWN_KIND,      /* no handler registered, or a malformed entry */
+	ENGINE_FAILED = 1,    /* the handler returned FAIL */
+	ENGINE_NOT_RETRYABLE, /* RETRY with a code listed as never retried */
+	ENGINE_EXHAUSTED,     /* RETRY after max_attempts */
+	ENGINE_POISON,        /* delivered more than max_deliveries times */
+	ENGINE_UNKNOWN_KIND,  /* no handler registered, or a malformed entry */
 };
 const char *engine_fail_reason_name(enum engine_fail_reason r);
 
@@ -202,10 +202,10 @@ int engine_promote_due(struct engine_conn *c, int max, int *moved) JS_WUR;
 
 /* ---- observing ------------------------------------------------------------ */
 struct engine_depth {
-	int64_t ready;    /* in the stream, not yet delivered */
-	int64_t pending;  /* delivered, not acknowledged */
-	int64_t delayed;  /* waiting for their due time */
-	int64_t dead;     /* in the dead-letter stream */
+	int64_t ready;   /* in the stream, not yet delivered */
+	int64_t pending; /* delivered, not acknowledged */
+	int64_t delayed; /* waiting for their due time */
+	int64_t dead;    /* in the dead-letter stream */
 };
 int engine_queue_depth(struct engine_conn *c, struct engine_depth *out) JS_WUR;
 /*
@@ -216,8 +216,8 @@ int engine_queue_depth(struct engine_conn *c, struct engine_depth *out) JS_WUR;
 int engine_run_live(struct engine_conn *c, int64_t run_id, int64_t *n_live) JS_WUR;
 /* Fetch up to max_n entries of the dead-letter stream, oldest first, as
  * callbacks (for tests and the admin plane). */
-typedef void (*engine_dead_fn)(const struct engine_task *t, const char *code,
-			       const char *reason, void *user);
+typedef void (*engine_dead_fn)(const struct engine_task *t, const char *code, const char *reason,
+			       void *user);
 int engine_dead_list(struct engine_conn *c, int max_n, engine_dead_fn fn, void *user) JS_WUR;
 
 /* ---- leases and locks ----------------------------------------------------- */
@@ -228,21 +228,21 @@ int engine_dead_list(struct engine_conn *c, int max_n, engine_dead_fn fn, void *
  * renew: *held false when owner no longer holds it (expired, taken over).
  * release: deletes only if owner holds it.
  */
-int engine_lease_acquire(struct engine_conn *c, const char *name, const char *owner,
-			 int64_t ttl_ms, bool *held) JS_WUR;
-int engine_lease_renew(struct engine_conn *c, const char *name, const char *owner,
-		       int64_t ttl_ms, bool *held) JS_WUR;
+int engine_lease_acquire(struct engine_conn *c, const char *name, const char *owner, int64_t ttl_ms,
+			 bool *held) JS_WUR;
+int engine_lease_renew(struct engine_conn *c, const char *name, const char *owner, int64_t ttl_ms,
+		       bool *held) JS_WUR;
 int engine_lease_release(struct engine_conn *c, const char *name, const char *owner) JS_WUR;
 
 /* ---- consuming ------------------------------------------------------------ */
 struct engine_worker_options {
-	int n_threads;           /* >= 1 */
-	void **thread_ctx;       /* n_threads pointers handed to handlers, or NULL */
-	atomic_int *stop;        /* required: non-zero asks the workers to stop */
-	int64_t grace_ms;        /* how long in-flight handlers may run after stop; 30000 */
-	int read_batch;          /* most tasks prefetched per read while handlers are
+	int n_threads;        /* >= 1 */
+	void **thread_ctx;    /* n_threads pointers handed to handlers, or NULL */
+	atomic_int *stop;     /* required: non-zero asks the workers to stop */
+	int64_t grace_ms;     /* how long in-flight handlers may run after stop; 30000 */
+	int read_batch;       /* most tasks prefetched per read while handlers are
 				  * fast (under 1 ms); 1 once they are slow; 16 */
-	const char *consumer;    /* consumer name prefix; default "<host>-<pid>" */
+	const char *consumer; /* consumer name prefix; default "<host>-<pid>" */
 };
 
 /*

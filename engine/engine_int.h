@@ -83,8 +83,8 @@ int engine_parse_entry(const redisReply *r, struct engine_task *t);
 
 /* State changes of a delivered task; *acked is 1 when this call acknowledged
  * it (0: already acknowledged by another consumer or gone with a flush). */
-int engine_ack(struct engine_conn *c, const struct engine_task *t,
-	       const struct engine_next *next, int n_next, long long *acked);
+int engine_ack(struct engine_conn *c, const struct engine_task *t, const struct engine_next *next,
+	       int n_next, long long *acked);
 int engine_retry_later(struct engine_conn *c, const struct engine_task *t, int64_t delay_ms,
 		       long long *acked);
 int engine_dead_letter(struct engine_conn *c, const struct engine_task *t, const char *code,

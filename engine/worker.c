@@ -27,7 +27,7 @@ struct wthread {
 	int read_batch;
 	void *ctx;
 	char consumer[192];
-	struct engine_conn *c; /* NULL while disconnected */
+	struct engine_conn *c;      /* NULL while disconnected */
 	char cursor[ENGINE_ID_MAX]; /* XAUTOCLAIM position */
 	int64_t next_reclaim;
 	int64_t backoff_ms;
@@ -129,8 +129,10 @@ static int do_op(struct engine_conn *c, const struct engine_task *t, const struc
 			return engine_ack_chain(c, op->consumer, t, op->next, op->n_next, acked,
 						op->chained);
 		return engine_ack(c, t, op->next, op->n_next, acked);
-	case OP_RETRY: return engine_retry_later(c, t, op->delay_ms, acked);
-	case OP_DEAD: return engine_dead_letter(c, t, op->code, op->why, acked);
+	case OP_RETRY:
+		return engine_retry_later(c, t, op->delay_ms, acked);
+	case OP_DEAD:
+		return engine_dead_letter(c, t, op->code, op->why, acked);
 	}
 	return ENGINE_EINVAL;
 }
@@ -165,8 +167,9 @@ static int finish(struct wthread *w, const struct engine_task *t, const struct f
 		return rc;
 	}
 	if (op->kind == OP_DEAD && acked == 1) {
-		log_warn("task failed", "kind", t->kind, "#run_id", fmt_i64((char[24]){0}, t->run_id),
-			 "code", op->code, "reason", engine_fail_reason_name(op->why));
+		log_warn("task failed", "kind", t->kind, "#run_id",
+			 fmt_i64((char[24]){0}, t->run_id), "code", op->code, "reason",
+			 engine_fail_reason_name(op->why));
 		if (w->e->failed_fn) {
 			struct engine_failure f = {t, op->code, op->why};
 			w->e->failed_fn(&f, w->ctx, w->e->failed_user);
@@ -213,7 +216,8 @@ static bool flush_acks(struct wthread *w, int fetch)
 				break;
 		if (!w->c)
 			break;
-		rc = engine_ack_fetch(w->c, w->consumer, fetch, w->ack_ids, w->ack_runs, w->n_acks, &r);
+		rc = engine_ack_fetch(w->c, w->consumer, fetch, w->ack_ids, w->ack_runs, w->n_acks,
+				      &r);
 		if (rc != ENGINE_EIO)
 			break;
 		drop_conn(w, "ack");
@@ -284,7 +288,8 @@ static void process_one(struct wthread *w, const struct engine_task *t)
 	case ENGINE_RETRY: {
 		int64_t delay = 0;
 		enum engine_fail_reason why = ENGINE_FAILED;
-		if (engine_retry_decide(&k->retry, t->attempt, codebuf, out.min_delay_ms, &delay, &why)) {
+		if (engine_retry_decide(&k->retry, t->attempt, codebuf, out.min_delay_ms, &delay,
+					&why)) {
 			struct finish_op op = {.kind = OP_RETRY, .delay_ms = delay};
 			log_info("task retry scheduled", "kind", t->kind, "#run_id",
 				 fmt_i64((char[24]){0}, t->run_id), "code", codebuf, "#attempt",
@@ -392,8 +397,8 @@ static void read_new(struct wthread *w)
 	char count[16], block[24];
 	snprintf(count, sizeof count, "%d", fetch_n(w));
 	fmt_i64(block, e->block_ms);
-	const char *argv[] = {"XREADGROUP", "GROUP", e->group, w->consumer, "COUNT", count,
-			      "BLOCK", block, "STREAMS", e->k_tasks, ">"};
+	const char *argv[] = {"XREADGROUP", "GROUP", e->group,  w->consumer, "COUNT", count,
+			      "BLOCK",      block,   "STREAMS", e->k_tasks,  ">"};
 	redisReply *r = redisCommandArgv(w->c->rc, 11, argv, NULL);
 	if (!r) {
 		drop_conn(w, "xreadgroup");
@@ -415,8 +420,8 @@ static void reclaim(struct wthread *w)
 	char idle[24], count[16];
 	fmt_i64(idle, e->visibility_ms);
 	snprintf(count, sizeof count, "%d", w->read_batch);
-	const char *argv[] = {"XAUTOCLAIM", e->k_tasks, e->group, w->consumer, idle, w->cursor,
-			      "COUNT", count};
+	const char *argv[] = {"XAUTOCLAIM", e->k_tasks, e->group, w->consumer,
+			      idle,         w->cursor,  "COUNT",  count};
 	redisReply *r = redisCommandArgv(w->c->rc, 8, argv, NULL);
 	long *counts = NULL;
 	w->next_reclaim = mono_ms() + (e->visibility_ms / 2 > 50 ? e->visibility_ms / 2 : 50);
@@ -440,8 +445,9 @@ static void reclaim(struct wthread *w)
 	for (size_t i = 0; i < arr->elements; i++) {
 		const redisReply *en = arr->element[i];
 		const char *id = en->type == REDIS_REPLY_ARRAY && en->elements >= 1 &&
-					 en->element[0]->type == REDIS_REPLY_STRING
-				 ? en->element[0]->str : "0-0";
+						 en->element[0]->type == REDIS_REPLY_STRING
+					 ? en->element[0]->str
+					 : "0-0";
 		const char *a[] = {"XPENDING", e->k_tasks, e->group, id, id, "1"};
 		redisAppendCommandArgv(w->c->rc, 6, a, NULL);
 	}
@@ -473,8 +479,8 @@ static void housekeeping(struct wthread *w)
 	struct engine *e = w->e;
 	long long now = mono_ms();
 	long long next = atomic_load(&e->next_promote_ms);
-	if (now >= next &&
-	    atomic_compare_exchange_strong(&e->next_promote_ms, &next, now + e->promote_interval_ms)) {
+	if (now >= next && atomic_compare_exchange_strong(&e->next_promote_ms, &next,
+							  now + e->promote_interval_ms)) {
 		int moved = 0;
 		int rc = engine_promote_due(w->c, 100, &moved);
 		if (rc == ENGINE_EIO)
@@ -574,7 +580,8 @@ int engine_worker_run(struct engine *e, const struct engine_worker_options *o)
 		snprintf(w->cursor, sizeof w->cursor, "0-0");
 		snprintf(w->consumer, sizeof w->consumer, "%s-%d", prefix, i);
 		if (pthread_create(&w->tid, NULL, thread_main, w) != 0) {
-			log_error("cannot start worker thread", "#index", fmt_i64((char[24]){0}, i));
+			log_error("cannot start worker thread", "#index",
+				  fmt_i64((char[24]){0}, i));
 			atomic_store(o->stop, 1);
 			rc = ENGINE_EINVAL;
 			break;
@@ -583,7 +590,8 @@ int engine_worker_run(struct engine *e, const struct engine_worker_options *o)
 		rt->n_alive++;
 	}
 	pthread_mutex_unlock(&rt->mu);
-	log_info("workers started", "consumer", prefix, "#threads", fmt_i64((char[24]){0}, started));
+	log_info("workers started", "consumer", prefix, "#threads",
+		 fmt_i64((char[24]){0}, started));
 
 	while (!atomic_load(o->stop))
 		sleep_ms(20);

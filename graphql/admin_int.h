@@ -15,12 +15,12 @@ struct engine_conn;
 
 /* One request's context (gql_request.ctx). */
 struct gql_admin_rq {
-	PGconn *db;                  /* the serving thread's connection */
-	struct arena *arena;         /* released after the response */
+	PGconn *db;          /* the serving thread's connection */
+	struct arena *arena; /* released after the response */
 	const struct config *cfg;
-	struct jira_client **jira;   /* the thread's Jira client, made on first use */
-	struct engine *queue;        /* may be NULL */
-	struct engine_conn **eng;    /* the thread's queue connection, made on first use */
+	struct jira_client **jira;       /* the thread's Jira client, made on first use */
+	struct engine *queue;            /* may be NULL */
+	struct engine_conn **eng;        /* the thread's queue connection, made on first use */
 	struct children_stash *children; /* resolvers.c: rows read ahead for a sibling field */
 };
 

@@ -24,11 +24,11 @@ enum rn_kind { RN_NULL, RN_RAW, RN_LIST, RN_OBJ };
 struct robj;
 struct rnode {
 	enum rn_kind kind;
-	const char *raw;     /* RAW: JSON text */
+	const char *raw; /* RAW: JSON text */
 	size_t len;
 	struct rnode **items; /* LIST */
 	size_t n;
-	struct robj *obj;    /* OBJ */
+	struct robj *obj; /* OBJ */
 };
 
 struct robj {
@@ -71,13 +71,13 @@ struct gql_exec {
 	struct err_list errs;
 	struct ast_doc *doc;
 	struct ast_op *op;
-	struct gql_value vars;      /* OBJECT of coerced variables */
+	struct gql_value vars; /* OBJECT of coerced variables */
 	void *ctx;
 	/* Last gql_fail(). */
 	const char *fail_msg;
 	const char *fail_code;
 	struct cost_memo *memo;
-	size_t n_frags;              /* fragment definitions in the document */
+	size_t n_frags; /* fragment definitions in the document */
 };
 
 struct sel_info {
@@ -302,7 +302,8 @@ static int coerce_input(struct gql_exec *x, const struct gql_value *in, const st
 		return cfail(e, "value nested too deeply");
 	if (t->kind == TR_NONNULL) {
 		if (in->kind == GQL_V_NULL)
-			return cfail(e, "Expected non-nullable type \"%s\" not to be null", tname(x, t));
+			return cfail(e, "Expected non-nullable type \"%s\" not to be null",
+				     tname(x, t));
 		return coerce_input(x, in, t->of, out, e, depth + 1);
 	}
 	if (in->kind == GQL_V_NULL) {
@@ -345,8 +346,9 @@ static int coerce_input(struct gql_exec *x, const struct gql_value *in, const st
 				if (coerce_literal(x, fd->defval, fd->type, &cv, e, depth + 1) < 0)
 					return -1;
 			} else if (fd->type->kind == TR_NONNULL) {
-				return cfail(e, "Field \"%s\" of required type \"%s\" was not provided",
-					     fd->name, tname(x, fd->type));
+				return cfail(
+					e, "Field \"%s\" of required type \"%s\" was not provided",
+					fd->name, tname(x, fd->type));
 			} else {
 				continue;
 			}
@@ -428,13 +430,15 @@ static int coerce_literal(struct gql_exec *x, const struct ast_value *v, const s
 		if (!vv)
 			return 1;
 		if (vv->kind == GQL_V_NULL && t->kind == TR_NONNULL)
-			return cfail(e, "Expected non-nullable type \"%s\" not to be null", tname(x, t));
+			return cfail(e, "Expected non-nullable type \"%s\" not to be null",
+				     tname(x, t));
 		*out = *vv;
 		return 0;
 	}
 	if (t->kind == TR_NONNULL) {
 		if (v->kind == V_NULL)
-			return cfail(e, "Expected non-nullable type \"%s\" not to be null", tname(x, t));
+			return cfail(e, "Expected non-nullable type \"%s\" not to be null",
+				     tname(x, t));
 		return coerce_literal(x, v, t->of, out, e, depth + 1);
 	}
 	if (v->kind == V_NULL) {
@@ -462,8 +466,10 @@ static int coerce_literal(struct gql_exec *x, const struct ast_value *v, const s
 				return -1;
 			if (rc == 1) {
 				if (t->of->kind == TR_NONNULL)
-					return cfail(e, "Expected non-nullable type \"%s\" not to be null",
-						     tname(x, t->of));
+					return cfail(
+						e,
+						"Expected non-nullable type \"%s\" not to be null",
+						tname(x, t->of));
 				out->u.list.items[n] = gql_null();
 			}
 		}
@@ -489,11 +495,14 @@ static int coerce_literal(struct gql_exec *x, const struct ast_value *v, const s
 			}
 			if (rc == 1) {
 				if (fd->defval) {
-					if (coerce_literal(x, fd->defval, fd->type, &cv, e, depth + 1) < 0)
+					if (coerce_literal(x, fd->defval, fd->type, &cv, e,
+							   depth + 1) < 0)
 						return -1;
 				} else if (fd->type->kind == TR_NONNULL) {
-					return cfail(e, "Field \"%s\" of required type \"%s\" was not provided",
-						     fd->name, tname(x, fd->type));
+					return cfail(
+						e,
+						"Field \"%s\" of required type \"%s\" was not provided",
+						fd->name, tname(x, fd->type));
 				} else {
 					continue;
 				}
@@ -543,8 +552,9 @@ static int coerce_literal(struct gql_exec *x, const struct ast_value *v, const s
 }
 
 /* CoerceArgumentValues (6.4.1): an OBJECT of the present arguments. */
-static int coerce_args(struct gql_exec *x, const struct ast_arg *args, const struct gql_input_def *defs,
-		       size_t n_defs, struct gql_value *out, struct cerr *e)
+static int coerce_args(struct gql_exec *x, const struct ast_arg *args,
+		       const struct gql_input_def *defs, size_t n_defs, struct gql_value *out,
+		       struct cerr *e)
 {
 	*out = gql_object_new(x, n_defs);
 	size_t k = 0;
@@ -558,16 +568,18 @@ static int coerce_args(struct gql_exec *x, const struct ast_arg *args, const str
 		if (a) {
 			rc = coerce_literal(x, a->value, d->type, &v, e, 0);
 			if (rc < 0)
-				return cfail(e, "Argument \"%s\" has invalid value: %.200s", d->name,
-					     e->msg);
+				return cfail(e, "Argument \"%s\" has invalid value: %.200s",
+					     d->name, e->msg);
 		}
 		if (rc == 1) {
 			if (d->defval) {
 				if (coerce_literal(x, d->defval, d->type, &v, e, 0) < 0)
 					return -1;
 			} else if (d->type->kind == TR_NONNULL) {
-				return cfail(e, "Argument \"%s\" of required type \"%s\" was not provided.",
-					     d->name, tname(x, d->type));
+				return cfail(
+					e,
+					"Argument \"%s\" of required type \"%s\" was not provided.",
+					d->name, tname(x, d->type));
 			} else {
 				continue;
 			}
@@ -630,16 +642,17 @@ static int coerce_variables(struct gql_exec *x, const struct gql_value *given)
 		if (!in && v->defval) {
 			if (coerce_literal(x, v->defval, v->type, &out, &e, 0) != 0) {
 				gql__err_add(&x->errs, "BAD_USER_INPUT", &v->loc, NULL,
-					     "Variable \"$%s\" has an invalid default value: %s", v->name,
-					     e.msg);
+					     "Variable \"$%s\" has an invalid default value: %s",
+					     v->name, e.msg);
 				rc = -1;
 				continue;
 			}
 		} else if (v->type->kind == TR_NONNULL && (!in || in->kind == GQL_V_NULL)) {
-			gql__err_add(&x->errs, "BAD_USER_INPUT", &v->loc, NULL,
-				     in ? "Variable \"$%s\" of non-null type \"%s\" must not be null."
-					: "Variable \"$%s\" of required type \"%s\" was not provided.",
-				     v->name, tname(x, v->type));
+			gql__err_add(
+				&x->errs, "BAD_USER_INPUT", &v->loc, NULL,
+				in ? "Variable \"$%s\" of non-null type \"%s\" must not be null."
+				   : "Variable \"$%s\" of required type \"%s\" was not provided.",
+				v->name, tname(x, v->type));
 			rc = -1;
 			continue;
 		} else if (!in) {
@@ -664,9 +677,9 @@ static bool type_applies(const struct gql_type *obj, const struct gql_type *cond
 	return !cond || cond == obj || (cond->kind != GQL_OBJECT && gql__possible(cond, obj));
 }
 
-static void collect_fields(struct gql_exec *x, const struct gql_type *t, const struct ast_selset *ss,
-			   struct fgroup **head, struct fgroup **tail, const struct ast_fragment **visited,
-			   size_t *n_visited, int depth)
+static void collect_fields(struct gql_exec *x, const struct gql_type *t,
+			   const struct ast_selset *ss, struct fgroup **head, struct fgroup **tail,
+			   const struct ast_fragment **visited, size_t *n_visited, int depth)
 {
 	if (!ss || depth > 256)
 		return;
@@ -697,7 +710,8 @@ static void collect_fields(struct gql_exec *x, const struct gql_type *t, const s
 			g->n++;
 		} else if (sel->kind == SEL_INLINE) {
 			if (type_applies(t, sel->cond_type))
-				collect_fields(x, t, sel->selset, head, tail, visited, n_visited, depth + 1);
+				collect_fields(x, t, sel->selset, head, tail, visited, n_visited,
+					       depth + 1);
 		} else {
 			const struct ast_fragment *f = sel->frag;
 			bool seen = false;
@@ -712,11 +726,11 @@ static void collect_fields(struct gql_exec *x, const struct gql_type *t, const s
 }
 
 /* Collect over the sub-selections of every field node of a group. */
-static struct fgroup *collect_sub(struct gql_exec *x, const struct gql_type *t, const struct fgroup *fg)
+static struct fgroup *collect_sub(struct gql_exec *x, const struct gql_type *t,
+				  const struct fgroup *fg)
 {
 	struct fgroup *head = NULL, *tail = NULL;
-	const struct ast_fragment **visited =
-		arena_alloc(x->a, (x->n_frags + 1) * sizeof *visited);
+	const struct ast_fragment **visited = arena_alloc(x->a, (x->n_frags + 1) * sizeof *visited);
 	size_t n_visited = 0;
 	for (const struct fnode *fn = fg->first; fn; fn = fn->next)
 		collect_fields(x, t, fn->sel->selset, &head, &tail, visited, &n_visited, 0);
@@ -737,8 +751,10 @@ static bool walk_names(struct gql_exec *x, const struct ast_selset *ss, sel_visi
 		if (sel->kind == SEL_FIELD) {
 			if (fn(sel->name, arg))
 				return true;
-		} else if (walk_names(x, sel->kind == SEL_INLINE ? sel->selset
-						  : sel->frag ? sel->frag->selset : NULL,
+		} else if (walk_names(x,
+				      sel->kind == SEL_INLINE ? sel->selset
+				      : sel->frag             ? sel->frag->selset
+							      : NULL,
 				      fn, arg, depth + 1)) {
 			return true;
 		}
@@ -776,8 +792,10 @@ static bool selects_path(struct gql_exec *x, const struct ast_selset *ss, const 
 		if (!included(x, sel->dirs))
 			continue;
 		if (sel->kind != SEL_FIELD) {
-			if (selects_path(x, sel->kind == SEL_INLINE ? sel->selset
-					 : sel->frag ? sel->frag->selset : NULL,
+			if (selects_path(x,
+					 sel->kind == SEL_INLINE ? sel->selset
+					 : sel->frag             ? sel->frag->selset
+								 : NULL,
 					 path, path_len, depth + 1))
 				return true;
 			continue;
@@ -922,7 +940,8 @@ static int json_any(struct buf *b, const struct gql_value *v, int depth)
 		if (buf_putc(b, '[') < 0)
 			return -1;
 		for (size_t i = 0; i < v->u.list.n; i++)
-			if ((i && buf_putc(b, ',') < 0) || json_any(b, &v->u.list.items[i], depth + 1) < 0)
+			if ((i && buf_putc(b, ',') < 0) ||
+			    json_any(b, &v->u.list.items[i], depth + 1) < 0)
 				return -1;
 		return buf_putc(b, ']');
 	case GQL_V_OBJECT:
@@ -931,7 +950,8 @@ static int json_any(struct buf *b, const struct gql_value *v, int depth)
 		for (size_t i = 0; i < v->u.obj.n; i++) {
 			const char *k = v->u.obj.fields[i].name ? v->u.obj.fields[i].name : "";
 			if ((i && buf_putc(b, ',') < 0) || gql__json_str(b, k, strlen(k)) < 0 ||
-			    buf_putc(b, ':') < 0 || json_any(b, &v->u.obj.fields[i].value, depth + 1) < 0)
+			    buf_putc(b, ':') < 0 ||
+			    json_any(b, &v->u.obj.fields[i].value, depth + 1) < 0)
 				return -1;
 		}
 		return buf_putc(b, '}');
@@ -984,7 +1004,9 @@ static int serialize_leaf(struct gql_exec *x, const struct gql_type *t, enum sca
 		else
 			return cfail(e, "Int cannot represent non-integer value");
 		if (i < INT32_MIN || i > INT32_MAX)
-			return cfail(e, "Int cannot represent non 32-bit signed integer value: %" PRId64, i);
+			return cfail(
+				e, "Int cannot represent non 32-bit signed integer value: %" PRId64,
+				i);
 		return put_i64(b, i, false);
 	}
 	if (sc == SC_FLOAT) {
@@ -1060,14 +1082,15 @@ static void complete_inner(struct gql_exec *x, const struct tref *t, const struc
 			   const struct gql_field_def *fd, const struct gql_value *vals,
 			   const struct gql_path **paths, size_t m, struct rnode **out, int depth)
 {
-/* Nullable from here on: failed positions become null at the end. */
+	/* Nullable from here on: failed positions become null at the end. */
 	struct item *items = NULL;
 	size_t n_items = 0;
 	for (size_t i = 0; i < m; i++) {
 		const struct gql_value *v = &vals[i];
 		out[i] = &rn_null_node;
 		if (v->kind == GQL_V_ERROR) {
-			field_error(x, fg, paths[i], v->u.err.code ? v->u.err.code : "INTERNAL_ERROR",
+			field_error(x, fg, paths[i],
+				    v->u.err.code ? v->u.err.code : "INTERNAL_ERROR",
 				    v->u.err.message ? v->u.err.message : "resolver failed");
 			out[i] = NULL;
 		}
@@ -1151,9 +1174,11 @@ static void complete_inner(struct gql_exec *x, const struct tref *t, const struc
 			rt = tn ? gql__find_type(x->s, tn) : NULL;
 			if (!rt || rt->kind != GQL_OBJECT || !gql__possible(nt, rt)) {
 				char msg[300];
-				snprintf(msg, sizeof msg,
-					 "Abstract type \"%s\" must resolve to an Object type at runtime for "
-					 "field \"%s\"; got \"%s\".", nt->name, fd->name, tn ? tn : "nothing");
+				snprintf(
+					msg, sizeof msg,
+					"Abstract type \"%s\" must resolve to an Object type at runtime for "
+					"field \"%s\"; got \"%s\".",
+					nt->name, fd->name, tn ? tn : "nothing");
 				field_error(x, fg, paths[i], "INTERNAL_ERROR", msg);
 				out[i] = NULL;
 				continue;
@@ -1188,7 +1213,8 @@ static void complete(struct gql_exec *x, const struct tref *t, const struct fgro
 		for (size_t i = 0; i < m; i++)
 			if (out[i] && out[i]->kind == RN_NULL) {
 				char msg[600];
-				snprintf(msg, sizeof msg, "Cannot return null for non-nullable field %s.%s.",
+				snprintf(msg, sizeof msg,
+					 "Cannot return null for non-nullable field %s.%s.",
 					 fd->owner ? fd->owner->name : "Query", fd->name);
 				field_error(x, fg, paths[i], "INTERNAL_ERROR", msg);
 				out[i] = NULL;
@@ -1234,8 +1260,13 @@ static void execute_field(struct gql_exec *x, struct gql_type *t, const struct f
 	}
 	struct sel_info si = {fg, x, siblings};
 	struct gql_resolve_info info = {
-		.parent_type = t->name, .field_name = fd->name, .response_key = fg->key,
-		.args = &args, .ctx = x->ctx, .userdata = fd->userdata, .exec = x,
+		.parent_type = t->name,
+		.field_name = fd->name,
+		.response_key = fg->key,
+		.args = &args,
+		.ctx = x->ctx,
+		.userdata = fd->userdata,
+		.exec = x,
 		.selection_ = &si,
 	};
 	if (fd->batch) {
@@ -1249,7 +1280,8 @@ static void execute_field(struct gql_exec *x, struct gql_type *t, const struct f
 		if (fd->batch(&info, pv, m, vals) < 0) {
 			for (size_t i = 0; i < m; i++) {
 				vals[i].kind = GQL_V_ERROR;
-				vals[i].u.err.message = x->fail_msg ? x->fail_msg : "resolver failed";
+				vals[i].u.err.message = x->fail_msg ? x->fail_msg
+								    : "resolver failed";
 				vals[i].u.err.code = x->fail_code;
 			}
 		}
@@ -1260,7 +1292,8 @@ static void execute_field(struct gql_exec *x, struct gql_type *t, const struct f
 			vals[i] = gql_null();
 			if (fd->resolve(&info, items[i].v, &vals[i]) < 0) {
 				vals[i].kind = GQL_V_ERROR;
-				vals[i].u.err.message = x->fail_msg ? x->fail_msg : "resolver failed";
+				vals[i].u.err.message = x->fail_msg ? x->fail_msg
+								    : "resolver failed";
 				vals[i].u.err.code = x->fail_code;
 			}
 		}
@@ -1276,7 +1309,8 @@ static void execute_field(struct gql_exec *x, struct gql_type *t, const struct f
 	}
 complete:
 	complete(x, fd ? fd->type : ((struct gql_schema *)x->s)->typename_field.type, fg,
-		 fd ? fd : &((struct gql_schema *)x->s)->typename_field, vals, paths, m, out, depth);
+		 fd ? fd : &((struct gql_schema *)x->s)->typename_field, vals, paths, m, out,
+		 depth);
 	for (size_t i = 0; i < m; i++) {
 		items[i].obj->keys[slot] = fg->key;
 		items[i].obj->vals[slot] = out[i];
@@ -1312,7 +1346,8 @@ static void execute_selset(struct gql_exec *x, const struct fgroup *parent_fg, s
 		for (size_t k = 0; k < m; k++) {
 			group[k].obj->n = nf;
 			group[k].obj->keys = arena_alloc(x->a, (nf ? nf : 1) * sizeof(char *));
-			group[k].obj->vals = arena_alloc(x->a, (nf ? nf : 1) * sizeof(struct rnode *));
+			group[k].obj->vals = arena_alloc(x->a,
+							 (nf ? nf : 1) * sizeof(struct rnode *));
 		}
 		/*
 		 * An object that already failed a non-null field becomes null (or
@@ -1389,9 +1424,11 @@ static double page_size(struct gql_exec *x, const struct ast_sel *sel)
 		}
 	/* A default value of the argument counts as given. */
 	for (size_t k = 0; k < JS_ARRAY_LEN(names); k++) {
-		const struct gql_input_def *d = gql__find_input(sel->def->args, sel->def->n_args, names[k]);
+		const struct gql_input_def *d = gql__find_input(sel->def->args, sel->def->n_args,
+								names[k]);
 		int64_t v;
-		if (d && d->defval && d->defval->kind == V_INT && parse_i64(d->defval->str, &v) == 0)
+		if (d && d->defval && d->defval->kind == V_INT &&
+		    parse_i64(d->defval->str, &v) == 0)
 			return v < 1 ? 1 : (double)v;
 	}
 	return -1;
@@ -1481,8 +1518,8 @@ static struct gql_document *doc_build(const struct gql_schema *s, const char *te
 	struct parse_error pe;
 	d->ast = gql__parse(d->text, len, &d->arena, &po, &pe);
 	if (!d->ast) {
-		gql__err_add(&d->errs, pe.code ? pe.code : "GRAPHQL_PARSE_FAILED", &pe.loc, NULL, "%s",
-			     pe.message);
+		gql__err_add(&d->errs, pe.code ? pe.code : "GRAPHQL_PARSE_FAILED", &pe.loc, NULL,
+			     "%s", pe.message);
 	} else if (s) {
 		gql__validate(s, d->ast, &d->errs, lim, &d->stats);
 	}
@@ -1561,7 +1598,8 @@ static void lru_push(struct gql_engine *e, struct gql_document *d)
 		e->tail = d;
 }
 
-static struct gql_document *cache_find(struct gql_engine *e, const char *text, size_t len, uint64_t h)
+static struct gql_document *cache_find(struct gql_engine *e, const char *text, size_t len,
+				       uint64_t h)
 {
 	for (struct gql_document *d = e->buckets[h % e->n_buckets]; d; d = d->hnext)
 		if (d->hash == h && d->len == len && memcmp(d->text, text, len) == 0)
@@ -1720,7 +1758,8 @@ int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *
 		x.n_frags++;
 	/* GetOperation (6.1). */
 	for (struct ast_op *op = doc->ast->ops; op; op = op->next) {
-		if (rq->operation_name ? (op->name && !strcmp(op->name, rq->operation_name)) : true) {
+		if (rq->operation_name ? (op->name && !strcmp(op->name, rq->operation_name))
+				       : true) {
 			if (x.op && !rq->operation_name) {
 				refuse(out, &a, "OPERATION_RESOLUTION_FAILURE",
 				       "Must provide operation name if query contains multiple operations.");
@@ -1731,10 +1770,11 @@ int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *
 	}
 	if (!x.op) {
 		if (rq->operation_name)
-			refuse(out, &a, "OPERATION_RESOLUTION_FAILURE", "Unknown operation named \"%s\".",
-			       rq->operation_name);
+			refuse(out, &a, "OPERATION_RESOLUTION_FAILURE",
+			       "Unknown operation named \"%s\".", rq->operation_name);
 		else
-			refuse(out, &a, "OPERATION_RESOLUTION_FAILURE", "Must provide an operation.");
+			refuse(out, &a, "OPERATION_RESOLUTION_FAILURE",
+			       "Must provide an operation.");
 		goto out;
 	}
 	if (x.op->op == OP_MUTATION && !rq->allow_mutations) {
@@ -1783,8 +1823,8 @@ int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *
 	if (ok && x.errs.n)
 		ok = buf_puts(&body, "\"errors\":") == 0 && gql__errors_json(&x.errs, &body) == 0 &&
 		     buf_putc(&body, ',') == 0;
-	ok = ok && buf_puts(&body, "\"data\":") == 0 && write_node(&body, it.invalid ? NULL : &data) == 0 &&
-	     buf_putc(&body, '}') == 0;
+	ok = ok && buf_puts(&body, "\"data\":") == 0 &&
+	     write_node(&body, it.invalid ? NULL : &data) == 0 && buf_putc(&body, '}') == 0;
 	if (!ok) {
 		refuse(out, &a, "RESPONSE_TOO_LARGE", "the response exceeds %zu bytes",
 		       e->lim.max_response_bytes);
@@ -1834,9 +1874,12 @@ int gql_execute_body(struct gql_engine *e, const char *body, size_t len, void *c
 	if (v && cJSON_IsObject(v))
 		vars = cJSON_PrintUnformatted(v);
 	struct gql_request rq = {
-		.query = q->valuestring, .query_len = strlen(q->valuestring),
+		.query = q->valuestring,
+		.query_len = strlen(q->valuestring),
 		.operation_name = cJSON_IsString(op) ? op->valuestring : NULL,
-		.variables_json = vars, .ctx = ctx, .allow_mutations = allow_mutations,
+		.variables_json = vars,
+		.ctx = ctx,
+		.allow_mutations = allow_mutations,
 	};
 	rc = gql_execute(e, &rq, out);
 out:

@@ -18,17 +18,34 @@
 
 /* ---- lexer --------------------------------------------------------------- */
 enum tok_kind {
-	T_EOF = 0, T_BANG, T_DOLLAR, T_AMP, T_LPAREN, T_RPAREN, T_SPREAD, T_COLON,
-	T_EQUALS, T_AT, T_LBRACKET, T_RBRACKET, T_LBRACE, T_PIPE, T_RBRACE,
-	T_NAME, T_INT, T_FLOAT, T_STRING, T_BLOCK_STRING,
+	T_EOF = 0,
+	T_BANG,
+	T_DOLLAR,
+	T_AMP,
+	T_LPAREN,
+	T_RPAREN,
+	T_SPREAD,
+	T_COLON,
+	T_EQUALS,
+	T_AT,
+	T_LBRACKET,
+	T_RBRACKET,
+	T_LBRACE,
+	T_PIPE,
+	T_RBRACE,
+	T_NAME,
+	T_INT,
+	T_FLOAT,
+	T_STRING,
+	T_BLOCK_STRING,
 };
 
 struct token {
 	enum tok_kind kind;
-	size_t pos;          /* byte offset of the first character */
-	size_t len;          /* raw length in the source */
+	size_t pos; /* byte offset of the first character */
+	size_t len; /* raw length in the source */
 	struct gql_loc loc;
-	char *value;         /* decoded value of STRING/BLOCK_STRING, the text of others */
+	char *value; /* decoded value of STRING/BLOCK_STRING, the text of others */
 	size_t value_len;
 };
 
@@ -38,7 +55,7 @@ struct lexer {
 	size_t pos;
 	struct arena *arena;
 	size_t n_tokens;
-	size_t max_tokens;   /* 0 = unlimited */
+	size_t max_tokens; /* 0 = unlimited */
 	/* Incremental position -> line:column mapping (monotonic). */
 	size_t loc_pos;
 	int loc_line, loc_col;
@@ -48,8 +65,7 @@ struct lexer {
 	const char *err_code;
 };
 
-void lex_init(struct lexer *lx, const char *src, size_t len, struct arena *a,
-	      size_t max_tokens);
+void lex_init(struct lexer *lx, const char *src, size_t len, struct arena *a, size_t max_tokens);
 /* Next token into *t; -1 with lx->err set on a lexical error or limit. */
 int lex_next(struct lexer *lx, struct token *t);
 const char *tok_kind_name(enum tok_kind k);
@@ -61,11 +77,11 @@ struct ast_objfield;
 struct ast_value {
 	enum val_kind kind;
 	struct gql_loc loc;
-	const char *str;     /* VAR name, INT/FLOAT text, STRING value, ENUM name */
-	size_t len;          /* length of str (strings may hold NUL) */
+	const char *str; /* VAR name, INT/FLOAT text, STRING value, ENUM name */
+	size_t len;      /* length of str (strings may hold NUL) */
 	bool b;
-	struct ast_value *items;       /* LIST */
-	struct ast_objfield *fields;   /* OBJECT */
+	struct ast_value *items;     /* LIST */
+	struct ast_objfield *fields; /* OBJECT */
 	struct ast_value *next;
 };
 
@@ -94,9 +110,9 @@ struct gql_type;
 enum tref_kind { TR_NAMED, TR_LIST, TR_NONNULL };
 struct tref {
 	enum tref_kind kind;
-	const char *name;        /* NAMED */
-	struct gql_type *type;   /* NAMED, once resolved against a schema */
-	struct tref *of;         /* LIST, NONNULL */
+	const char *name;      /* NAMED */
+	struct gql_type *type; /* NAMED, once resolved against a schema */
+	struct tref *of;       /* LIST, NONNULL */
 	struct gql_loc loc;
 };
 
@@ -107,18 +123,18 @@ enum sel_kind { SEL_FIELD, SEL_SPREAD, SEL_INLINE };
 struct ast_sel {
 	enum sel_kind kind;
 	struct gql_loc loc;
-	const char *alias;           /* FIELD; NULL when none */
-	const char *name;            /* FIELD name, SPREAD fragment name */
+	const char *alias; /* FIELD; NULL when none */
+	const char *name;  /* FIELD name, SPREAD fragment name */
 	struct ast_arg *args;
 	struct ast_directive *dirs;
-	struct ast_selset *selset;   /* FIELD (optional), INLINE */
-	const char *type_cond;       /* INLINE; NULL when none */
+	struct ast_selset *selset; /* FIELD (optional), INLINE */
+	const char *type_cond;     /* INLINE; NULL when none */
 	struct gql_loc cond_loc;
 	struct ast_sel *next;
 	/* Filled by validation. */
-	struct gql_field_def *def;   /* FIELD */
-	struct ast_fragment *frag;   /* SPREAD */
-	struct gql_type *cond_type;  /* INLINE with a condition */
+	struct gql_field_def *def;  /* FIELD */
+	struct ast_fragment *frag;  /* SPREAD */
+	struct gql_type *cond_type; /* INLINE with a condition */
 };
 
 struct ast_selset {
@@ -131,7 +147,7 @@ struct var_usage {
 	const char *name;
 	struct gql_loc loc;
 	const struct tref *type;
-	bool has_default;            /* the position has a default value */
+	bool has_default; /* the position has a default value */
 	struct var_usage *next;
 };
 
@@ -147,7 +163,7 @@ struct ast_vardef {
 enum op_kind { OP_QUERY, OP_MUTATION, OP_SUBSCRIPTION };
 struct ast_op {
 	enum op_kind op;
-	const char *name;            /* NULL when anonymous */
+	const char *name; /* NULL when anonymous */
 	struct gql_loc loc;
 	struct ast_vardef *vars;
 	struct ast_directive *dirs;
@@ -169,12 +185,12 @@ struct ast_fragment {
 	/* Filled by validation. */
 	struct gql_type *type;
 	bool used;
-	int visit;                   /* cycle detection state */
-	int depth_memo;              /* selection depth, -1 unknown */
-	int spread_memo;             /* nesting of spreads below, -1 unknown */
+	int visit;       /* cycle detection state */
+	int depth_memo;  /* selection depth, -1 unknown */
+	int spread_memo; /* nesting of spreads below, -1 unknown */
 	struct var_usage *usages;
 	struct ast_name *spreads;
-	bool reach;                  /* reachable from the current operation */
+	bool reach; /* reachable from the current operation */
 };
 
 /* Type-system definitions (SDL). */
@@ -217,12 +233,12 @@ struct ast_typedef {
 	const char *desc;
 	const char *name;
 	struct gql_loc loc;
-	struct ast_name *interfaces;     /* OBJECT, INTERFACE */
+	struct ast_name *interfaces; /* OBJECT, INTERFACE */
 	struct ast_directive *dirs;
-	struct ast_field_def *fields;    /* OBJECT, INTERFACE */
-	struct ast_input_value *inputs;  /* INPUT_OBJECT */
-	struct ast_enum_value *values;   /* ENUM */
-	struct ast_name *members;        /* UNION */
+	struct ast_field_def *fields;   /* OBJECT, INTERFACE */
+	struct ast_input_value *inputs; /* INPUT_OBJECT */
+	struct ast_enum_value *values;  /* ENUM */
+	struct ast_name *members;       /* UNION */
 	struct ast_typedef *next;
 };
 
@@ -250,34 +266,34 @@ struct ast_doc {
 	struct ast_typedef *types;
 	struct ast_dirdef *dirdefs;
 	struct ast_schemadef *schemas;
-	struct gql_loc first_sdl_loc;    /* of the first type-system definition */
+	struct gql_loc first_sdl_loc; /* of the first type-system definition */
 	bool has_sdl;
 	bool has_executable;
 	size_t n_tokens;
 };
 
 struct parse_opts {
-	size_t max_tokens;   /* 0 = unlimited */
-	int max_nesting;     /* brackets of any kind; 0 = default 128 */
+	size_t max_tokens; /* 0 = unlimited */
+	int max_nesting;   /* brackets of any kind; 0 = default 128 */
 };
 
 struct parse_error {
 	char message[320];
 	struct gql_loc loc;
-	const char *code;    /* GRAPHQL_PARSE_FAILED or a limit code */
+	const char *code; /* GRAPHQL_PARSE_FAILED or a limit code */
 };
 
 /* Parse src into an AST allocated in a; NULL with *err filled on failure. */
-struct ast_doc *gql__parse(const char *src, size_t len, struct arena *a,
-			   const struct parse_opts *o, struct parse_error *err);
+struct ast_doc *gql__parse(const char *src, size_t len, struct arena *a, const struct parse_opts *o,
+			   struct parse_error *err);
 
 /* ---- schema -------------------------------------------------------------- */
 struct gql_input_def {
 	const char *name;
 	const char *desc;
 	struct tref *type;
-	struct ast_value *defval;    /* NULL when none */
-	const char *defval_text;     /* GraphQL literal text for introspection */
+	struct ast_value *defval; /* NULL when none */
+	const char *defval_text;  /* GraphQL literal text for introspection */
 	bool deprecated;
 	const char *reason;
 	struct gql_loc loc;
@@ -296,8 +312,8 @@ struct gql_field_def {
 	gql_resolve_fn resolve;
 	gql_batch_fn batch;
 	void *userdata;
-	bool property;               /* default resolver allowed */
-	bool builtin;                /* __typename/__schema/__type */
+	bool property; /* default resolver allowed */
+	bool builtin;  /* __typename/__schema/__type */
 };
 
 struct gql_enum_def {
@@ -312,12 +328,12 @@ struct gql_type {
 	const char *name;
 	const char *desc;
 	const char *specified_by;
-	bool builtin;                /* scalars and introspection types */
+	bool builtin; /* scalars and introspection types */
 	struct gql_field_def *fields;
 	size_t n_fields;
 	struct gql_type **interfaces;
 	size_t n_interfaces;
-	struct gql_type **possible;  /* UNION members, INTERFACE implementers */
+	struct gql_type **possible; /* UNION members, INTERFACE implementers */
 	size_t n_possible;
 	struct gql_enum_def *values;
 	size_t n_values;
@@ -331,18 +347,33 @@ struct gql_dir_def {
 	const char *desc;
 	struct gql_input_def *args;
 	size_t n_args;
-	unsigned locations;          /* 1 << enum dir_loc */
-	unsigned char order[32];     /* the locations in declaration order */
+	unsigned locations;      /* 1 << enum dir_loc */
+	unsigned char order[32]; /* the locations in declaration order */
 	int n_order;
 	bool repeatable;
 };
 
 enum dir_loc {
-	DL_QUERY, DL_MUTATION, DL_SUBSCRIPTION, DL_FIELD, DL_FRAGMENT_DEFINITION,
-	DL_FRAGMENT_SPREAD, DL_INLINE_FRAGMENT, DL_VARIABLE_DEFINITION,
-	DL_SCHEMA, DL_SCALAR, DL_OBJECT, DL_FIELD_DEFINITION, DL_ARGUMENT_DEFINITION,
-	DL_INTERFACE, DL_UNION, DL_ENUM, DL_ENUM_VALUE, DL_INPUT_OBJECT,
-	DL_INPUT_FIELD_DEFINITION, DL_COUNT
+	DL_QUERY,
+	DL_MUTATION,
+	DL_SUBSCRIPTION,
+	DL_FIELD,
+	DL_FRAGMENT_DEFINITION,
+	DL_FRAGMENT_SPREAD,
+	DL_INLINE_FRAGMENT,
+	DL_VARIABLE_DEFINITION,
+	DL_SCHEMA,
+	DL_SCALAR,
+	DL_OBJECT,
+	DL_FIELD_DEFINITION,
+	DL_ARGUMENT_DEFINITION,
+	DL_INTERFACE,
+	DL_UNION,
+	DL_ENUM,
+	DL_ENUM_VALUE,
+	DL_INPUT_OBJECT,
+	DL_INPUT_FIELD_DEFINITION,
+	DL_COUNT
 };
 extern const char *const gql__dir_loc_names[DL_COUNT];
 
@@ -385,7 +416,7 @@ const struct gql_schema *gql__exec_schema(struct gql_exec *x);
 /* ---- errors -------------------------------------------------------------- */
 struct gql_path {
 	const struct gql_path *parent;
-	const char *key;     /* NULL for a list index */
+	const char *key; /* NULL for a list index */
 	size_t index;
 };
 struct gql_err {
@@ -412,8 +443,8 @@ int gql__json_str(struct buf *b, const char *s, size_t len) JS_WUR;
 
 /* ---- validation ---------------------------------------------------------- */
 struct validate_stats {
-	int max_depth;       /* deepest selection nesting of any operation */
-	int n_aliases;       /* aliases over the whole document, fragments expanded once */
+	int max_depth; /* deepest selection nesting of any operation */
+	int n_aliases; /* aliases over the whole document, fragments expanded once */
 };
 /* Validate doc for execution against s; errors appended to errs. */
 void gql__validate(const struct gql_schema *s, struct ast_doc *doc, struct err_list *errs,
@@ -426,12 +457,12 @@ int gql__check_literal(const struct gql_schema *s, const struct ast_value *v, co
 /* ---- documents ------------------------------------------------------------ */
 struct gql_document {
 	struct arena arena;
-	struct ast_doc *ast;         /* NULL when parsing failed */
-	struct err_list errs;        /* parse/validation errors (cached too) */
+	struct ast_doc *ast;  /* NULL when parsing failed */
+	struct err_list errs; /* parse/validation errors (cached too) */
 	char *text;
 	size_t len;
 	uint64_t hash;
-	int refs;                    /* protected by the cache mutex */
+	int refs; /* protected by the cache mutex */
 	struct validate_stats stats;
 	struct gql_document *lru_prev, *lru_next, *hnext;
 };

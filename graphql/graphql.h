@@ -50,15 +50,15 @@
 /* ---- values: what resolvers return and receive --------------------------- */
 enum gql_vkind {
 	GQL_V_NULL = 0,
-	GQL_V_INT,     /* i */
-	GQL_V_FLOAT,   /* f */
-	GQL_V_STRING,  /* str (UTF-8, not necessarily NUL-free; len counts) */
-	GQL_V_BOOL,    /* b */
-	GQL_V_ENUM,    /* str: the enum value's name */
-	GQL_V_LIST,    /* list */
-	GQL_V_OBJECT,  /* obj: named fields (input objects, plain parent values) */
-	GQL_V_PTR,     /* ptr: a host object the resolvers understand */
-	GQL_V_ERROR,   /* err: a field error (message and code) */
+	GQL_V_INT,    /* i */
+	GQL_V_FLOAT,  /* f */
+	GQL_V_STRING, /* str (UTF-8, not necessarily NUL-free; len counts) */
+	GQL_V_BOOL,   /* b */
+	GQL_V_ENUM,   /* str: the enum value's name */
+	GQL_V_LIST,   /* list */
+	GQL_V_OBJECT, /* obj: named fields (input objects, plain parent values) */
+	GQL_V_PTR,    /* ptr: a host object the resolvers understand */
+	GQL_V_ERROR,  /* err: a field error (message and code) */
 };
 
 struct gql_field_value;
@@ -74,11 +74,23 @@ struct gql_value {
 		int64_t i;
 		double f;
 		bool b;
-		struct { const char *s; size_t len; } str;
-		struct { struct gql_value *items; size_t n; } list;
-		struct { struct gql_field_value *fields; size_t n; } obj;
+		struct {
+			const char *s;
+			size_t len;
+		} str;
+		struct {
+			struct gql_value *items;
+			size_t n;
+		} list;
+		struct {
+			struct gql_field_value *fields;
+			size_t n;
+		} obj;
 		void *ptr;
-		struct { const char *message; const char *code; } err;
+		struct {
+			const char *message;
+			const char *code;
+		} err;
 	} u;
 };
 
@@ -92,7 +104,7 @@ struct gql_value gql_null(void);
 struct gql_value gql_int(int64_t i);
 struct gql_value gql_float(double f);
 struct gql_value gql_bool(bool b);
-struct gql_value gql_string(const char *s);          /* NULL -> null */
+struct gql_value gql_string(const char *s); /* NULL -> null */
 struct gql_value gql_stringn(const char *s, size_t len);
 struct gql_value gql_enum(const char *name);
 struct gql_value gql_ptr(void *p, const char *type_name);
@@ -141,16 +153,16 @@ struct gql_limits {
 void gql_limits_default(struct gql_limits *l);
 
 /* ---- resolvers ----------------------------------------------------------- */
-struct gql_exec;           /* one request's execution state */
+struct gql_exec; /* one request's execution state */
 struct gql_resolve_info {
-	const char *parent_type;   /* object type name, e.g. "Issue" */
-	const char *field_name;    /* schema field name */
-	const char *response_key;  /* alias or field name */
+	const char *parent_type;      /* object type name, e.g. "Issue" */
+	const char *field_name;       /* schema field name */
+	const char *response_key;     /* alias or field name */
 	const struct gql_value *args; /* coerced arguments: GQL_V_OBJECT */
-	void *ctx;                 /* gql_request.ctx */
-	void *userdata;            /* given at bind time */
-	struct gql_exec *exec;     /* for gql_alloc, gql_strdup, gql_fail */
-	const void *selection_;    /* private: see gql_info_* below */
+	void *ctx;                    /* gql_request.ctx */
+	void *userdata;               /* given at bind time */
+	struct gql_exec *exec;        /* for gql_alloc, gql_strdup, gql_fail */
+	const void *selection_;       /* private: see gql_info_* below */
 };
 
 /*
@@ -159,8 +171,8 @@ struct gql_resolve_info {
  * null, the error lands in "errors" with the field's path and code). Setting
  * *out to gql_error() is equivalent.
  */
-typedef int (*gql_resolve_fn)(const struct gql_resolve_info *info,
-			      const struct gql_value *parent, struct gql_value *out);
+typedef int (*gql_resolve_fn)(const struct gql_resolve_info *info, const struct gql_value *parent,
+			      struct gql_value *out);
 /*
  * A batch resolver computes one field for n parents at once (all the items
  * of the lists at this level of the response), out[0..n-1] in parent order.
@@ -168,8 +180,8 @@ typedef int (*gql_resolve_fn)(const struct gql_resolve_info *info,
  * one call per level whatever the page size. Return -1 after gql_fail() to
  * fail the field for every parent, or put gql_error() in single slots.
  */
-typedef int (*gql_batch_fn)(const struct gql_resolve_info *info,
-			    const struct gql_value *parents, size_t n, struct gql_value *out);
+typedef int (*gql_batch_fn)(const struct gql_resolve_info *info, const struct gql_value *parents,
+			    size_t n, struct gql_value *out);
 
 /* Allocate from the request's arena (zeroed; released after the response). */
 void *gql_alloc(struct gql_exec *x, size_t n);
@@ -214,9 +226,7 @@ bool gql_info_sibling(const struct gql_resolve_info *info, const char *field,
 size_t gql_info_subfields(const struct gql_resolve_info *info, const char **names, size_t max);
 
 /* ---- schema -------------------------------------------------------------- */
-enum gql_type_kind {
-	GQL_SCALAR, GQL_OBJECT, GQL_INTERFACE, GQL_UNION, GQL_ENUM, GQL_INPUT_OBJECT
-};
+enum gql_type_kind { GQL_SCALAR, GQL_OBJECT, GQL_INTERFACE, GQL_UNION, GQL_ENUM, GQL_INPUT_OBJECT };
 
 struct gql_schema;
 /* A schema with the built-in scalars, directives and introspection types. */
@@ -271,11 +281,11 @@ void gql_engine_free(struct gql_engine *e);
 struct gql_request {
 	const char *query;
 	size_t query_len;
-	const char *operation_name;      /* NULL: the document's only operation */
-	const char *variables_json;      /* NUL-terminated JSON object text, or NULL */
+	const char *operation_name;        /* NULL: the document's only operation */
+	const char *variables_json;        /* NUL-terminated JSON object text, or NULL */
 	const struct gql_value *variables; /* or an OBJECT value (used when json NULL) */
-	void *ctx;                       /* handed to every resolver */
-	bool allow_mutations;            /* false: a mutation is refused (FORBIDDEN) */
+	void *ctx;                         /* handed to every resolver */
+	bool allow_mutations;              /* false: a mutation is refused (FORBIDDEN) */
 };
 
 /*

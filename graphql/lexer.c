@@ -9,8 +9,7 @@
  */
 #include "graphql/gql_int.h"
 
-void lex_init(struct lexer *lx, const char *src, size_t len, struct arena *a,
-	      size_t max_tokens)
+void lex_init(struct lexer *lx, const char *src, size_t len, struct arena *a, size_t max_tokens)
 {
 	memset(lx, 0, sizeof *lx);
 	lx->src = src;
@@ -69,9 +68,9 @@ static int lex_error(struct lexer *lx, size_t pos, const char *fmt, ...)
 const char *tok_kind_name(enum tok_kind k)
 {
 	static const char *const names[] = {
-		"<EOF>", "\"!\"", "\"$\"", "\"&\"", "\"(\"", "\")\"", "\"...\"", "\":\"",
-		"\"=\"", "\"@\"", "\"[\"", "\"]\"", "\"{\"", "\"|\"", "\"}\"",
-		"Name", "Int", "Float", "String", "BlockString",
+		"<EOF>", "\"!\"", "\"$\"", "\"&\"", "\"(\"",  "\")\"",       "\"...\"",
+		"\":\"", "\"=\"", "\"@\"", "\"[\"", "\"]\"",  "\"{\"",       "\"|\"",
+		"\"}\"", "Name",  "Int",   "Float", "String", "BlockString",
 	};
 	return (unsigned)k < JS_ARRAY_LEN(names) ? names[k] : "?";
 }
@@ -212,8 +211,9 @@ static int lex_unicode(struct lexer *lx, size_t *pos, struct buf *b)
 			if (p + 6 <= lx->len && lx->src[p] == '\\' && lx->src[p + 1] == 'u')
 				lo = hex4(lx, p + 2);
 			if (lo < 0xDC00 || lo > 0xDFFF)
-				return lex_error(lx, esc_start,
-						 "invalid Unicode escape sequence: unpaired surrogate");
+				return lex_error(
+					lx, esc_start,
+					"invalid Unicode escape sequence: unpaired surrogate");
 			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 			p += 6;
 		} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
@@ -259,14 +259,30 @@ static int lex_string(struct lexer *lx, struct token *t)
 			char e = lx->src[p + 1];
 			char o;
 			switch (e) {
-			case '"': o = '"'; break;
-			case '\\': o = '\\'; break;
-			case '/': o = '/'; break;
-			case 'b': o = '\b'; break;
-			case 'f': o = '\f'; break;
-			case 'n': o = '\n'; break;
-			case 'r': o = '\r'; break;
-			case 't': o = '\t'; break;
+			case '"':
+				o = '"';
+				break;
+			case '\\':
+				o = '\\';
+				break;
+			case '/':
+				o = '/';
+				break;
+			case 'b':
+				o = '\b';
+				break;
+			case 'f':
+				o = '\f';
+				break;
+			case 'n':
+				o = '\n';
+				break;
+			case 'r':
+				o = '\r';
+				break;
+			case 't':
+				o = '\t';
+				break;
 			case 'u':
 				p += 2;
 				if (lex_unicode(lx, &p, &b) < 0)
@@ -465,9 +481,11 @@ int lex_next(struct lexer *lx, struct token *t)
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',') {
 			lx->pos++;
 		} else if (c == '#') {
-			while (lx->pos < lx->len && lx->src[lx->pos] != '\n' && lx->src[lx->pos] != '\r')
+			while (lx->pos < lx->len && lx->src[lx->pos] != '\n' &&
+			       lx->src[lx->pos] != '\r')
 				lx->pos++;
-		} else if (lx->len - lx->pos >= 3 && memcmp(lx->src + lx->pos, "\xEF\xBB\xBF", 3) == 0) {
+		} else if (lx->len - lx->pos >= 3 &&
+			   memcmp(lx->src + lx->pos, "\xEF\xBB\xBF", 3) == 0) {
 			lx->pos += 3; /* a BOM is white space anywhere */
 		} else {
 			break;
@@ -487,21 +505,48 @@ int lex_next(struct lexer *lx, struct token *t)
 	unsigned char c = (unsigned char)lx->src[lx->pos];
 	enum tok_kind k = T_EOF;
 	switch (c) {
-	case '!': k = T_BANG; break;
-	case '$': k = T_DOLLAR; break;
-	case '&': k = T_AMP; break;
-	case '(': k = T_LPAREN; break;
-	case ')': k = T_RPAREN; break;
-	case ':': k = T_COLON; break;
-	case '=': k = T_EQUALS; break;
-	case '@': k = T_AT; break;
-	case '[': k = T_LBRACKET; break;
-	case ']': k = T_RBRACKET; break;
-	case '{': k = T_LBRACE; break;
-	case '|': k = T_PIPE; break;
-	case '}': k = T_RBRACE; break;
+	case '!':
+		k = T_BANG;
+		break;
+	case '$':
+		k = T_DOLLAR;
+		break;
+	case '&':
+		k = T_AMP;
+		break;
+	case '(':
+		k = T_LPAREN;
+		break;
+	case ')':
+		k = T_RPAREN;
+		break;
+	case ':':
+		k = T_COLON;
+		break;
+	case '=':
+		k = T_EQUALS;
+		break;
+	case '@':
+		k = T_AT;
+		break;
+	case '[':
+		k = T_LBRACKET;
+		break;
+	case ']':
+		k = T_RBRACKET;
+		break;
+	case '{':
+		k = T_LBRACE;
+		break;
+	case '|':
+		k = T_PIPE;
+		break;
+	case '}':
+		k = T_RBRACE;
+		break;
 	case '.':
-		if (lx->len - lx->pos >= 3 && lx->src[lx->pos + 1] == '.' && lx->src[lx->pos + 2] == '.') {
+		if (lx->len - lx->pos >= 3 && lx->src[lx->pos + 1] == '.' &&
+		    lx->src[lx->pos + 2] == '.') {
 			t->kind = T_SPREAD;
 			t->len = 3;
 			lx->pos += 3;
@@ -509,7 +554,8 @@ int lex_next(struct lexer *lx, struct token *t)
 		}
 		return lex_error(lx, lx->pos, "unexpected character '.'");
 	case '"':
-		if (lx->len - lx->pos >= 3 && lx->src[lx->pos + 1] == '"' && lx->src[lx->pos + 2] == '"')
+		if (lx->len - lx->pos >= 3 && lx->src[lx->pos + 1] == '"' &&
+		    lx->src[lx->pos + 2] == '"')
 			return lex_block_string(lx, t);
 		return lex_string(lx, t);
 	default:

@@ -11,7 +11,7 @@
 
 struct parser {
 	struct lexer lx;
-	struct token tok;        /* current lookahead */
+	struct token tok; /* current lookahead */
 	struct arena *a;
 	int depth, max_depth;
 	struct parse_error *err;
@@ -687,9 +687,10 @@ static struct ast_schemadef *parse_schemadef(struct parser *p, const char *desc)
 		n->name = parse_name(p, &n->loc);
 		if (!n->name)
 			return NULL;
-		struct ast_name **slot = !strcmp(opname, "query") ? &s->query
-				       : !strcmp(opname, "mutation") ? &s->mutation
-				       : !strcmp(opname, "subscription") ? &s->subscription : NULL;
+		struct ast_name **slot = !strcmp(opname, "query")          ? &s->query
+					 : !strcmp(opname, "mutation")     ? &s->mutation
+					 : !strcmp(opname, "subscription") ? &s->subscription
+									   : NULL;
 		if (!slot) {
 			perr(p, l, "GRAPHQL_PARSE_FAILED",
 			     "syntax error: unknown operation type '%s'", opname);
@@ -761,8 +762,8 @@ static int parse_definition(struct parser *p, struct ast_doc *d, void ***tails)
 	return 0;
 }
 
-struct ast_doc *gql__parse(const char *src, size_t len, struct arena *a,
-			   const struct parse_opts *o, struct parse_error *err)
+struct ast_doc *gql__parse(const char *src, size_t len, struct arena *a, const struct parse_opts *o,
+			   struct parse_error *err)
 {
 	struct parser p;
 	memset(&p, 0, sizeof p);

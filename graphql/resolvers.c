@@ -89,7 +89,8 @@ static struct gql_value from_json(struct gql_exec *x, const cJSON *j)
 		size_t n = (size_t)cJSON_GetArraySize(j), i = 0;
 		struct gql_value v = cJSON_IsArray(j) ? gql_list_new(x, n) : gql_object_new(x, n);
 		const cJSON *c;
-		cJSON_ArrayForEach(c, j) {
+		cJSON_ArrayForEach(c, j)
+		{
 			if (cJSON_IsArray(j)) {
 				v.u.list.items[i++] = from_json(x, c);
 			} else {
@@ -133,7 +134,10 @@ struct fdesc {
 	enum fkind kind;
 };
 
-#define FD(type, field, row, member, kind) {type "." field, offsetof(struct row, member), kind}
+#define FD(type, field, row, member, kind)                         \
+	{                                                          \
+		type "." field, offsetof(struct row, member), kind \
+	}
 
 static const struct fdesc leaves[] = {
 	FD("Project", "id", store_project_row, id, F_ID),
@@ -246,9 +250,11 @@ static int r_leaf(const struct gql_resolve_info *info, const struct gql_value *p
 		size_t n = cJSON_IsArray(j) ? (size_t)cJSON_GetArraySize(j) : 0, k = 0;
 		*out = gql_list_new(info->exec, n);
 		const cJSON *c;
-		cJSON_ArrayForEach(c, j) {
+		cJSON_ArrayForEach(c, j)
+		{
 			if (cJSON_IsString(c) && k < n)
-				out->u.list.items[k++] = gql_string(gql_strdup(info->exec, c->valuestring));
+				out->u.list.items[k++] = gql_string(
+					gql_strdup(info->exec, c->valuestring));
 		}
 		out->u.list.n = k;
 		cJSON_Delete(j);
@@ -357,8 +363,8 @@ static unsigned skip_mask(const struct gql_resolve_info *info, const char *prefi
 	char path[128];
 	for (size_t g = 0; g < n; g++) {
 		bool wanted = false;
-		for (size_t f = 0; f < JS_ARRAY_LEN(groups[g].fields) && groups[g].fields[f] && !wanted;
-		     f++) {
+		for (size_t f = 0;
+		     f < JS_ARRAY_LEN(groups[g].fields) && groups[g].fields[f] && !wanted; f++) {
 			snprintf(path, sizeof path, "%s%s", prefix, groups[g].fields[f]);
 			wanted = gql_info_wants_path(info, path);
 		}
@@ -374,7 +380,8 @@ static const struct skip_group issue_skips[] = {
 	{STORE_SKIP_TIMES, {"created", "updated", "resolved", "deletedAt"}},
 	{STORE_SKIP_LABELS, {"labels"}},
 	{STORE_SKIP_USER_NAME, {"assignee.displayName"}},
-	{STORE_SKIP_USER_DETAILS, {"assignee.emailAddress", "assignee.timeZone", "assignee.active"}},
+	{STORE_SKIP_USER_DETAILS,
+	 {"assignee.emailAddress", "assignee.timeZone", "assignee.active"}},
 };
 static const struct skip_group comment_skips[] = {
 	{STORE_SKIP_TEXT, {"body"}},
@@ -401,14 +408,16 @@ static int q_issues(const struct gql_resolve_info *info, const struct gql_value 
 		return -1;
 	int64_t first = gql_arg_int(info, "first", 50);
 	if (first < 0 || first > STORE_ISSUES_MAX) {
-		gql_fail(info, "BAD_USER_INPUT", "\"first\" must be between 0 and %d", STORE_ISSUES_MAX);
+		gql_fail(info, "BAD_USER_INPUT", "\"first\" must be between 0 and %d",
+			 STORE_ISSUES_MAX);
 		return -1;
 	}
 	q.limit = (int)first;
 	const char *after = gql_arg_str(info, "after");
 	if (after) {
 		if (parse_cursor(after, &q.after_updated_us, &q.after_id) < 0) {
-			gql_fail(info, "BAD_USER_INPUT", "\"after\" is not a cursor of this connection");
+			gql_fail(info, "BAD_USER_INPUT",
+				 "\"after\" is not a cursor of this connection");
 			return -1;
 		}
 		q.has_after = true;
@@ -422,14 +431,17 @@ static int q_issues(const struct gql_resolve_info *info, const struct gql_value 
 		if (sp && sp->kind == GQL_V_INT) {
 			q.sprint_id = sp->u.i;
 		} else if (sp && sp->kind == GQL_V_STRING) {
-			if (parse_i64(obj_str(x, f, "sprintId"), &q.sprint_id) < 0 || q.sprint_id <= 0) {
-				gql_fail(info, "BAD_USER_INPUT", "\"sprintId\" must be a numeric id");
+			if (parse_i64(obj_str(x, f, "sprintId"), &q.sprint_id) < 0 ||
+			    q.sprint_id <= 0) {
+				gql_fail(info, "BAD_USER_INPUT",
+					 "\"sprintId\" must be a numeric id");
 				return -1;
 			}
 		}
 		const char *since = obj_str(x, f, "updatedSince");
 		if (since && jtime_parse(since, &q.updated_since_ms) < 0) {
-			gql_fail(info, "BAD_USER_INPUT", "\"updatedSince\" is not an RFC 3339 timestamp");
+			gql_fail(info, "BAD_USER_INPUT",
+				 "\"updatedSince\" is not an RFC 3339 timestamp");
 			return -1;
 		}
 		const struct gql_value *del = gql_value_get(f, "includeDeleted");
@@ -647,11 +659,15 @@ static struct jira_client *jira_of(const struct gql_resolve_info *info)
 	if (!*rq->jira) {
 		const struct config *c = rq->cfg;
 		struct jira_opts o = {
-			.base_url = c->jira_base_url, .email = c->jira_email,
-			.api_token = c->jira_api_token, .pat = c->jira_pat,
-			.flavour = c->jira_flavour, .timeout_s = c->http_timeout_s,
+			.base_url = c->jira_base_url,
+			.email = c->jira_email,
+			.api_token = c->jira_api_token,
+			.pat = c->jira_pat,
+			.flavour = c->jira_flavour,
+			.timeout_s = c->http_timeout_s,
 			.connect_timeout_s = c->http_connect_timeout_s,
-			.max_attempts = c->http_max_attempts, .page_size = c->page_size,
+			.max_attempts = c->http_max_attempts,
+			.page_size = c->page_size,
 		};
 		*rq->jira = jira_client_new(&o);
 	}
@@ -706,14 +722,16 @@ static int q_jira_users(const struct gql_resolve_info *info, const struct gql_va
 	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
 	struct store_user_row *rows = gql_alloc(info->exec, sizeof *rows * (n ? n : 1));
 	const cJSON *u;
-	cJSON_ArrayForEach(u, arr) {
+	cJSON_ArrayForEach(u, arr)
+	{
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(u, "accountId");
 		const cJSON *dn = cJSON_GetObjectItemCaseSensitive(u, "displayName");
 		const cJSON *em = cJSON_GetObjectItemCaseSensitive(u, "emailAddress");
 		if (!cJSON_IsString(id))
 			continue;
 		rows[i].account_id = gql_strdup(info->exec, id->valuestring);
-		rows[i].display_name = cJSON_IsString(dn) ? gql_strdup(info->exec, dn->valuestring) : NULL;
+		rows[i].display_name = cJSON_IsString(dn) ? gql_strdup(info->exec, dn->valuestring)
+							  : NULL;
 		rows[i].email = cJSON_IsString(em) ? gql_strdup(info->exec, em->valuestring) : NULL;
 		rows[i++].active = true;
 	}
@@ -774,7 +792,7 @@ static void distribute(struct gql_exec *x, const int64_t *ids, size_t n, char *r
  * issues dropped by a failed sibling) it reads its own.
  */
 struct children_stash {
-	bool comments;               /* which kind the rows are */
+	bool comments; /* which kind the rows are */
 	bool authors;
 	unsigned skip;
 	const int64_t *ids;
@@ -788,8 +806,7 @@ struct child_params {
 	unsigned skip;
 };
 
-static void child_params(const struct gql_resolve_info *info, bool comments,
-			 struct child_params *p)
+static void child_params(const struct gql_resolve_info *info, bool comments, struct child_params *p)
 {
 	p->authors = gql_info_wants(info, "author");
 	p->skip = comments ? skip_mask(info, "", comment_skips, JS_ARRAY_LEN(comment_skips))
@@ -815,10 +832,12 @@ static int b_children(const struct gql_resolve_info *info, const struct gql_valu
 		rq->children = NULL;
 	} else if (gql_info_sibling(info, comments ? "worklogs" : "comments", &sib)) {
 		child_params(&sib, !comments, &other);
-		const struct child_params *c = comments ? &own : &other, *w = comments ? &other : &own;
+		const struct child_params *c = comments ? &own : &other,
+					  *w = comments ? &other : &own;
 		struct store_children_query q = {.comment_authors = c->authors,
 						 .worklog_authors = w->authors,
-						 .comment_skip = c->skip, .worklog_skip = w->skip};
+						 .comment_skip = c->skip,
+						 .worklog_skip = w->skip};
 		struct store_comment_row *cr;
 		struct store_worklog_row *wr;
 		size_t nc, nw;
@@ -826,8 +845,11 @@ static int b_children(const struct gql_resolve_info *info, const struct gql_valu
 					      sizeof e) < 0)
 			return db_fail(info, e);
 		st = gql_alloc(info->exec, sizeof *st);
-		*st = (struct children_stash){.comments = !comments, .authors = other.authors,
-					      .skip = other.skip, .ids = ids, .n = n,
+		*st = (struct children_stash){.comments = !comments,
+					      .authors = other.authors,
+					      .skip = other.skip,
+					      .ids = ids,
+					      .n = n,
 					      .rows = comments ? (void *)wr : (void *)cr,
 					      .n_rows = comments ? nw : nc};
 		rq->children = st;
@@ -867,8 +889,8 @@ static int b_worklogs(const struct gql_resolve_info *info, const struct gql_valu
 	return b_children(info, parents, n, out, false);
 }
 
-static int b_sprints(const struct gql_resolve_info *info, const struct gql_value *parents,
-		     size_t n, struct gql_value *out)
+static int b_sprints(const struct gql_resolve_info *info, const struct gql_value *parents, size_t n,
+		     struct gql_value *out)
 {
 	struct gql_admin_rq *rq = rq_of(info);
 	int64_t *ids = parent_ids(info->exec, parents, n, offsetof(struct store_issue_row, id));
@@ -991,7 +1013,8 @@ static int b_user(const struct gql_resolve_info *info, const struct gql_value *p
 			continue;
 		}
 		struct store_user_row key = {.account_id = ref[i]};
-		struct store_user_row *f = m ? bsearch(&key, rows, m, sizeof *rows, cmp_user) : NULL;
+		struct store_user_row *f = m ? bsearch(&key, rows, m, sizeof *rows, cmp_user)
+					     : NULL;
 		if (!f) { /* not synced as a user row: what the reference says */
 			f = gql_alloc(x, sizeof *f);
 			f->account_id = ref[i];
@@ -1005,7 +1028,8 @@ static int b_user(const struct gql_resolve_info *info, const struct gql_value *p
 static const struct uref off_assignee = {offsetof(struct store_issue_row, assignee_id), true,
 					 offsetof(struct store_issue_row, assignee_loaded),
 					 offsetof(struct store_issue_row, assignee)};
-static const struct uref off_reporter = {offsetof(struct store_issue_row, reporter_id), false, 0, 0};
+static const struct uref off_reporter = {offsetof(struct store_issue_row, reporter_id), false, 0,
+					 0};
 static const struct uref off_c_author = {offsetof(struct store_comment_row, author_id), true,
 					 offsetof(struct store_comment_row, author_loaded),
 					 offsetof(struct store_comment_row, author)};
@@ -1076,9 +1100,11 @@ static int sched_fail(const struct gql_resolve_info *info, const struct sched_er
 	} else {
 		log_error("graphql: schedule operation failed", "field", info->field_name, "code",
 			  code, "error", e->message);
-		gql_fail(info, code, "%s", !strcmp(code, "DB_UNAVAILABLE") ? "the database is unavailable"
-					   : !strcmp(code, "QUEUE_UNAVAILABLE") ? "the queue is unavailable"
-					   : "internal error (logged on the server)");
+		gql_fail(info, code, "%s",
+			 !strcmp(code, "DB_UNAVAILABLE") ? "the database is unavailable"
+			 : !strcmp(code, "QUEUE_UNAVAILABLE")
+				 ? "the queue is unavailable"
+				 : "internal error (logged on the server)");
 	}
 	return -1;
 }
@@ -1156,14 +1182,15 @@ static int shape_result(const struct gql_resolve_info *info, struct sched_result
 		out->u.obj.fields[1].name = "run";
 		out->u.obj.fields[1].value = run;
 		out->u.obj.fields[2].name = "outcome";
-		out->u.obj.fields[2].value = gql_string(gql_strdup(x, r->outcome ? r->outcome : "updated"));
+		out->u.obj.fields[2].value = gql_string(
+			gql_strdup(x, r->outcome ? r->outcome : "updated"));
 	}
 	sched_result_release(r);
 	return rc;
 }
 
 enum mop { OP_REGISTER, OP_START, OP_PAUSE, OP_RESUME, OP_RESCHEDULE, OP_TRIGGER, OP_TRACK };
-static const enum mop mops[] = {OP_REGISTER, OP_START, OP_PAUSE, OP_RESUME,
+static const enum mop mops[] = {OP_REGISTER,   OP_START,   OP_PAUSE, OP_RESUME,
 				OP_RESCHEDULE, OP_TRIGGER, OP_TRACK};
 
 static int m_schedule(const struct gql_resolve_info *info, const struct gql_value *parent,
@@ -1184,7 +1211,8 @@ static int m_schedule(const struct gql_resolve_info *info, const struct gql_valu
 	const struct gql_value *full = gql_arg(info, "full");
 	struct sched_trigger_opts t = {
 		.full = full && full->kind == GQL_V_BOOL && full->u.b,
-		.account_ids = ids, .n_account_ids = n_ids,
+		.account_ids = ids,
+		.n_account_ids = n_ids,
 	};
 	int rc = -1;
 	switch (op) {

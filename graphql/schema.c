@@ -11,10 +11,25 @@
 #include "graphql/gql_int.h"
 
 const char *const gql__dir_loc_names[DL_COUNT] = {
-	"QUERY", "MUTATION", "SUBSCRIPTION", "FIELD", "FRAGMENT_DEFINITION",
-	"FRAGMENT_SPREAD", "INLINE_FRAGMENT", "VARIABLE_DEFINITION", "SCHEMA", "SCALAR",
-	"OBJECT", "FIELD_DEFINITION", "ARGUMENT_DEFINITION", "INTERFACE", "UNION", "ENUM",
-	"ENUM_VALUE", "INPUT_OBJECT", "INPUT_FIELD_DEFINITION",
+	"QUERY",
+	"MUTATION",
+	"SUBSCRIPTION",
+	"FIELD",
+	"FRAGMENT_DEFINITION",
+	"FRAGMENT_SPREAD",
+	"INLINE_FRAGMENT",
+	"VARIABLE_DEFINITION",
+	"SCHEMA",
+	"SCALAR",
+	"OBJECT",
+	"FIELD_DEFINITION",
+	"ARGUMENT_DEFINITION",
+	"INTERFACE",
+	"UNION",
+	"ENUM",
+	"ENUM_VALUE",
+	"INPUT_OBJECT",
+	"INPUT_FIELD_DEFINITION",
 };
 
 /* ---- lookups and type predicates ----------------------------------------- */
@@ -156,7 +171,8 @@ int gql__value_literal(const struct ast_value *v, struct buf *b)
 		if (buf_putc(b, '[') < 0)
 			return -1;
 		for (const struct ast_value *it = v->items; it; it = it->next)
-			if ((it != v->items && buf_puts(b, ", ") < 0) || gql__value_literal(it, b) < 0)
+			if ((it != v->items && buf_puts(b, ", ") < 0) ||
+			    gql__value_literal(it, b) < 0)
 				return -1;
 		return buf_putc(b, ']');
 	case V_OBJECT:
@@ -164,7 +180,8 @@ int gql__value_literal(const struct ast_value *v, struct buf *b)
 			return -1;
 		for (const struct ast_objfield *f = v->fields; f; f = f->next)
 			if ((f != v->fields && buf_puts(b, ", ") < 0) ||
-			    buf_printf(b, "%s: ", f->name) < 0 || gql__value_literal(f->value, b) < 0)
+			    buf_printf(b, "%s: ", f->name) < 0 ||
+			    gql__value_literal(f->value, b) < 0)
 				return -1;
 		return buf_putc(b, '}');
 	}
@@ -331,7 +348,8 @@ static struct gql_input_def *build_inputs(struct loader *l, const struct ast_inp
 	for (const struct ast_input_value *v = iv; v && !l->failed; v = v->next, i++) {
 		check_name(l, v->name, v->loc);
 		if (gql__find_input(a, i, v->name)) {
-			lerr(l, v->loc, "duplicate argument or input field '%s' in '%s'", v->name, owner);
+			lerr(l, v->loc, "duplicate argument or input field '%s' in '%s'", v->name,
+			     owner);
 			break;
 		}
 		a[i].name = sdup(l, v->name);
@@ -354,7 +372,8 @@ static struct gql_input_def *build_inputs(struct loader *l, const struct ast_inp
 		check_directives(l, v->dirs, where);
 		deprecation(l, v->dirs, &a[i].deprecated, &a[i].reason);
 		if (a[i].deprecated && a[i].type->kind == TR_NONNULL && !a[i].defval)
-			lerr(l, v->loc, "required '%s' of '%s' cannot be deprecated", v->name, owner);
+			lerr(l, v->loc, "required '%s' of '%s' cannot be deprecated", v->name,
+			     owner);
 	}
 	*n_out = n;
 	return a;
@@ -390,8 +409,9 @@ static struct gql_type **build_names(struct loader *l, const struct ast_name *na
 static void fill_type(struct loader *l, struct gql_type *t, const struct ast_typedef *d)
 {
 	static const enum dir_loc where[] = {
-		[GQL_SCALAR] = DL_SCALAR, [GQL_OBJECT] = DL_OBJECT, [GQL_INTERFACE] = DL_INTERFACE,
-		[GQL_UNION] = DL_UNION, [GQL_ENUM] = DL_ENUM, [GQL_INPUT_OBJECT] = DL_INPUT_OBJECT,
+		[GQL_SCALAR] = DL_SCALAR,       [GQL_OBJECT] = DL_OBJECT,
+		[GQL_INTERFACE] = DL_INTERFACE, [GQL_UNION] = DL_UNION,
+		[GQL_ENUM] = DL_ENUM,           [GQL_INPUT_OBJECT] = DL_INPUT_OBJECT,
 	};
 	check_directives(l, d->dirs, where[d->kind]);
 	switch (d->kind) {
@@ -404,7 +424,8 @@ static void fill_type(struct loader *l, struct gql_type *t, const struct ast_typ
 	}
 	case GQL_OBJECT:
 	case GQL_INTERFACE: {
-		t->interfaces = build_names(l, d->interfaces, &t->n_interfaces, GQL_INTERFACE, t->name);
+		t->interfaces = build_names(l, d->interfaces, &t->n_interfaces, GQL_INTERFACE,
+					    t->name);
 		size_t n = 0;
 		for (const struct ast_field_def *f = d->fields; f; f = f->next)
 			n++;
@@ -428,12 +449,14 @@ static void fill_type(struct loader *l, struct gql_type *t, const struct ast_typ
 			if (!fd->type)
 				break;
 			if (!gql__is_output_type(fd->type)) {
-				lerr(l, f->loc, "field '%s.%s' must have an output type", t->name, f->name);
+				lerr(l, f->loc, "field '%s.%s' must have an output type", t->name,
+				     f->name);
 				break;
 			}
 			char owner[256];
 			snprintf(owner, sizeof owner, "%s.%s", t->name, f->name);
-			fd->args = build_inputs(l, f->args, &fd->n_args, DL_ARGUMENT_DEFINITION, owner);
+			fd->args = build_inputs(l, f->args, &fd->n_args, DL_ARGUMENT_DEFINITION,
+						owner);
 			check_directives(l, f->dirs, DL_FIELD_DEFINITION);
 			deprecation(l, f->dirs, &fd->deprecated, &fd->reason);
 			t->n_fields = i + 1;
@@ -455,10 +478,12 @@ static void fill_type(struct loader *l, struct gql_type *t, const struct ast_typ
 		}
 		t->values = arena_alloc(&l->s->arena, n * sizeof *t->values);
 		size_t i = 0;
-		for (const struct ast_enum_value *v = d->values; v && !l->failed; v = v->next, i++) {
+		for (const struct ast_enum_value *v = d->values; v && !l->failed;
+		     v = v->next, i++) {
 			for (size_t j = 0; j < i; j++)
 				if (strcmp(t->values[j].name, v->name) == 0)
-					lerr(l, v->loc, "enum value '%s.%s' defined twice", t->name, v->name);
+					lerr(l, v->loc, "enum value '%s.%s' defined twice", t->name,
+					     v->name);
 			t->values[i].name = sdup(l, v->name);
 			t->values[i].desc = sdup(l, v->desc);
 			check_directives(l, v->dirs, DL_ENUM_VALUE);
@@ -468,7 +493,8 @@ static void fill_type(struct loader *l, struct gql_type *t, const struct ast_typ
 		break;
 	}
 	case GQL_INPUT_OBJECT:
-		t->inputs = build_inputs(l, d->inputs, &t->n_inputs, DL_INPUT_FIELD_DEFINITION, t->name);
+		t->inputs = build_inputs(l, d->inputs, &t->n_inputs, DL_INPUT_FIELD_DEFINITION,
+					 t->name);
 		if (!l->failed && t->n_inputs == 0)
 			lerr(l, d->loc, "input '%s' must define one or more fields", t->name);
 		break;
@@ -525,28 +551,32 @@ static void check_implementations(struct loader *l, const struct gql_type *t)
 			const struct gql_field_def *ifd = &it->fields[j];
 			const struct gql_field_def *fd = gql__find_field(t, ifd->name);
 			if (!fd) {
-				lerr(l, t->loc, "'%s.%s' expected by interface '%s' is not provided",
-				     t->name, ifd->name, it->name);
+				lerr(l, t->loc,
+				     "'%s.%s' expected by interface '%s' is not provided", t->name,
+				     ifd->name, it->name);
 				return;
 			}
 			if (!subtype(fd->type, ifd->type)) {
-				lerr(l, t->loc, "'%s.%s' has a type incompatible with interface '%s'",
-				     t->name, ifd->name, it->name);
+				lerr(l, t->loc,
+				     "'%s.%s' has a type incompatible with interface '%s'", t->name,
+				     ifd->name, it->name);
 				return;
 			}
 			for (size_t a = 0; a < ifd->n_args; a++) {
 				const struct gql_input_def *ia = &ifd->args[a];
-				const struct gql_input_def *fa = gql__find_input(fd->args, fd->n_args, ia->name);
+				const struct gql_input_def *fa = gql__find_input(
+					fd->args, fd->n_args, ia->name);
 				if (!fa || !gql__tref_equal(fa->type, ia->type)) {
-					lerr(l, t->loc, "'%s.%s(%s:)' must match interface '%s'", t->name,
-					     ifd->name, ia->name, it->name);
+					lerr(l, t->loc, "'%s.%s(%s:)' must match interface '%s'",
+					     t->name, ifd->name, ia->name, it->name);
 					return;
 				}
 			}
 			for (size_t a = 0; a < fd->n_args; a++)
 				if (fd->args[a].type->kind == TR_NONNULL && !fd->args[a].defval &&
 				    !gql__find_input(ifd->args, ifd->n_args, fd->args[a].name))
-					lerr(l, t->loc, "'%s.%s(%s:)' is required but not in interface '%s'",
+					lerr(l, t->loc,
+					     "'%s.%s(%s:)' is required but not in interface '%s'",
 					     t->name, fd->name, fd->args[a].name, it->name);
 		}
 	}
@@ -573,9 +603,10 @@ static void check_defaults(struct loader *l, const struct gql_input_def *a, size
 {
 	for (size_t i = 0; i < n && !l->failed; i++) {
 		char msg[300];
-		if (a[i].defval && gql__check_literal(l->s, a[i].defval, a[i].type, msg, sizeof msg) < 0)
-			lerr(l, a[i].loc, "invalid default value of '%s' in '%s': %s", a[i].name, owner,
-			     msg);
+		if (a[i].defval &&
+		    gql__check_literal(l->s, a[i].defval, a[i].type, msg, sizeof msg) < 0)
+			lerr(l, a[i].loc, "invalid default value of '%s' in '%s': %s", a[i].name,
+			     owner, msg);
 	}
 }
 
@@ -653,18 +684,22 @@ static int load(struct gql_schema *s, const char *sdl, size_t len, bool builtin,
 		size_t n = 0;
 		for (size_t j = 0; j < s->n_types; j++)
 			for (size_t k = 0; k < s->types[j]->n_interfaces; k++)
-				n += s->types[j]->interfaces[k] == it && s->types[j]->kind == GQL_OBJECT;
+				n += s->types[j]->interfaces[k] == it &&
+				     s->types[j]->kind == GQL_OBJECT;
 		it->possible = n ? arena_alloc(&s->arena, n * sizeof *it->possible) : NULL;
 		it->n_possible = 0;
 		for (size_t j = 0; j < s->n_types; j++)
 			for (size_t k = 0; k < s->types[j]->n_interfaces; k++)
-				if (s->types[j]->interfaces[k] == it && s->types[j]->kind == GQL_OBJECT)
+				if (s->types[j]->interfaces[k] == it &&
+				    s->types[j]->kind == GQL_OBJECT)
 					it->possible[it->n_possible++] = s->types[j];
 	}
 	for (i = first_new; i < s->n_types && !l.failed; i++) {
 		check_implementations(&l, s->types[i]);
-		if (s->types[i]->kind == GQL_INPUT_OBJECT && input_cycle(s->types[i], s->types[i], 0))
-			lerr(&l, s->types[i]->loc, "input '%s' references itself through non-null fields",
+		if (s->types[i]->kind == GQL_INPUT_OBJECT &&
+		    input_cycle(s->types[i], s->types[i], 0))
+			lerr(&l, s->types[i]->loc,
+			     "input '%s' references itself through non-null fields",
 			     s->types[i]->name);
 	}
 	/* Default values of arguments and input fields must be valid. */
@@ -672,7 +707,8 @@ static int load(struct gql_schema *s, const char *sdl, size_t len, bool builtin,
 		struct gql_type *t = s->types[i];
 		check_defaults(&l, t->inputs, t->n_inputs, t->name);
 		for (size_t f = 0; f < t->n_fields && !l.failed; f++)
-			check_defaults(&l, t->fields[f].args, t->fields[f].n_args, t->fields[f].name);
+			check_defaults(&l, t->fields[f].args, t->fields[f].n_args,
+				       t->fields[f].name);
 	}
 	for (i = 0; i < s->n_dirs && !l.failed; i++)
 		check_defaults(&l, s->dirs[i]->args, s->dirs[i]->n_args, s->dirs[i]->name);
@@ -738,8 +774,8 @@ struct gql_schema *gql_schema_new(void)
 	struct gql_schema *s = xcalloc(1, sizeof *s);
 	char err[256];
 	arena_init(&s->arena);
-	if (load(s, gql__introspection_sdl, strlen(gql__introspection_sdl), true, err,
-		 sizeof err) < 0) {
+	if (load(s, gql__introspection_sdl, strlen(gql__introspection_sdl), true, err, sizeof err) <
+	    0) {
 		log_error("cannot load the built-in graphql schema", "error", err);
 		abort();
 	}

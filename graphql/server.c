@@ -29,17 +29,17 @@
 enum {
 	HTTP_OK = 200,
 	HTTP_NO_CONTENT = 204,
-	HTTP_BAD_REQUEST = 400,          /* not a well-formed GraphQL-over-HTTP request; and,
+	HTTP_BAD_REQUEST = 400,  /* not a well-formed GraphQL-over-HTTP request; and,
 					    for graphql-response+json, request errors */
-	HTTP_UNAUTHORIZED = 401,         /* no or unknown bearer token */
-	HTTP_FORBIDDEN = 403,            /* the read token asked for a mutation */
+	HTTP_UNAUTHORIZED = 401, /* no or unknown bearer token */
+	HTTP_FORBIDDEN = 403,    /* the read token asked for a mutation */
 	HTTP_NOT_FOUND = 404,
-	HTTP_METHOD_NOT_ALLOWED = 405,   /* not GET/POST; a mutation over GET */
-	HTTP_NOT_ACCEPTABLE = 406,       /* Accept names no media type we serve */
-	HTTP_PAYLOAD_TOO_LARGE = 413,    /* body over MAX_BODY_BYTES */
-	HTTP_UNSUPPORTED_MEDIA = 415,    /* POST body not application/json */
+	HTTP_METHOD_NOT_ALLOWED = 405, /* not GET/POST; a mutation over GET */
+	HTTP_NOT_ACCEPTABLE = 406,     /* Accept names no media type we serve */
+	HTTP_PAYLOAD_TOO_LARGE = 413,  /* body over MAX_BODY_BYTES */
+	HTTP_UNSUPPORTED_MEDIA = 415,  /* POST body not application/json */
 	HTTP_INTERNAL_ERROR = 500,
-	HTTP_UNAVAILABLE = 503,          /* /readyz: a dependency is down */
+	HTTP_UNAVAILABLE = 503, /* /readyz: a dependency is down */
 };
 
 #define MAX_BODY_BYTES (256 * 1024)
@@ -50,11 +50,18 @@ enum {
 enum media { MEDIA_GQL_RESPONSE, MEDIA_JSON };
 
 /* Statuses counted for /metrics (anything else lands in "other"). */
-static const int counted_status[] = {HTTP_OK, HTTP_NO_CONTENT, HTTP_BAD_REQUEST,
-				     HTTP_UNAUTHORIZED, HTTP_FORBIDDEN, HTTP_NOT_FOUND,
-				     HTTP_METHOD_NOT_ALLOWED, HTTP_NOT_ACCEPTABLE,
-				     HTTP_PAYLOAD_TOO_LARGE, HTTP_UNSUPPORTED_MEDIA,
-				     HTTP_INTERNAL_ERROR, HTTP_UNAVAILABLE};
+static const int counted_status[] = {HTTP_OK,
+				     HTTP_NO_CONTENT,
+				     HTTP_BAD_REQUEST,
+				     HTTP_UNAUTHORIZED,
+				     HTTP_FORBIDDEN,
+				     HTTP_NOT_FOUND,
+				     HTTP_METHOD_NOT_ALLOWED,
+				     HTTP_NOT_ACCEPTABLE,
+				     HTTP_PAYLOAD_TOO_LARGE,
+				     HTTP_UNSUPPORTED_MEDIA,
+				     HTTP_INTERNAL_ERROR,
+				     HTTP_UNAVAILABLE};
 #define N_COUNTED JS_ARRAY_LEN(counted_status)
 
 /* What a pool thread owns; freed by gql_server_stop after the threads end. */
@@ -71,10 +78,10 @@ struct gql_server {
 	struct gql_schema *schema;
 	struct gql_engine *engine;
 	struct MHD_Daemon *daemon;
-	char *cors_origin;               /* CORS_ORIGIN; NULL: no CORS headers */
-	pthread_mutex_t lock;            /* threads list, Redis connection */
+	char *cors_origin;    /* CORS_ORIGIN; NULL: no CORS headers */
+	pthread_mutex_t lock; /* threads list, Redis connection */
 	struct tctx *threads;
-	struct engine *queue;            /* for queue depth and the Redis check */
+	struct engine *queue; /* for queue depth and the Redis check */
 	struct engine_conn *queue_conn;
 	atomic_uint_fast64_t requests[N_COUNTED + 1];
 };
@@ -135,8 +142,8 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, struct gql_server *s, 
 				bool count)
 {
 	size_t len = body->len;
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, buf_detach(body), MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, buf_detach(body),
+								 MHD_RESPMEM_MUST_FREE);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
@@ -172,7 +179,8 @@ static enum MHD_Result send_text(struct MHD_Connection *c, struct gql_server *s,
 
 static const char *media_type_name(enum media m)
 {
-	return m == MEDIA_GQL_RESPONSE ? MT_GQL_RESPONSE "; charset=utf-8" : MT_JSON "; charset=utf-8";
+	return m == MEDIA_GQL_RESPONSE ? MT_GQL_RESPONSE "; charset=utf-8"
+				       : MT_JSON "; charset=utf-8";
 }
 
 /* A GraphQL error response {"errors":[{message, extensions:{code}}]}. */
@@ -292,7 +300,8 @@ static enum MHD_Result handle_graphql(struct gql_server *s, struct MHD_Connectio
 	if (!strcmp(method, MHD_HTTP_METHOD_OPTIONS) && s->cors_origin) {
 		struct buf b = BUF_INIT;
 		buf_init(&b, 0);
-		struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL,
+									 MHD_RESPMEM_PERSISTENT);
 		const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
 		if (origin && (!strcmp(s->cors_origin, "*") || !strcmp(s->cors_origin, origin))) {
 			MHD_add_response_header(r, "Access-Control-Allow-Origin",
@@ -309,11 +318,12 @@ static enum MHD_Result handle_graphql(struct gql_server *s, struct MHD_Connectio
 		MHD_destroy_response(r);
 		return rc;
 	}
-	int media = negotiate(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							   MHD_HTTP_HEADER_ACCEPT));
+	int media = negotiate(
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
 	if (!get && !post)
-		return send_error(c, s, HTTP_METHOD_NOT_ALLOWED, media < 0 ? MEDIA_JSON : (enum media)media,
-				  "METHOD_NOT_ALLOWED", "use GET (queries) or POST", "GET, POST");
+		return send_error(c, s, HTTP_METHOD_NOT_ALLOWED,
+				  media < 0 ? MEDIA_JSON : (enum media)media, "METHOD_NOT_ALLOWED",
+				  "use GET (queries) or POST", "GET, POST");
 	if (media < 0)
 		return send_error(c, s, HTTP_NOT_ACCEPTABLE, MEDIA_JSON, "NOT_ACCEPTABLE",
 				  "Accept must allow " MT_GQL_RESPONSE " or " MT_JSON, NULL);
@@ -332,8 +342,8 @@ static enum MHD_Result handle_graphql(struct gql_server *s, struct MHD_Connectio
 	char *vars = NULL;
 	const char *bad = NULL;
 	if (post) {
-		if (!is_json_content_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-								      MHD_HTTP_HEADER_CONTENT_TYPE)))
+		if (!is_json_content_type(MHD_lookup_connection_value(
+			    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
 			return send_error(c, s, HTTP_UNSUPPORTED_MEDIA, m, "UNSUPPORTED_MEDIA_TYPE",
 					  "the request body must be " MT_JSON, NULL);
 		body = cJSON_ParseWithLength(up->body.data, up->body.len);
@@ -384,12 +394,19 @@ static enum MHD_Result handle_graphql(struct gql_server *s, struct MHD_Connectio
 	struct arena arena;
 	arena_init(&arena);
 	struct gql_admin_rq ctx = {
-		.db = thread_db(t), .arena = &arena, .cfg = s->cfg, .jira = &t->jira,
-		.queue = s->queue, .eng = &t->eng,
+		.db = thread_db(t),
+		.arena = &arena,
+		.cfg = s->cfg,
+		.jira = &t->jira,
+		.queue = s->queue,
+		.eng = &t->eng,
 	};
 	struct gql_request rq = {
-		.query = query, .query_len = strlen(query), .operation_name = op_name,
-		.variables_json = vars, .ctx = &ctx,
+		.query = query,
+		.query_len = strlen(query),
+		.operation_name = op_name,
+		.variables_json = vars,
+		.ctx = &ctx,
 		.allow_mutations = post && who == AUTH_ADMIN,
 	};
 	struct buf out;
@@ -472,71 +489,99 @@ static enum MHD_Result handle_metrics(struct gql_server *s, struct MHD_Connectio
 	bool pg = db && store_read_metrics(db, &a, &m, e, sizeof e) == 0;
 	if (!pg)
 		log_warn("graphql: metrics: cannot read runs", "error", e);
-	w |= buf_printf(&b, "# HELP jirasync_up_postgresql Whether PostgreSQL answered this scrape.\n"
-			    "# TYPE jirasync_up_postgresql gauge\njirasync_up_postgresql %d\n", pg);
+	w |= buf_printf(&b,
+			"# HELP jirasync_up_postgresql Whether PostgreSQL answered this scrape.\n"
+			"# TYPE jirasync_up_postgresql gauge\njirasync_up_postgresql %d\n",
+			pg);
 	if (pg) {
 		w |= buf_puts(&b, "# HELP jirasync_sync_runs Sync runs by status.\n"
 				  "# TYPE jirasync_sync_runs gauge\n");
-		w |= buf_printf(&b, "jirasync_sync_runs{status=\"RUNNING\"} %" PRId64 "\n"
-				    "jirasync_sync_runs{status=\"SUCCESS\"} %" PRId64 "\n"
-				    "jirasync_sync_runs{status=\"FAILED\"} %" PRId64 "\n",
+		w |= buf_printf(&b,
+				"jirasync_sync_runs{status=\"RUNNING\"} %" PRId64 "\n"
+				"jirasync_sync_runs{status=\"SUCCESS\"} %" PRId64 "\n"
+				"jirasync_sync_runs{status=\"FAILED\"} %" PRId64 "\n",
 				m.runs_running, m.runs_success, m.runs_failed);
-		w |= buf_puts(&b, "# HELP jirasync_sync_run_duration_seconds Durations of finished runs.\n"
-				  "# TYPE jirasync_sync_run_duration_seconds histogram\n");
+		w |= buf_puts(
+			&b,
+			"# HELP jirasync_sync_run_duration_seconds Durations of finished runs.\n"
+			"# TYPE jirasync_sync_run_duration_seconds histogram\n");
 		for (int i = 0; i < STORE_RUN_BUCKETS; i++)
-			w |= buf_printf(&b, "jirasync_sync_run_duration_seconds_bucket{le=\"%g\"} %" PRId64 "\n",
-					store_run_bucket_le[i], m.duration_bucket[i]);
-		w |= buf_printf(&b, "jirasync_sync_run_duration_seconds_bucket{le=\"+Inf\"} %" PRId64 "\n"
-				    "jirasync_sync_run_duration_seconds_sum %.3f\n"
-				    "jirasync_sync_run_duration_seconds_count %" PRId64 "\n",
+			w |= buf_printf(
+				&b,
+				"jirasync_sync_run_duration_seconds_bucket{le=\"%g\"} %" PRId64
+				"\n",
+				store_run_bucket_le[i], m.duration_bucket[i]);
+		w |= buf_printf(&b,
+				"jirasync_sync_run_duration_seconds_bucket{le=\"+Inf\"} %" PRId64
+				"\n"
+				"jirasync_sync_run_duration_seconds_sum %.3f\n"
+				"jirasync_sync_run_duration_seconds_count %" PRId64 "\n",
 				m.duration_count, m.duration_sum_s, m.duration_count);
-		w |= buf_printf(&b, "# HELP jirasync_jira_requests_total Requests made to Jira by runs.\n"
-				    "# TYPE jirasync_jira_requests_total counter\n"
-				    "jirasync_jira_requests_total %" PRId64 "\n", m.jira_requests);
-		w |= buf_puts(&b, "# HELP jirasync_jira_errors_total Jira failures logged, by classified code.\n"
-				  "# TYPE jirasync_jira_errors_total counter\n");
+		w |= buf_printf(
+			&b,
+			"# HELP jirasync_jira_requests_total Requests made to Jira by runs.\n"
+			"# TYPE jirasync_jira_requests_total counter\n"
+			"jirasync_jira_requests_total %" PRId64 "\n",
+			m.jira_requests);
+		w |= buf_puts(
+			&b,
+			"# HELP jirasync_jira_errors_total Jira failures logged, by classified code.\n"
+			"# TYPE jirasync_jira_errors_total counter\n");
 		for (size_t i = 0; i < m.n_errors; i++) {
 			const char *code = m.errors[i].code ? m.errors[i].code : "";
-			bool ok = strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") == strlen(code);
+			bool ok = strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") ==
+				  strlen(code);
 			w |= buf_printf(&b, "jirasync_jira_errors_total{code=\"%s\"} %" PRId64 "\n",
 					ok ? code : "OTHER", m.errors[i].n);
 		}
 	}
 	struct engine_depth d;
 	bool redis = queue_depth(s, &d) == 0;
-	w |= buf_printf(&b, "# HELP jirasync_up_redis Whether Redis answered this scrape.\n"
-			    "# TYPE jirasync_up_redis gauge\njirasync_up_redis %d\n", redis);
+	w |= buf_printf(&b,
+			"# HELP jirasync_up_redis Whether Redis answered this scrape.\n"
+			"# TYPE jirasync_up_redis gauge\njirasync_up_redis %d\n",
+			redis);
 	if (redis)
-		w |= buf_printf(&b, "# HELP jirasync_queue_depth Tasks in the queue by state.\n"
-				    "# TYPE jirasync_queue_depth gauge\n"
-				    "jirasync_queue_depth{state=\"ready\"} %" PRId64 "\n"
-				    "jirasync_queue_depth{state=\"pending\"} %" PRId64 "\n"
-				    "jirasync_queue_depth{state=\"delayed\"} %" PRId64 "\n"
-				    "jirasync_queue_depth{state=\"dead\"} %" PRId64 "\n",
+		w |= buf_printf(&b,
+				"# HELP jirasync_queue_depth Tasks in the queue by state.\n"
+				"# TYPE jirasync_queue_depth gauge\n"
+				"jirasync_queue_depth{state=\"ready\"} %" PRId64 "\n"
+				"jirasync_queue_depth{state=\"pending\"} %" PRId64 "\n"
+				"jirasync_queue_depth{state=\"delayed\"} %" PRId64 "\n"
+				"jirasync_queue_depth{state=\"dead\"} %" PRId64 "\n",
 				d.ready, d.pending, d.delayed, d.dead);
-	w |= buf_puts(&b, "# HELP jirasync_graphql_requests_total GraphQL HTTP requests by status.\n"
-			  "# TYPE jirasync_graphql_requests_total counter\n");
+	w |= buf_puts(&b,
+		      "# HELP jirasync_graphql_requests_total GraphQL HTTP requests by status.\n"
+		      "# TYPE jirasync_graphql_requests_total counter\n");
 	for (size_t i = 0; i <= N_COUNTED; i++) {
 		uint64_t n = atomic_load(&s->requests[i]);
 		if (i == N_COUNTED)
-			w |= buf_printf(&b, "jirasync_graphql_requests_total{status=\"other\"} %" PRIu64 "\n", n);
+			w |= buf_printf(&b,
+					"jirasync_graphql_requests_total{status=\"other\"} %" PRIu64
+					"\n",
+					n);
 		else
-			w |= buf_printf(&b, "jirasync_graphql_requests_total{status=\"%d\"} %" PRIu64 "\n",
-					counted_status[i], n);
+			w |= buf_printf(
+				&b, "jirasync_graphql_requests_total{status=\"%d\"} %" PRIu64 "\n",
+				counted_status[i], n);
 	}
-	w |= buf_printf(&b, "# HELP jirasync_graphql_sql_statements_total SQL statements run by GraphQL reads.\n"
-			    "# TYPE jirasync_graphql_sql_statements_total counter\n"
-			    "jirasync_graphql_sql_statements_total %" PRIu64 "\n",
-			store_read_statements());
+	w |= buf_printf(
+		&b,
+		"# HELP jirasync_graphql_sql_statements_total SQL statements run by GraphQL reads.\n"
+		"# TYPE jirasync_graphql_sql_statements_total counter\n"
+		"jirasync_graphql_sql_statements_total %" PRIu64 "\n",
+		store_read_statements());
 	struct gql_cache_stats cs;
 	gql_engine_cache_stats(s->engine, &cs);
-	w |= buf_printf(&b, "# HELP jirasync_graphql_document_cache_hits_total Parsed-document cache hits.\n"
-			    "# TYPE jirasync_graphql_document_cache_hits_total counter\n"
-			    "jirasync_graphql_document_cache_hits_total %" PRIu64 "\n"
-			    "# HELP jirasync_graphql_document_cache_misses_total Parsed-document cache misses.\n"
-			    "# TYPE jirasync_graphql_document_cache_misses_total counter\n"
-			    "jirasync_graphql_document_cache_misses_total %" PRIu64 "\n",
-			cs.hits, cs.misses);
+	w |= buf_printf(
+		&b,
+		"# HELP jirasync_graphql_document_cache_hits_total Parsed-document cache hits.\n"
+		"# TYPE jirasync_graphql_document_cache_hits_total counter\n"
+		"jirasync_graphql_document_cache_hits_total %" PRIu64 "\n"
+		"# HELP jirasync_graphql_document_cache_misses_total Parsed-document cache misses.\n"
+		"# TYPE jirasync_graphql_document_cache_misses_total counter\n"
+		"jirasync_graphql_document_cache_misses_total %" PRIu64 "\n",
+		cs.hits, cs.misses);
 	(void)w;
 	arena_release(&a);
 	return send_buf(c, s, HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &b, NULL, false);
@@ -649,7 +694,8 @@ static int resolve_listen(const char *addr, struct sockaddr_storage *ss, char *e
 		h[hl - 1] = '\0';
 		h++;
 	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	int g = getaddrinfo(*h ? h : NULL, colon + 1, &hints, &res);
@@ -695,7 +741,8 @@ struct gql_server *gql_server_start(const struct config *cfg, const char *schema
 	s->cors_origin = cors && *cors ? xstrdup(cors) : NULL;
 	if (cfg->redis_url) {
 		char e[256];
-		struct engine_options eo = {.redis_url = cfg->redis_url, .command_timeout_ms = 2000};
+		struct engine_options eo = {.redis_url = cfg->redis_url,
+					    .command_timeout_ms = 2000};
 		s->queue = engine_new(&eo, e, sizeof e);
 		if (!s->queue)
 			log_warn("graphql: no queue metrics", "error", e);
@@ -715,13 +762,11 @@ struct gql_server *gql_server_start(const struct config *cfg, const char *schema
 		flags |= MHD_USE_IPv6;
 	uint16_t port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						       : ((struct sockaddr_in *)&ss)->sin_port);
-	s->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_request, s,
-				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+	s->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+				     (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+				     (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 				     MHD_OPTION_CONNECTION_LIMIT, 1000u,
-				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				     MHD_OPTION_END);
+				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
 	if (!s->daemon) {
 		snprintf(err, errlen, "cannot listen on '%s': %s", listen, strerror(errno));
 		goto fail;

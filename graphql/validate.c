@@ -105,7 +105,8 @@ static bool check_value_as(struct vctx *c, const struct ast_value *v, const stru
 	}
 	if (t->kind == TR_NONNULL) {
 		if (v->kind == V_NULL) {
-			VERR(c, &v->loc, NULL, "Expected value of type \"%s\", found null.", tstr(c, t));
+			VERR(c, &v->loc, NULL, "Expected value of type \"%s\", found null.",
+			     tstr(c, t));
 			return false;
 		}
 		return check_value_as(c, v, t->of, false, t);
@@ -149,14 +150,16 @@ static bool check_value_as(struct vctx *c, const struct ast_value *v, const stru
 				for (const struct ast_objfield *g = v->fields; g != f; g = g->next)
 					if (strcmp(g->name, f->name) == 0) {
 						VERR(c, &g->loc, &f->loc,
-						     "There can be only one input field named \"%s\".", f->name);
+						     "There can be only one input field named \"%s\".",
+						     f->name);
 						return false;
 					}
-				const struct gql_input_def *fd =
-					gql__find_input(nt->inputs, nt->n_inputs, f->name);
+				const struct gql_input_def *fd = gql__find_input(
+					nt->inputs, nt->n_inputs, f->name);
 				if (!fd) {
 					VERR(c, &f->loc, NULL,
-					     "Field \"%s\" is not defined by type \"%s\".", f->name, nt->name);
+					     "Field \"%s\" is not defined by type \"%s\".", f->name,
+					     nt->name);
 					return false;
 				}
 				if (!check_value(c, f->value, fd->type, fd->defval != NULL))
@@ -194,15 +197,15 @@ static void check_args(struct vctx *c, const struct ast_arg *args, const struct 
 	for (const struct ast_arg *a = args; a; a = a->next) {
 		for (const struct ast_arg *b = args; b != a; b = b->next)
 			if (strcmp(a->name, b->name) == 0) {
-				VERR(c, &b->loc, &a->loc, "There can be only one argument named \"%s\".",
-				     a->name);
+				VERR(c, &b->loc, &a->loc,
+				     "There can be only one argument named \"%s\".", a->name);
 				break;
 			}
-		const struct gql_input_def *d = gql__find_input((struct gql_input_def *)defs, n_defs,
-								a->name);
+		const struct gql_input_def *d = gql__find_input((struct gql_input_def *)defs,
+								n_defs, a->name);
 		if (!d) {
-			VERR(c, &a->loc, NULL, "Unknown argument \"%s\" on %s \"%s\".", a->name, what,
-			     name);
+			VERR(c, &a->loc, NULL, "Unknown argument \"%s\" on %s \"%s\".", a->name,
+			     what, name);
 			continue;
 		}
 		check_value(c, a->value, d->type, d->defval != NULL);
@@ -217,7 +220,8 @@ static void check_args(struct vctx *c, const struct ast_arg *args, const struct 
 		if (!present)
 			VERR(c, &where, NULL,
 			     "%s \"%s\" argument \"%s\" of type \"%s\" is required, but it was not "
-			     "provided.", what[0] == 'f' ? "Field" : "Directive", name, d->name,
+			     "provided.",
+			     what[0] == 'f' ? "Field" : "Directive", name, d->name,
 			     tstr(c, d->type));
 	}
 }
@@ -288,7 +292,8 @@ static void walk_field(struct vctx *c, struct ast_sel *sel, struct gql_type *par
 	} else if (!sel->selset) {
 		VERR(c, &sel->loc, NULL,
 		     "Field \"%s\" of type \"%s\" must have a selection of subfields. Did you mean "
-		     "\"%s { ... }\"?", sel->name, tstr(c, fd->type), sel->name);
+		     "\"%s { ... }\"?",
+		     sel->name, tstr(c, fd->type), sel->name);
 	} else {
 		walk_selset(c, sel->selset, rt);
 	}
@@ -307,19 +312,22 @@ static void walk_selset(struct vctx *c, struct ast_selset *ss, struct gql_type *
 			if (sel->type_cond) {
 				t = gql__find_type(c->s, sel->type_cond);
 				if (!t) {
-					VERR(c, &sel->cond_loc, NULL, "Unknown type \"%s\".", sel->type_cond);
+					VERR(c, &sel->cond_loc, NULL, "Unknown type \"%s\".",
+					     sel->type_cond);
 					break;
 				}
 				if (!gql__is_composite(t)) {
 					VERR(c, &sel->cond_loc, NULL,
-					     "Fragment cannot condition on non composite type \"%s\".", t->name);
+					     "Fragment cannot condition on non composite type \"%s\".",
+					     t->name);
 					break;
 				}
 				sel->cond_type = t;
 				if (!types_overlap(t, parent)) {
 					VERR(c, &sel->loc, NULL,
 					     "Fragment cannot be spread here as objects of type \"%s\" can "
-					     "never be of type \"%s\".", parent->name, t->name);
+					     "never be of type \"%s\".",
+					     parent->name, t->name);
 					break;
 				}
 			}
@@ -341,10 +349,12 @@ static void walk_selset(struct vctx *c, struct ast_selset *ss, struct gql_type *
 				n->next = *c->spreads;
 				*c->spreads = n;
 			}
-			if (f->type && gql__is_composite(f->type) && !types_overlap(f->type, parent))
+			if (f->type && gql__is_composite(f->type) &&
+			    !types_overlap(f->type, parent))
 				VERR(c, &sel->loc, NULL,
 				     "Fragment \"%s\" cannot be spread here as objects of type \"%s\" can "
-				     "never be of type \"%s\".", f->name, parent->name, f->type->name);
+				     "never be of type \"%s\".",
+				     f->name, parent->name, f->type->name);
 			break;
 		}
 		}
@@ -383,8 +393,8 @@ static void collect(struct vctx *c, struct fset *fs, struct ast_selset *ss, stru
 			fs->e[fs->n].parent = parent;
 			fs->n++;
 		} else if (sel->kind == SEL_INLINE) {
-			collect(c, fs, sel->selset, sel->cond_type ? sel->cond_type : parent, visited,
-				depth + 1);
+			collect(c, fs, sel->selset, sel->cond_type ? sel->cond_type : parent,
+				visited, depth + 1);
 		} else if (sel->frag && sel->frag->type) {
 			bool seen = false;
 			for (struct ast_name *v = *visited; v; v = v->next)
@@ -603,8 +613,8 @@ static void merge_walk(struct vctx *c, struct ast_selset *ss, struct gql_type *p
 		if (sel->kind == SEL_FIELD && sel->def && sel->selset)
 			merge_walk(c, sel->selset, gql__named(sel->def->type), depth + 1, true);
 		else if (sel->kind == SEL_INLINE)
-			merge_walk(c, sel->selset, sel->cond_type ? sel->cond_type : parent, depth + 1,
-				   false);
+			merge_walk(c, sel->selset, sel->cond_type ? sel->cond_type : parent,
+				   depth + 1, false);
 	}
 }
 
@@ -743,8 +753,8 @@ static void check_variables(struct vctx *c, struct ast_op *op)
 	for (struct ast_vardef *v = op->vars; v; v = v->next) {
 		for (struct ast_vardef *w = op->vars; w != v; w = w->next)
 			if (strcmp(w->name, v->name) == 0) {
-				VERR(c, &w->loc, &v->loc, "There can be only one variable named \"$%s\".",
-				     v->name);
+				VERR(c, &w->loc, &v->loc,
+				     "There can be only one variable named \"$%s\".", v->name);
 				break;
 			}
 		check_directives(c, v->dirs, DL_VARIABLE_DEFINITION);
@@ -786,18 +796,19 @@ static void check_variables(struct vctx *c, struct ast_op *op)
 			if (!vd) {
 				if (op->name)
 					VERR(c, &u->loc, &op->loc,
-					     "Variable \"$%s\" is not defined by operation \"%s\".", u->name,
-					     opname);
+					     "Variable \"$%s\" is not defined by operation \"%s\".",
+					     u->name, opname);
 				else
-					VERR(c, &u->loc, &op->loc, "Variable \"$%s\" is not defined.",
-					     u->name);
+					VERR(c, &u->loc, &op->loc,
+					     "Variable \"$%s\" is not defined.", u->name);
 				continue;
 			}
 			if (vd->type && gql__named(vd->type) && gql__is_input_type(vd->type) &&
 			    !usage_allowed(vd, u))
 				VERR(c, &vd->loc, &u->loc,
 				     "Variable \"$%s\" of type \"%s\" used in position expecting type "
-				     "\"%s\".", u->name, tstr(c, vd->type), tstr(c, u->type));
+				     "\"%s\".",
+				     u->name, tstr(c, vd->type), tstr(c, u->type));
 		}
 	}
 	for (struct ast_vardef *v = op->vars; v; v = v->next) {
@@ -805,12 +816,14 @@ static void check_variables(struct vctx *c, struct ast_op *op)
 		for (struct var_usage *u = op->usages; u && !used; u = u->next)
 			used = strcmp(u->name, v->name) == 0;
 		for (struct ast_fragment *g = c->doc->frags; g && !used; g = g->next)
-			for (struct var_usage *u = g->reach ? g->usages : NULL; u && !used; u = u->next)
+			for (struct var_usage *u = g->reach ? g->usages : NULL; u && !used;
+			     u = u->next)
 				used = strcmp(u->name, v->name) == 0;
 		if (!used) {
 			if (op->name)
 				VERR(c, &v->loc, NULL,
-				     "Variable \"$%s\" is never used in operation \"%s\".", v->name, opname);
+				     "Variable \"$%s\" is never used in operation \"%s\".", v->name,
+				     opname);
 			else
 				VERR(c, &v->loc, NULL, "Variable \"$%s\" is never used.", v->name);
 		}
@@ -909,8 +922,8 @@ void gql__validate(const struct gql_schema *s, struct ast_doc *doc, struct err_l
 	for (struct ast_fragment *f = doc->frags; f; f = f->next) {
 		for (struct ast_fragment *g = doc->frags; g != f; g = g->next)
 			if (strcmp(g->name, f->name) == 0) {
-				VERR(&c, &g->loc, &f->loc, "There can be only one fragment named \"%s\".",
-				     f->name);
+				VERR(&c, &g->loc, &f->loc,
+				     "There can be only one fragment named \"%s\".", f->name);
 				break;
 			}
 		struct gql_type *t = gql__find_type(s, f->type_cond);
@@ -918,8 +931,8 @@ void gql__validate(const struct gql_schema *s, struct ast_doc *doc, struct err_l
 			VERR(&c, &f->cond_loc, NULL, "Unknown type \"%s\".", f->type_cond);
 		else if (!gql__is_composite(t))
 			VERR(&c, &f->cond_loc, NULL,
-			     "Fragment \"%s\" cannot condition on non composite type \"%s\".", f->name,
-			     t->name);
+			     "Fragment \"%s\" cannot condition on non composite type \"%s\".",
+			     f->name, t->name);
 		else
 			f->type = t;
 	}
@@ -971,9 +984,10 @@ void gql__validate(const struct gql_schema *s, struct ast_doc *doc, struct err_l
 	for (struct ast_op *op = doc->ops; op; op = op->next) {
 		int d = spread_depth(op->selset, 0);
 		if (d > MAX_SPREAD_NESTING) {
-			gql__err_add(errs, "QUERY_TOO_DEEP", &op->loc, NULL,
-				     "fragment spreads are nested %d deep, more than the limit of %d", d,
-				     MAX_SPREAD_NESTING);
+			gql__err_add(
+				errs, "QUERY_TOO_DEEP", &op->loc, NULL,
+				"fragment spreads are nested %d deep, more than the limit of %d", d,
+				MAX_SPREAD_NESTING);
 			return;
 		}
 	}

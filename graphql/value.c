@@ -149,13 +149,27 @@ int gql__json_str(struct buf *b, const char *s, size_t len)
 		unsigned c = p[i];
 		int rc = 0;
 		switch (c) {
-		case '"': rc = buf_append(b, "\\\"", 2); break;
-		case '\\': rc = buf_append(b, "\\\\", 2); break;
-		case '\n': rc = buf_append(b, "\\n", 2); break;
-		case '\r': rc = buf_append(b, "\\r", 2); break;
-		case '\t': rc = buf_append(b, "\\t", 2); break;
-		case '\b': rc = buf_append(b, "\\b", 2); break;
-		case '\f': rc = buf_append(b, "\\f", 2); break;
+		case '"':
+			rc = buf_append(b, "\\\"", 2);
+			break;
+		case '\\':
+			rc = buf_append(b, "\\\\", 2);
+			break;
+		case '\n':
+			rc = buf_append(b, "\\n", 2);
+			break;
+		case '\r':
+			rc = buf_append(b, "\\r", 2);
+			break;
+		case '\t':
+			rc = buf_append(b, "\\t", 2);
+			break;
+		case '\b':
+			rc = buf_append(b, "\\b", 2);
+			break;
+		case '\f':
+			rc = buf_append(b, "\\f", 2);
+			break;
 		default:
 			if (c < 0x80) {
 				char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};

@@ -13,13 +13,13 @@
 
 /* Where a node sits: the list it belongs to, for listItem prefixes. */
 struct list_ctx {
-	int kind;   /* 0 none, 1 bullet, 2 ordered */
-	long next;  /* ordered: the number of the next item */
+	int kind;  /* 0 none, 1 bullet, 2 ordered */
+	long next; /* ordered: the number of the next item */
 };
 
 static const char *const block_nodes[] = {
-	"paragraph", "heading", "codeBlock", "blockquote", "panel", "rule",
-	"mediaSingle", "expand", "taskItem", "decisionItem", "listItem",
+	"paragraph",   "heading", "codeBlock", "blockquote",   "panel",    "rule",
+	"mediaSingle", "expand",  "taskItem",  "decisionItem", "listItem",
 };
 
 static bool is_block(const char *type)
@@ -57,7 +57,8 @@ static int render_children(const cJSON *node, struct buf *out, struct list_ctx *
 	const cJSON *child;
 	if (!cJSON_IsArray(content))
 		return 0;
-	cJSON_ArrayForEach(child, content) {
+	cJSON_ArrayForEach(child, content)
+	{
 		if (render(child, out, list) < 0)
 			return -1;
 	}
@@ -91,7 +92,8 @@ static int render_row(const cJSON *row, struct buf *out)
 	struct buf cb;
 	buf_init(&cb, out->max);
 	if (cJSON_IsArray(content)) {
-		cJSON_ArrayForEach(cell, content) {
+		cJSON_ArrayForEach(cell, content)
+		{
 			struct list_ctx none = {0, 0};
 			buf_reset(&cb);
 			if (render(cell, &cb, &none) < 0) {
@@ -101,7 +103,8 @@ static int render_row(const cJSON *row, struct buf *out)
 			size_t n = cb.len;
 			while (n > 0 && cb.data[n - 1] == '\n')
 				n--;
-			if ((i++ > 0 && buf_puts(out, " | ") < 0) || buf_append(out, cb.data, n) < 0) {
+			if ((i++ > 0 && buf_puts(out, " | ") < 0) ||
+			    buf_append(out, cb.data, n) < 0) {
 				rc = -1;
 				goto out;
 			}
@@ -154,7 +157,8 @@ static int render(const cJSON *node, struct buf *out, struct list_ctx *list)
 			inner.kind = 2;
 			const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(node, "attrs");
 			const cJSON *order = cJSON_GetObjectItemCaseSensitive(attrs, "order");
-			if (cJSON_IsNumber(order) && order->valuedouble >= 0 && order->valuedouble < 1e9)
+			if (cJSON_IsNumber(order) && order->valuedouble >= 0 &&
+			    order->valuedouble < 1e9)
 				inner.next = (long)order->valuedouble;
 		}
 		return render_children(node, out, &inner);

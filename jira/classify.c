@@ -20,38 +20,51 @@ struct code_info {
 
 static const struct code_info codes[JIRA_N_CODES] = {
 	[JIRA_OK] = {"OK", false, "none", "Nothing to do."},
-	[JIRA_AUTH_EXPIRED] = {"AUTH_EXPIRED", false, "auth",
-		"Create a new Jira API token (Cloud, with JIRA_EMAIL) or personal access token (Data Center), set it and resume the project."},
-	[JIRA_FORBIDDEN] = {"FORBIDDEN", false, "auth",
-		"Grant the sync account Browse Projects on this project (and Jira Software for sprints), then resume."},
-	[JIRA_SUSPENDED_PAYMENT] = {"SUSPENDED_PAYMENT", false, "billing",
-		"The Jira site is suspended for non-payment: settle the subscription in Atlassian admin, then resume."},
-	[JIRA_SITE_UNAVAILABLE] = {"SITE_UNAVAILABLE", false, "availability",
-		"The Jira site is deactivated, renamed or does not exist: check JIRA_BASE_URL and the site's status before resuming."},
-	[JIRA_NOT_FOUND] = {"NOT_FOUND", false, "config",
-		"The project or issue does not exist or the sync account cannot see it: check the project key and its permissions."},
-	[JIRA_INVALID_QUERY] = {"INVALID_QUERY", false, "config",
-		"Jira rejected the search: check the project key and tracked users exist and are visible to the sync account."},
-	[JIRA_RATE_LIMIT] = {"RATE_LIMIT", true, "rate_limit",
-		"Jira is throttling the sync account; it will retry after the advised delay, lower WORKER_CONCURRENCY if this persists."},
-	[JIRA_JIRA_UNAVAILABLE] = {"JIRA_UNAVAILABLE", true, "availability",
-		"Jira returned a server error or is down; the sync retries with back-off, check Atlassian's status page if it persists."},
+	[JIRA_AUTH_EXPIRED] =
+		{"AUTH_EXPIRED", false, "auth",
+		 "Create a new Jira API token (Cloud, with JIRA_EMAIL) or personal access token (Data Center), set it and resume the project."},
+	[JIRA_FORBIDDEN] =
+		{"FORBIDDEN", false, "auth",
+		 "Grant the sync account Browse Projects on this project (and Jira Software for sprints), then resume."},
+	[JIRA_SUSPENDED_PAYMENT] =
+		{"SUSPENDED_PAYMENT", false, "billing",
+		 "The Jira site is suspended for non-payment: settle the subscription in Atlassian admin, then resume."},
+	[JIRA_SITE_UNAVAILABLE] =
+		{"SITE_UNAVAILABLE", false, "availability",
+		 "The Jira site is deactivated, renamed or does not exist: check JIRA_BASE_URL and the site's status before resuming."},
+	[JIRA_NOT_FOUND] =
+		{"NOT_FOUND", false, "config",
+		 "The project or issue does not exist or the sync account cannot see it: check the project key and its permissions."},
+	[JIRA_INVALID_QUERY] =
+		{"INVALID_QUERY", false, "config",
+		 "Jira rejected the search: check the project key and tracked users exist and are visible to the sync account."},
+	[JIRA_RATE_LIMIT] =
+		{"RATE_LIMIT", true, "rate_limit",
+		 "Jira is throttling the sync account; it will retry after the advised delay, lower WORKER_CONCURRENCY if this persists."},
+	[JIRA_JIRA_UNAVAILABLE] =
+		{"JIRA_UNAVAILABLE", true, "availability",
+		 "Jira returned a server error or is down; the sync retries with back-off, check Atlassian's status page if it persists."},
 	[JIRA_API_REMOVED] = {"API_REMOVED", false, "bug",
-		"Jira removed an endpoint this version uses: upgrade jirasync."},
-	[JIRA_SCHEMA_CHANGE] = {"SCHEMA_CHANGE", false, "bug",
-		"Jira answered with JSON this version does not understand: report it with the sync log and upgrade jirasync."},
-	[JIRA_NETWORK_GLITCH] = {"NETWORK_GLITCH", true, "network",
-		"The connection to Jira failed or timed out; the sync retries, check DNS, proxy and firewall if it persists."},
-	[JIRA_TLS_ERROR] = {"TLS_ERROR", false, "network",
-		"The TLS handshake with Jira failed: check the site's certificate and the system CA bundle."},
-	[JIRA_DB_UNAVAILABLE] = {"DB_UNAVAILABLE", true, "infrastructure",
-		"PostgreSQL is unreachable: check DATABASE_URL and the database server."},
+			      "Jira removed an endpoint this version uses: upgrade jirasync."},
+	[JIRA_SCHEMA_CHANGE] =
+		{"SCHEMA_CHANGE", false, "bug",
+		 "Jira answered with JSON this version does not understand: report it with the sync log and upgrade jirasync."},
+	[JIRA_NETWORK_GLITCH] =
+		{"NETWORK_GLITCH", true, "network",
+		 "The connection to Jira failed or timed out; the sync retries, check DNS, proxy and firewall if it persists."},
+	[JIRA_TLS_ERROR] =
+		{"TLS_ERROR", false, "network",
+		 "The TLS handshake with Jira failed: check the site's certificate and the system CA bundle."},
+	[JIRA_DB_UNAVAILABLE] =
+		{"DB_UNAVAILABLE", true, "infrastructure",
+		 "PostgreSQL is unreachable: check DATABASE_URL and the database server."},
 	[JIRA_QUEUE_UNAVAILABLE] = {"QUEUE_UNAVAILABLE", true, "infrastructure",
-		"Redis is unreachable: check REDIS_URL and the Redis server."},
-	[JIRA_CONFIG_ERROR] = {"CONFIG_ERROR", false, "config",
-		"A setting is missing or malformed: fix it as the message says and restart."},
+				    "Redis is unreachable: check REDIS_URL and the Redis server."},
+	[JIRA_CONFIG_ERROR] =
+		{"CONFIG_ERROR", false, "config",
+		 "A setting is missing or malformed: fix it as the message says and restart."},
 	[JIRA_INTERNAL] = {"INTERNAL", false, "bug",
-		"An internal error: report it with the sync log."},
+			   "An internal error: report it with the sync log."},
 };
 
 const char *jira_code_name(enum jira_code code)
@@ -118,7 +131,8 @@ static bool body_has(const char *hay, size_t len, const char *needle)
 		return false;
 	for (size_t i = 0; i + n <= len; i++) {
 		size_t j = 0;
-		while (j < n && tolower((unsigned char)hay[i + j]) == tolower((unsigned char)needle[j]))
+		while (j < n &&
+		       tolower((unsigned char)hay[i + j]) == tolower((unsigned char)needle[j]))
 			j++;
 		if (j == n)
 			return true;
@@ -155,7 +169,8 @@ static void body_excerpt(const char *body, size_t len, char *out, size_t outlen)
 		for (size_t i = 0; i + kl <= len; i++) {
 			if (memcmp(body + i, keys[k], kl) == 0) {
 				size_t p = i + kl;
-				while (p < len && (body[p] == ' ' || body[p] == ':' || body[p] == '['))
+				while (p < len &&
+				       (body[p] == ' ' || body[p] == ':' || body[p] == '['))
 					p++;
 				if (p < len && body[p] == '"') {
 					start = body + p + 1;
@@ -371,10 +386,11 @@ void jira_classify(const struct jira_http_result *r, struct jira_error *out)
 		out->retryable = jira_code_retryable(out->code);
 		if (r->curl_code == CURLE_WRITE_ERROR && r->body_too_large)
 			snprintf(out->message, sizeof out->message,
-				 "%s %s: response body larger than the client's limit", method, path);
+				 "%s %s: response body larger than the client's limit", method,
+				 path);
 		else
-			snprintf(out->message, sizeof out->message, "%s %s: %s (curl %d)", method, path,
-				 curl_easy_strerror((CURLcode)r->curl_code), r->curl_code);
+			snprintf(out->message, sizeof out->message, "%s %s: %s (curl %d)", method,
+				 path, curl_easy_strerror((CURLcode)r->curl_code), r->curl_code);
 		return;
 	}
 
@@ -384,7 +400,8 @@ void jira_classify(const struct jira_http_result *r, struct jira_error *out)
 	    !header_is(r->seraph_login_reason, "AUTHENTICATED_FAILED") &&
 	    !header_is(r->seraph_login_reason, "AUTHENTICATION_DENIED")) {
 		out->code = JIRA_OK;
-		snprintf(out->message, sizeof out->message, "%s %s: HTTP %ld", method, path, r->status);
+		snprintf(out->message, sizeof out->message, "%s %s: HTTP %ld", method, path,
+			 r->status);
 		return;
 	}
 	out->code = classify_status(r, &why);
@@ -400,6 +417,6 @@ void jira_classify(const struct jira_http_result *r, struct jira_error *out)
 		excerpt[0] = '\0';
 	else
 		body_excerpt(r->body, r->body_len, excerpt, sizeof excerpt);
-	snprintf(out->message, sizeof out->message, "%s %s: HTTP %ld%s%s%s%s", method, path, r->status,
-		 why ? ": " : "", why ? why : "", excerpt[0] ? ": " : "", excerpt);
+	snprintf(out->message, sizeof out->message, "%s %s: HTTP %ld%s%s%s%s", method, path,
+		 r->status, why ? ": " : "", why ? why : "", excerpt[0] ? ": " : "", excerpt);
 }

@@ -13,7 +13,7 @@
 
 #define GET(o, k) cJSON_GetObjectItemCaseSensitive((o), (k))
 
-#define DC_WINDOW 10000       /* jira.search.platform.max.result.window */
+#define DC_WINDOW 10000 /* jira.search.platform.max.result.window */
 #define CLOUD_IDS_PAGE 5000
 #define DC_IDS_PAGE 1000
 #define COMMENT_PAGE 100
@@ -22,8 +22,8 @@
 #define MAX_LOOP_PAGES 100000 /* a guard against a server that never ends */
 
 static const char *const issue_fields[] = {
-	"summary", "status", "priority", "issuetype", "assignee", "reporter", "created",
-	"updated", "resolutiondate", "labels", "description", "comment", "worklog",
+	"summary", "status",         "priority", "issuetype",   "assignee", "reporter", "created",
+	"updated", "resolutiondate", "labels",   "description", "comment",  "worklog",
 };
 
 static const char *api_ver(const struct jira_client *c)
@@ -67,12 +67,14 @@ int jira_prepare(struct jira_client *c, struct jira_error *err)
 		 * only exposes v3 gets a second chance. */
 		if (jira_http_json(c, "GET", "/rest/api/2/serverInfo", NULL, &info, err) < 0) {
 			if (err->code != JIRA_NOT_FOUND ||
-			    jira_http_json(c, "GET", "/rest/api/3/serverInfo", NULL, &info, err) < 0)
+			    jira_http_json(c, "GET", "/rest/api/3/serverInfo", NULL, &info, err) <
+				    0)
 				goto out;
 		}
 		const cJSON *dt = GET(info, "deploymentType");
-		fl = cJSON_IsString(dt) && strcmp(dt->valuestring, "Cloud") == 0 ? JIRA_FLAVOUR_CLOUD
-										   : JIRA_FLAVOUR_DC;
+		fl = cJSON_IsString(dt) && strcmp(dt->valuestring, "Cloud") == 0
+			     ? JIRA_FLAVOUR_CLOUD
+			     : JIRA_FLAVOUR_DC;
 	}
 	const char *target = fl == JIRA_FLAVOUR_CLOUD ? "/rest/api/3/field" : "/rest/api/2/field";
 	if (jira_http_json(c, "GET", target, NULL, &fields, err) < 0)
@@ -83,7 +85,8 @@ int jira_prepare(struct jira_client *c, struct jira_error *err)
 	}
 	char *sprint = NULL;
 	const cJSON *f;
-	cJSON_ArrayForEach(f, fields) {
+	cJSON_ArrayForEach(f, fields)
+	{
 		const cJSON *custom = GET(GET(f, "schema"), "custom");
 		const cJSON *id = GET(f, "id");
 		if (cJSON_IsString(custom) && cJSON_IsString(id) &&
@@ -139,8 +142,9 @@ static cJSON *search_body(struct jira_client *c, const char *jql, bool ids_only,
 	cJSON *fields = cJSON_AddArrayToObject(body, "fields");
 	if (ids_only) {
 		/* The DC keyset needs `updated`; Cloud pages by token. */
-		cJSON_AddItemToArray(fields, cJSON_CreateString(
-			c->flavour == JIRA_FLAVOUR_CLOUD ? "id" : "updated"));
+		cJSON_AddItemToArray(
+			fields,
+			cJSON_CreateString(c->flavour == JIRA_FLAVOUR_CLOUD ? "id" : "updated"));
 	} else {
 		for (size_t i = 0; i < JS_ARRAY_LEN(issue_fields); i++)
 			cJSON_AddItemToArray(fields, cJSON_CreateString(issue_fields[i]));
@@ -177,7 +181,8 @@ static int take_issue(struct jira_client *c, const cJSON *issue, bool ids_only, 
 		return jira_parse_issue(issue, c->sprint_field, b, err);
 	int64_t id = id_value(GET(issue, "id"));
 	if (id < 0) {
-		jira_error_set(err, JIRA_SCHEMA_CHANGE, "unexpected Jira response: issue without a numeric id");
+		jira_error_set(err, JIRA_SCHEMA_CHANGE,
+			       "unexpected Jira response: issue without a numeric id");
 		return -1;
 	}
 	batch_add_id(b, JS_IDS_DELETED, id);
@@ -204,10 +209,12 @@ static int search_cloud(struct jira_client *c, const struct jira_query *q, bool 
 	struct mark_t {
 		size_t issues, users, comments, worklogs, ids, c_over, w_over;
 		int64_t max_updated;
-	} m = {b->issues.n, b->users.n, b->comments.n, b->worklogs.n, b->deleted_ids.n,
-	       b->comment_overflow.n, b->worklog_overflow.n, b->max_updated_ms};
+	} m = {b->issues.n,           b->users.n,       b->comments.n,
+	       b->worklogs.n,         b->deleted_ids.n, b->comment_overflow.n,
+	       b->worklog_overflow.n, b->max_updated_ms};
 	const cJSON *issue;
-	cJSON_ArrayForEach(issue, issues) {
+	cJSON_ArrayForEach(issue, issues)
+	{
 		if (take_issue(c, issue, ids_only, b, err) < 0) {
 			b->issues.n = m.issues;
 			b->users.n = m.users;
@@ -224,11 +231,13 @@ static int search_cloud(struct jira_client *c, const struct jira_query *q, bool 
 	const cJSON *token = GET(resp, "nextPageToken");
 	if (!cJSON_IsTrue(is_last) && cJSON_IsString(token) && token->valuestring[0]) {
 		if (cJSON_GetArraySize(issues) == 0) {
-			log_warn("jira search returned an empty page with a next page token; treating it as the last page",
-				 "project", q->project_key);
+			log_warn(
+				"jira search returned an empty page with a next page token; treating it as the last page",
+				"project", q->project_key);
 		} else if (*cursor && strcmp(*cursor, token->valuestring) == 0) {
-			log_warn("jira search returned the same page token twice; treating it as the last page",
-				 "project", q->project_key);
+			log_warn(
+				"jira search returned the same page token twice; treating it as the last page",
+				"project", q->project_key);
 		} else {
 			next = xstrdup(token->valuestring);
 		}
@@ -252,7 +261,7 @@ out:
  * passes the 10,000-result window.
  */
 struct dc_cursor {
-	int64_t t;     /* JS_TIME_NULL: none */
+	int64_t t; /* JS_TIME_NULL: none */
 	long s;
 	int64_t *seen;
 	size_t n_seen;
@@ -351,7 +360,8 @@ static int search_dc(struct jira_client *c, const struct jira_query *q, bool ids
 		return -1;
 	}
 	struct jira_query qq = *q;
-	if (cur.t != JS_TIME_NULL && (qq.updated_since_ms == JS_TIME_NULL || cur.t > qq.updated_since_ms))
+	if (cur.t != JS_TIME_NULL &&
+	    (qq.updated_since_ms == JS_TIME_NULL || cur.t > qq.updated_since_ms))
 		qq.updated_since_ms = cur.t;
 	if (jql_or_fail(&qq, true, &jql, err) < 0)
 		goto out;
@@ -367,12 +377,15 @@ static int search_dc(struct jira_client *c, const struct jira_query *q, bool ids
 	int n = cJSON_GetArraySize(issues);
 	int64_t last = JS_TIME_NULL;
 	const cJSON *issue;
-	cJSON_ArrayForEach(issue, issues) {
+	cJSON_ArrayForEach(issue, issues)
+	{
 		int64_t id = id_value(GET(issue, "id"));
 		int64_t u = issue_updated(issue);
 		if (id < 0 || u == JS_TIME_NULL) {
-			jira_error_set(err, JIRA_SCHEMA_CHANGE,
-				       "unexpected Jira response: POST %s: issue without id or fields.updated", target);
+			jira_error_set(
+				err, JIRA_SCHEMA_CHANGE,
+				"unexpected Jira response: POST %s: issue without id or fields.updated",
+				target);
 			goto rollback;
 		}
 		last = u;
@@ -403,7 +416,8 @@ static int search_dc(struct jira_client *c, const struct jira_query *q, bool ids
 		/* Restart the query at the last updated value of the page. */
 		next.t = last;
 		next.s = 0;
-		cJSON_ArrayForEach(issue, issues) {
+		cJSON_ArrayForEach(issue, issues)
+		{
 			if (issue_updated(issue) == last)
 				next.seen[next.n_seen++] = id_value(GET(issue, "id"));
 		}
@@ -413,7 +427,8 @@ static int search_dc(struct jira_client *c, const struct jira_query *q, bool ids
 		next.s = cur.s + n;
 		for (size_t i = 0; i < cur.n_seen; i++)
 			next.seen[next.n_seen++] = cur.seen[i];
-		cJSON_ArrayForEach(issue, issues) {
+		cJSON_ArrayForEach(issue, issues)
+		{
 			int64_t id = id_value(GET(issue, "id"));
 			if (issue_updated(issue) == cur.t && !seen_has(&cur, id))
 				next.seen[next.n_seen++] = id;
@@ -421,7 +436,8 @@ static int search_dc(struct jira_client *c, const struct jira_query *q, bool ids
 		/* Keep the cursor bounded: the newest ids are the ones that
 		 * matter at the offset boundary. */
 		if (next.n_seen > 1000) {
-			memmove(next.seen, next.seen + (next.n_seen - 1000), 1000 * sizeof *next.seen);
+			memmove(next.seen, next.seen + (next.n_seen - 1000),
+				1000 * sizeof *next.seen);
 			next.n_seen = 1000;
 		}
 		if (next.s + served > DC_WINDOW) {
@@ -538,9 +554,11 @@ static int issue_children(struct jira_client *c, int64_t issue_id, bool comments
 	for (int pages = 0; pages < MAX_LOOP_PAGES; pages++) {
 		cJSON *resp = NULL;
 		buf_reset(&target);
-		if (buf_printf(&target, "/rest/api/%s/issue/%" PRId64 "/%s?startAt=%ld&maxResults=%ld%s",
+		if (buf_printf(&target,
+			       "/rest/api/%s/issue/%" PRId64 "/%s?startAt=%ld&maxResults=%ld%s",
 			       api_ver(c), issue_id, comments ? "comment" : "worklog", start, page,
-			       comments && c->flavour == JIRA_FLAVOUR_CLOUD ? "&orderBy=created" : "") < 0) {
+			       comments && c->flavour == JIRA_FLAVOUR_CLOUD ? "&orderBy=created"
+									    : "") < 0) {
 			jira_error_set(err, JIRA_INTERNAL, "URL too long");
 			goto out;
 		}
@@ -548,13 +566,15 @@ static int issue_children(struct jira_client *c, int64_t issue_id, bool comments
 			goto out;
 		const cJSON *list = GET(resp, list_key);
 		if (!cJSON_IsArray(list)) {
-			jira_schema_error(err, "GET", target.data, comments ? "no \"comments\" array"
-									    : "no \"worklogs\" array");
+			jira_schema_error(err, "GET", target.data,
+					  comments ? "no \"comments\" array"
+						   : "no \"worklogs\" array");
 			cJSON_Delete(resp);
 			goto out;
 		}
 		const cJSON *e;
-		cJSON_ArrayForEach(e, list) {
+		cJSON_ArrayForEach(e, list)
+		{
 			int prc = comments ? jira_parse_comment(e, issue_id, b, err)
 					   : jira_parse_worklog(e, issue_id, b, err);
 			if (prc < 0) {
@@ -565,8 +585,8 @@ static int issue_children(struct jira_client *c, int64_t issue_id, bool comments
 		int n = cJSON_GetArraySize(list);
 		const cJSON *total = GET(resp, "total");
 		start += n;
-		bool done = n == 0 || (num_in(total, 0, 1e12) ? start >= (long)total->valuedouble
-							      : n < page);
+		bool done = n == 0 ||
+			    (num_in(total, 0, 1e12) ? start >= (long)total->valuedouble : n < page);
 		cJSON_Delete(resp);
 		if (done) {
 			rc = 0;
@@ -607,8 +627,8 @@ int jira_issue_worklogs(struct jira_client *c, int64_t issue_id, struct batch *b
 
 /* ---- worklog deletions ------------------------------------------------------- */
 
-int jira_worklogs_deleted(struct jira_client *c, int64_t since_ms, int max_pages,
-			  struct batch *b, int64_t *until_ms, struct jira_error *err)
+int jira_worklogs_deleted(struct jira_client *c, int64_t since_ms, int max_pages, struct batch *b,
+			  int64_t *until_ms, struct jira_error *err)
 {
 	if (ensure_prepared(c, err) < 0)
 		return -1;
@@ -621,8 +641,8 @@ int jira_worklogs_deleted(struct jira_client *c, int64_t since_ms, int max_pages
 		max_pages = 1;
 	for (int pages = 0; pages < max_pages; pages++) {
 		cJSON *resp = NULL;
-		snprintf(target, sizeof target, "/rest/api/%s/worklog/deleted?since=%" PRId64, api_ver(c),
-			 since);
+		snprintf(target, sizeof target, "/rest/api/%s/worklog/deleted?since=%" PRId64,
+			 api_ver(c), since);
 		if (jira_http_json(c, "GET", target, NULL, &resp, err) < 0)
 			goto out;
 		const cJSON *values = GET(resp, "values");
@@ -632,7 +652,8 @@ int jira_worklogs_deleted(struct jira_client *c, int64_t since_ms, int max_pages
 			goto out;
 		}
 		const cJSON *v;
-		cJSON_ArrayForEach(v, values) {
+		cJSON_ArrayForEach(v, values)
+		{
 			int64_t id = id_value(GET(v, "worklogId"));
 			if (id < 0) {
 				jira_schema_error(err, "GET", target, "value without a worklogId");
@@ -643,7 +664,8 @@ int jira_worklogs_deleted(struct jira_client *c, int64_t since_ms, int max_pages
 		}
 		const cJSON *u = GET(resp, "until");
 		const cJSON *last = GET(resp, "lastPage");
-		int64_t page_until = num_in(u, 0, 9007199254740991.0) ? (int64_t)u->valuedouble : since;
+		int64_t page_until = num_in(u, 0, 9007199254740991.0) ? (int64_t)u->valuedouble
+								      : since;
 		if (page_until > until)
 			until = page_until;
 		/* The next page starts at this one's "until" (what nextPage
@@ -681,8 +703,8 @@ static int board_sprints(struct jira_client *c, int64_t board, bool open_only, s
 	for (int pages = 0; pages < MAX_LOOP_PAGES; pages++) {
 		cJSON *resp = NULL;
 		snprintf(target, sizeof target,
-			 "/rest/agile/1.0/board/%" PRId64 "/sprint?startAt=%ld&maxResults=%d%s", board, start,
-			 AGILE_PAGE, open_only ? "&state=active,future" : "");
+			 "/rest/agile/1.0/board/%" PRId64 "/sprint?startAt=%ld&maxResults=%d%s",
+			 board, start, AGILE_PAGE, open_only ? "&state=active,future" : "");
 		if (jira_http_json(c, "GET", target, NULL, &resp, err) < 0) {
 			/* Kanban boards do not support sprints: 400. */
 			if (err->http_status == 400)
@@ -696,7 +718,8 @@ static int board_sprints(struct jira_client *c, int64_t board, bool open_only, s
 			return -1;
 		}
 		const cJSON *s;
-		cJSON_ArrayForEach(s, values) {
+		cJSON_ArrayForEach(s, values)
+		{
 			int64_t id = id_value(GET(s, "id"));
 			if (id >= 0 && sprint_known(b, from, id))
 				continue;
@@ -757,12 +780,14 @@ int jira_project_sprints_ex(struct jira_client *c, const char *project_key, bool
 			goto out;
 		}
 		const cJSON *v;
-		cJSON_ArrayForEach(v, values) {
+		cJSON_ArrayForEach(v, values)
+		{
 			int64_t id = id_value(GET(v, "id"));
 			const cJSON *type = GET(v, "type");
 			/* Kanban boards have no sprints (they answer 400): skip them
 			 * without asking. Boards of unknown type are asked. */
-			if (id < 0 || (cJSON_IsString(type) && strcmp(type->valuestring, "kanban") == 0))
+			if (id < 0 ||
+			    (cJSON_IsString(type) && strcmp(type->valuestring, "kanban") == 0))
 				continue;
 			if (n_boards == cap) {
 				cap = cap ? cap * 2 : 16;
@@ -861,7 +886,8 @@ int jira_find_projects(struct jira_client *c, const char *query, struct cJSON **
 	bool cloud = c->flavour == JIRA_FLAVOUR_CLOUD;
 	int w = 0;
 	if (cloud) {
-		w |= buf_puts(&target, "/rest/api/3/project/search?maxResults=50&orderBy=key&query=");
+		w |= buf_puts(&target,
+			      "/rest/api/3/project/search?maxResults=50&orderBy=key&query=");
 		w |= jira_put_escaped(c, &target, query ? query : "");
 	} else {
 		w |= buf_puts(&target, "/rest/api/2/project");
@@ -885,9 +911,14 @@ int jira_find_projects(struct jira_client *c, const char *query, struct cJSON **
 	}
 	arr = cJSON_CreateArray();
 	const cJSON *p;
-	cJSON_ArrayForEach(p, list) {
-		if (!cloud && !contains_ci(cJSON_IsString(GET(p, "key")) ? GET(p, "key")->valuestring : NULL, query) &&
-		    !contains_ci(cJSON_IsString(GET(p, "name")) ? GET(p, "name")->valuestring : NULL, query))
+	cJSON_ArrayForEach(p, list)
+	{
+		if (!cloud &&
+		    !contains_ci(cJSON_IsString(GET(p, "key")) ? GET(p, "key")->valuestring : NULL,
+				 query) &&
+		    !contains_ci(cJSON_IsString(GET(p, "name")) ? GET(p, "name")->valuestring
+								: NULL,
+				 query))
 			continue;
 		if (cJSON_GetArraySize(arr) >= 50)
 			break;
@@ -918,8 +949,8 @@ int jira_find_project_users(struct jira_client *c, const char *project_key, cons
 	cJSON *resp = NULL;
 	int rc = -1;
 	bool cloud = c->flavour == JIRA_FLAVOUR_CLOUD;
-	int w = buf_printf(&target, "/rest/api/%s/user/assignable/search?maxResults=50&project=",
-			   api_ver(c));
+	int w = buf_printf(
+		&target, "/rest/api/%s/user/assignable/search?maxResults=50&project=", api_ver(c));
 	w |= jira_put_escaped(c, &target, project_key);
 	w |= buf_puts(&target, cloud ? "&query=" : "&username=");
 	w |= jira_put_escaped(c, &target, query ? query : "");
@@ -935,7 +966,8 @@ int jira_find_project_users(struct jira_client *c, const char *project_key, cons
 	}
 	cJSON *arr = cJSON_CreateArray();
 	const cJSON *u;
-	cJSON_ArrayForEach(u, resp) {
+	cJSON_ArrayForEach(u, resp)
+	{
 		const cJSON *id = GET(u, "accountId");
 		if (!cJSON_IsString(id))
 			id = GET(u, "key");
@@ -946,7 +978,8 @@ int jira_find_project_users(struct jira_client *c, const char *project_key, cons
 		const cJSON *dn = GET(u, "displayName"), *em = GET(u, "emailAddress");
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "accountId", id->valuestring);
-		cJSON_AddStringToObject(o, "displayName", cJSON_IsString(dn) ? dn->valuestring : "");
+		cJSON_AddStringToObject(o, "displayName",
+					cJSON_IsString(dn) ? dn->valuestring : "");
 		if (cJSON_IsString(em))
 			cJSON_AddStringToObject(o, "emailAddress", em->valuestring);
 		else

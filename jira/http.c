@@ -60,7 +60,8 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 	size_t n = size * nmemb;
 	if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
 		/* A new response (after a 100 Continue): forget the last one's. */
-		c->content_type[0] = c->seraph[0] = c->retry_after[0] = c->ratelimit_reset[0] = '\0';
+		c->content_type[0] = c->seraph[0] = c->retry_after[0] = c->ratelimit_reset[0] =
+			'\0';
 		return n;
 	}
 	static const struct {
@@ -78,7 +79,8 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 		return n;
 	size_t name_len = (size_t)(colon - ptr);
 	for (size_t i = 0; i < JS_ARRAY_LEN(wanted); i++) {
-		if (strlen(wanted[i].name) == name_len && strncasecmp(ptr, wanted[i].name, name_len) == 0) {
+		if (strlen(wanted[i].name) == name_len &&
+		    strncasecmp(ptr, wanted[i].name, name_len) == 0) {
 			copy_value((char *)c + wanted[i].off, wanted[i].len, colon + 1,
 				   n - name_len - 1);
 			break;

@@ -14,18 +14,19 @@
 
 /* ---- classification ------------------------------------------------------ */
 /* The canonical failure codes (DESIGN.md). */
-#define JIRA_CODES(X)                                                                     \
-	X(AUTH_EXPIRED) X(FORBIDDEN) X(SUSPENDED_PAYMENT) X(SITE_UNAVAILABLE) X(NOT_FOUND)   \
-	X(INVALID_QUERY) X(RATE_LIMIT) X(JIRA_UNAVAILABLE) X(API_REMOVED) X(SCHEMA_CHANGE)   \
-	X(NETWORK_GLITCH) X(TLS_ERROR) X(DB_UNAVAILABLE) X(QUEUE_UNAVAILABLE) X(CONFIG_ERROR) \
-	X(INTERNAL)
+#define JIRA_CODES(X)                                                                         \
+	X(AUTH_EXPIRED)                                                                       \
+	X(FORBIDDEN) X(SUSPENDED_PAYMENT) X(SITE_UNAVAILABLE) X(NOT_FOUND) X(INVALID_QUERY)   \
+		X(RATE_LIMIT) X(JIRA_UNAVAILABLE) X(API_REMOVED) X(SCHEMA_CHANGE)             \
+			X(NETWORK_GLITCH) X(TLS_ERROR) X(DB_UNAVAILABLE) X(QUEUE_UNAVAILABLE) \
+				X(CONFIG_ERROR) X(INTERNAL)
 
 enum jira_code {
 	JIRA_OK = 0,
 #define JIRA_CODE_ENUM(c) JIRA_##c,
 	JIRA_CODES(JIRA_CODE_ENUM)
 #undef JIRA_CODE_ENUM
-	JIRA_N_CODES
+		JIRA_N_CODES
 };
 
 struct jira_error {
@@ -38,18 +39,18 @@ struct jira_error {
 
 /* What the classifier looks at: one finished (or failed) HTTP exchange. */
 struct jira_http_result {
-	int curl_code;           /* CURLcode; 0 when a response arrived */
-	long status;             /* HTTP status; 0 when none */
-	const char *content_type;/* may be NULL */
-	const char *body;        /* may be NULL; not NUL-terminated beyond body_len */
+	int curl_code;            /* CURLcode; 0 when a response arrived */
+	long status;              /* HTTP status; 0 when none */
+	const char *content_type; /* may be NULL */
+	const char *body;         /* may be NULL; not NUL-terminated beyond body_len */
 	size_t body_len;
 	const char *seraph_login_reason; /* X-Seraph-LoginReason, may be NULL */
 	const char *retry_after;         /* Retry-After, may be NULL */
 	const char *ratelimit_reset;     /* X-RateLimit-Reset, may be NULL */
 	const char *method;
 	const char *path;
-	bool json_parse_failed;  /* a 2xx whose body was not the JSON we expected */
-	bool body_too_large;     /* the body passed opts.max_body_bytes (curl_code = WRITE_ERROR) */
+	bool json_parse_failed; /* a 2xx whose body was not the JSON we expected */
+	bool body_too_large;    /* the body passed opts.max_body_bytes (curl_code = WRITE_ERROR) */
 };
 
 /*
@@ -92,10 +93,10 @@ bool jira_valid_account_id(const char *id);
 
 struct jira_query {
 	const char *project_key;
-	int64_t updated_since_ms;    /* JS_TIME_NULL: no lower bound (full) */
+	int64_t updated_since_ms;       /* JS_TIME_NULL: no lower bound (full) */
 	const char *const *account_ids; /* tracked users; n = 0: whole project */
 	size_t n_account_ids;
-	bool ids_only;               /* reconciliation: fields=id, big pages */
+	bool ids_only; /* reconciliation: fields=id, big pages */
 };
 /*
  * Build the JQL: project = "KEY" [AND updated >= <epoch ms>]
@@ -124,15 +125,15 @@ size_t jira_parse_sprint_field(const struct cJSON *v, int64_t *ids, size_t max_i
 
 /* ---- the client --------------------------------------------------------- */
 struct jira_opts {
-	const char *base_url;        /* no trailing slash */
-	const char *email;           /* Cloud: Basic email:api_token */
+	const char *base_url; /* no trailing slash */
+	const char *email;    /* Cloud: Basic email:api_token */
 	const char *api_token;
-	const char *pat;             /* Data Center: Bearer */
-	enum jira_flavour flavour;   /* AUTO: ask serverInfo */
+	const char *pat;           /* Data Center: Bearer */
+	enum jira_flavour flavour; /* AUTO: ask serverInfo */
 	long timeout_s;
 	long connect_timeout_s;
-	long max_attempts;           /* per request, including the first */
-	long page_size;              /* issues per search page (<= 100) */
+	long max_attempts; /* per request, including the first */
+	long page_size;    /* issues per search page (<= 100) */
 	/* Optional (0 = default): first retry delay, doubled per attempt with
 	 * jitter and capped at 30 s (default 500 ms); largest response body
 	 * accepted (default 64 MiB). */
@@ -198,8 +199,8 @@ int jira_issue_worklogs(struct jira_client *c, int64_t issue_id, struct batch *b
 /* Worklog ids deleted since since_ms (/worklog/deleted, follows nextPage up
  * to max_pages pages). Ids go to b->deleted_ids; *until_ms gets the feed's
  * "until" to store as the next since. */
-int jira_worklogs_deleted(struct jira_client *c, int64_t since_ms, int max_pages,
-			  struct batch *b, int64_t *until_ms, struct jira_error *err) JS_WUR;
+int jira_worklogs_deleted(struct jira_client *c, int64_t since_ms, int max_pages, struct batch *b,
+			  int64_t *until_ms, struct jira_error *err) JS_WUR;
 
 /* All sprints of the project's boards (kanban boards' 400 skipped),
  * deduplicated by id, into b->sprints. */

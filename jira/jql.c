@@ -14,8 +14,8 @@
 /* Words JQL gives a meaning to; refused as keys and ids even though they are
  * always quoted, so a typo'd setting never reads like a query. */
 static const char *const jql_words[] = {
-	"AND", "OR", "NOT", "EMPTY", "NULL", "ORDER", "BY", "ASC", "DESC", "IN", "IS",
-	"WAS", "CHANGED", "ON", "AFTER", "BEFORE", "DURING", "FROM", "TO",
+	"AND", "OR",  "NOT",     "EMPTY", "NULL",  "ORDER",  "BY",     "ASC",  "DESC", "IN",
+	"IS",  "WAS", "CHANGED", "ON",    "AFTER", "BEFORE", "DURING", "FROM", "TO",
 };
 
 static bool is_jql_word(const char *s)
@@ -48,8 +48,8 @@ bool jira_valid_account_id(const char *id)
 	size_t n = 0;
 	for (; id[n]; n++) {
 		char ch = id[n];
-		if (!(isalnum((unsigned char)ch) || ch == ':' || ch == '_' || ch == '.' || ch == '@' ||
-		      ch == '-'))
+		if (!(isalnum((unsigned char)ch) || ch == ':' || ch == '_' || ch == '.' ||
+		      ch == '@' || ch == '-'))
 			return false;
 		if (n >= 128)
 			return false;
@@ -69,7 +69,8 @@ int jira_jql_build(const struct jira_query *q, bool order, struct buf *out, char
 		   size_t errlen)
 {
 	if (!q || !jira_valid_project_key(q->project_key)) {
-		snprintf(err, errlen, "invalid project key '%.64s': expected upper-case letters, digits or '_'",
+		snprintf(err, errlen,
+			 "invalid project key '%.64s': expected upper-case letters, digits or '_'",
 			 q && q->project_key ? q->project_key : "");
 		return -1;
 	}

@@ -254,7 +254,8 @@ size_t jira_parse_sprint_field(const struct cJSON *v, int64_t *ids, size_t max_i
 	int64_t id;
 	if (cJSON_IsArray(v)) {
 		const cJSON *e;
-		cJSON_ArrayForEach(e, v) {
+		cJSON_ArrayForEach(e, v)
+		{
 			if (n >= max_ids || !sprint_value_id(e, &id))
 				continue;
 			bool dup = false;
@@ -323,7 +324,8 @@ static int embedded(const cJSON *fields, const char *field, const char *list_key
 		return 0;
 	}
 	const cJSON *e;
-	cJSON_ArrayForEach(e, list) {
+	cJSON_ArrayForEach(e, list)
+	{
 		int rc = which == JS_IDS_COMMENT_OVERFLOW ? comment_row(e, issue_id, b, err)
 							  : worklog_row(e, issue_id, b, err);
 		if (rc < 0)

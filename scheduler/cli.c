@@ -9,7 +9,6 @@
 #include "scheduler/sched_int.h"
 #include <stddef.h>
 
-
 static const char project_usage[] =
 	"usage: jirasync project COMMAND KEY [ARGS]\n"
 	"  register KEY [--cron EXPR]       register a project with its schedule\n"
@@ -104,8 +103,8 @@ int sched_project_cli(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	const char *sub = argv[1];
-	static const char *const subs[] = {"register", "pause", "resume", "reschedule", "trigger",
-					   "start", "track", "overlap", "show"};
+	static const char *const subs[] = {"register", "pause", "resume",  "reschedule", "trigger",
+					   "start",    "track", "overlap", "show"};
 	bool known = false;
 	for (size_t i = 0; i < JS_ARRAY_LEN(subs); i++)
 		known |= !strcmp(sub, subs[i]);
@@ -133,7 +132,8 @@ int sched_project_cli(int argc, char **argv)
 			cron = argv[++i];
 		} else if (!strcmp(a, "--note") && i + 1 < argc && !strcmp(sub, "pause")) {
 			note = argv[++i];
-		} else if (!strcmp(a, "--full") && (!strcmp(sub, "trigger") || !strcmp(sub, "start"))) {
+		} else if (!strcmp(a, "--full") &&
+			   (!strcmp(sub, "trigger") || !strcmp(sub, "start"))) {
 			full = true;
 		} else if (!strcmp(a, "--accounts") && i + 1 < argc &&
 			   (!strcmp(sub, "trigger") || !strcmp(sub, "start"))) {
@@ -355,7 +355,8 @@ int sched_run_cli(int argc, char **argv, const struct sched_service *services, s
 	}
 	loop_opts_from_config(&o, &cfg);
 	if (serve && (!cfg.admin_token || !*cfg.admin_token)) {
-		fprintf(stderr, "jirasync: missing ADMIN_TOKEN: the admin plane needs it (or run --no-serve)\n");
+		fprintf(stderr,
+			"jirasync: missing ADMIN_TOKEN: the admin plane needs it (or run --no-serve)\n");
 		config_release(&cfg);
 		return EXIT_CONFIG;
 	}
@@ -368,7 +369,8 @@ int sched_run_cli(int argc, char **argv, const struct sched_service *services, s
 			continue;
 		}
 		if (services[started].start(&cfg, &stop_flag, &handles[started], e, sizeof e) < 0) {
-			log_error("cannot start service", "service", services[started].name, "error", e);
+			log_error("cannot start service", "service", services[started].name,
+				  "error", e);
 			code = EXIT_UNAVAILABLE;
 			atomic_store(&stop_flag, 1);
 			break;

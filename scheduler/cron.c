@@ -172,8 +172,8 @@ static int parse_value(const struct field_def *f, const char **pp, bool range_en
 			p++;
 		}
 		if (v < f->min || v > f->max)
-			return fail(e, "%s: value %.*s out of range %d-%d", f->name, shown_len(s, p), s,
-				    f->min, f->max);
+			return fail(e, "%s: value %.*s out of range %d-%d", f->name,
+				    shown_len(s, p), s, f->min, f->max);
 		*out = (int)v;
 		*pp = p;
 		return 0;
@@ -226,8 +226,9 @@ static int parse_field(const struct field_def *f, const char *s, uint64_t *bits,
 				if (parse_value(f, &p, true, &hi, e) < 0)
 					return -1;
 				if (hi < lo)
-					return fail(e, "%s: range %d-%d has its start after its end", f->name,
-						    lo, hi);
+					return fail(e,
+						    "%s: range %d-%d has its start after its end",
+						    f->name, lo, hi);
 			} else if (*p == '/') {
 				hi = f->max; /* N/S means N-max/S */
 			}
@@ -244,13 +245,13 @@ static int parse_field(const struct field_def *f, const char *s, uint64_t *bits,
 			char piece[24];
 			if (p == d) {
 				quote_piece(piece, d);
-				return fail(e, "%s: expected a step number after '/', got '%s'", f->name,
-					    piece);
+				return fail(e, "%s: expected a step number after '/', got '%s'",
+					    f->name, piece);
 			}
 			long span = f->max - f->min + 1;
 			if (v < 1 || v > span)
-				return fail(e, "%s: step %.*s out of range 1-%ld", f->name, shown_len(d, p),
-					    d, span);
+				return fail(e, "%s: step %.*s out of range 1-%ld", f->name,
+					    shown_len(d, p), d, span);
 			step = (int)v;
 		}
 		if (*p && *p != ',') {
@@ -353,7 +354,8 @@ int cron_parse(const char *expr, struct cron *out, char *err, size_t errlen)
 		size_t len = (size_t)(p - s);
 		const char *body = NULL;
 		for (size_t i = 0; i < JS_ARRAY_LEN(macros); i++) {
-			if (strlen(macros[i].name) == len && strncasecmp(s, macros[i].name, len) == 0)
+			if (strlen(macros[i].name) == len &&
+			    strncasecmp(s, macros[i].name, len) == 0)
 				body = macros[i].expr;
 		}
 		while (*p == ' ' || *p == '\t')
@@ -525,7 +527,8 @@ bool cron_matches(const struct cron *c, int64_t ms)
 	int mo, d;
 	civil_from_days(days, &y, &mo, &d);
 	return (c->second >> (rem % 60) & 1) && (c->minute >> (rem / 60 % 60) & 1) &&
-	       (c->hour >> (rem / 3600) & 1) && (c->month >> mo & 1) && (day_mask(c, y, mo) >> d & 1);
+	       (c->hour >> (rem / 3600) & 1) && (c->month >> mo & 1) &&
+	       (day_mask(c, y, mo) >> d & 1);
 }
 
 char *cron_format_rfc3339(char out[32], int64_t ms)
@@ -544,10 +547,11 @@ char *cron_format_rfc3339(char out[32], int64_t ms)
 	int h = (int)(rem / 3600), mi = (int)(rem / 60 % 60), s = (int)(rem % 60);
 	char tmp[96]; /* the compiler cannot see the ranges; copy at most 31 */
 	if (milli)
-		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, mo, d, h, mi, s,
-			 milli);
+		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, mo, d, h,
+			 mi, s, milli);
 	else
-		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, mo, d, h, mi, s);
+		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, mo, d, h, mi,
+			 s);
 	size_t n = strnlen(tmp, 31);
 	memcpy(out, tmp, n);
 	out[n] = '\0';
@@ -590,8 +594,8 @@ uint32_t cron_jitter_period_s(const struct cron *c)
 	return gap < 1 ? 1 : (uint32_t)gap;
 }
 
-int cron_next_jittered(const struct cron *c, int64_t after_ms, uint32_t jitter_s,
-		       int64_t *slot_ms, int64_t *fire_ms)
+int cron_next_jittered(const struct cron *c, int64_t after_ms, uint32_t jitter_s, int64_t *slot_ms,
+		       int64_t *fire_ms)
 {
 	int64_t j = (int64_t)jitter_s * 1000;
 	int64_t slot;
@@ -686,8 +690,10 @@ int cron_cli_to(int argc, char **argv, FILE *out, FILE *errf)
 			fprintf(errf, "jirasync cron: unknown option '%s' (see --help)\n", a);
 			goto out;
 		} else if (expr) {
-			fprintf(errf, "jirasync cron: one expression expected, got '%s' too "
-				      "(quote the expression)\n", a);
+			fprintf(errf,
+				"jirasync cron: one expression expected, got '%s' too "
+				"(quote the expression)\n",
+				a);
 			goto out;
 		} else {
 			expr = a;
@@ -699,14 +705,17 @@ int cron_cli_to(int argc, char **argv, FILE *out, FILE *errf)
 		goto out;
 	}
 	if (count_s && parse_int_range(count_s, 1, 10000, &count) < 0) {
-		fprintf(errf, "jirasync cron: invalid --count '%s': expected an integer from 1 to 10000\n",
+		fprintf(errf,
+			"jirasync cron: invalid --count '%s': expected an integer from 1 to 10000\n",
 			count_s);
 		goto out;
 	}
 	if (from_s) {
 		if (parse_from(from_s, &from) < 0 || from < CRON_MIN_MS || from > CRON_MAX_MS) {
-			fprintf(errf, "jirasync cron: invalid --from '%s': expected an RFC 3339 time "
-				      "(2025-01-31T12:00:00Z) or epoch milliseconds\n", from_s);
+			fprintf(errf,
+				"jirasync cron: invalid --from '%s': expected an RFC 3339 time "
+				"(2025-01-31T12:00:00Z) or epoch milliseconds\n",
+				from_s);
 			goto out;
 		}
 	} else {
@@ -722,15 +731,19 @@ int cron_cli_to(int argc, char **argv, FILE *out, FILE *errf)
 	for (long i = 0; i < count; i++) {
 		int r = cron_next(&c, t, &times[i]);
 		if (r == CRON_ENEVER) {
-			fprintf(errf, "cron '%s' never fires: no matching date in a full 400-year "
-				      "calendar cycle\n", expr);
+			fprintf(errf,
+				"cron '%s' never fires: no matching date in a full 400-year "
+				"calendar cycle\n",
+				expr);
 			goto out;
 		} else if (r < 0) {
 			if (i == 0) {
-				fprintf(errf, "cron '%s': no fire time before the year 10000\n", expr);
+				fprintf(errf, "cron '%s': no fire time before the year 10000\n",
+					expr);
 				goto out;
 			}
-			fprintf(errf, "jirasync cron: no further fire times before the year 10000\n");
+			fprintf(errf,
+				"jirasync cron: no further fire times before the year 10000\n");
 			count = i;
 			break;
 		}

@@ -132,8 +132,8 @@ char *cron_format_rfc3339(char out[32], int64_t ms);
  */
 uint32_t cron_jitter_seconds(const char *project_key, uint32_t period_s);
 uint32_t cron_jitter_period_s(const struct cron *c);
-int cron_next_jittered(const struct cron *c, int64_t after_ms, uint32_t jitter_s,
-		       int64_t *slot_ms, int64_t *fire_ms) JS_WUR;
+int cron_next_jittered(const struct cron *c, int64_t after_ms, uint32_t jitter_s, int64_t *slot_ms,
+		       int64_t *fire_ms) JS_WUR;
 
 /*
  * The `jirasync cron` subcommand:

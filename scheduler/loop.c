@@ -36,8 +36,8 @@ struct loop {
 	PGconn *db;
 	char owner[160];
 	bool leader;
-	int64_t lease_due;      /* mono ms of the next acquire/renew */
-	int64_t reconcile_due;  /* mono ms of the next reconciler pass */
+	int64_t lease_due;       /* mono ms of the next acquire/renew */
+	int64_t reconcile_due;   /* mono ms of the next reconciler pass */
 	int64_t reconcile_after; /* the last run id the reconciler looked at */
 	int64_t backoff_ms;
 	int64_t n_fired, n_skipped;
@@ -100,7 +100,8 @@ static bool connect_all(struct loop *l)
 	if (l->db && PQstatus(l->db) != CONNECTION_OK) {
 		PQreset(l->db);
 		if (PQstatus(l->db) != CONNECTION_OK) {
-			log_warn("cannot reach postgresql; retrying", "error", PQerrorMessage(l->db));
+			log_warn("cannot reach postgresql; retrying", "error",
+				 PQerrorMessage(l->db));
 			return false;
 		}
 		log_info("reconnected to postgresql");
@@ -128,10 +129,13 @@ static void lease(struct loop *l)
 	if (now < l->lease_due)
 		return;
 	bool held = false;
-	int rc = l->leader ? engine_lease_renew(l->ec, "lease:scheduler", l->owner, l->o.lease_ms, &held)
-			   : engine_lease_acquire(l->ec, "lease:scheduler", l->owner, l->o.lease_ms, &held);
+	int rc = l->leader ? engine_lease_renew(l->ec, "lease:scheduler", l->owner, l->o.lease_ms,
+						&held)
+			   : engine_lease_acquire(l->ec, "lease:scheduler", l->owner, l->o.lease_ms,
+						  &held);
 	if (rc < 0) {
-		log_warn("cannot reach redis for the scheduler lease", "error", engine_conn_error(l->ec));
+		log_warn("cannot reach redis for the scheduler lease", "error",
+			 engine_conn_error(l->ec));
 		drop_engine(l);
 		return;
 	}
@@ -211,8 +215,8 @@ static int fire_due(struct loop *l)
 		int64_t jitter = 0, project_id = 0;
 		int64_t fire = col_ms(r, i, 5);
 		struct cron c;
-		if (parse_i64(PQgetvalue(r, i, 3), &jitter) < 0 || parse_i64(pid, &project_id) < 0 ||
-		    cron_parse(cron_text, &c, NULL, 0) < 0) {
+		if (parse_i64(PQgetvalue(r, i, 3), &jitter) < 0 ||
+		    parse_i64(pid, &project_id) < 0 || cron_parse(cron_text, &c, NULL, 0) < 0) {
 			log_warn("schedule has an invalid cron; not firing", "project", key, "cron",
 				 cron_text);
 			move_job(l, pid, fire, JS_TIME_NULL, false);
@@ -223,7 +227,8 @@ static int fire_due(struct loop *l)
 		int64_t slot = fire - jitter * 1000, next_slot, next_fire = fire;
 		int steps = 0;
 		for (;;) {
-			if (cron_next_jittered(&c, next_fire, (uint32_t)jitter, &next_slot, &next_fire) < 0) {
+			if (cron_next_jittered(&c, next_fire, (uint32_t)jitter, &next_slot,
+					       &next_fire) < 0) {
 				next_fire = JS_TIME_NULL;
 				break;
 			}
@@ -256,8 +261,8 @@ static int fire_due(struct loop *l)
 		char sl[32], rid[24];
 		if (o == SCHED_FIRE_STARTED) {
 			l->n_fired++;
-			log_info("schedule fired", "project", key, "slot", jtime_format(sl, slot), "#run",
-				 fmt_i64(rid, run_id), "kind", kind);
+			log_info("schedule fired", "project", key, "slot", jtime_format(sl, slot),
+				 "#run", fmt_i64(rid, run_id), "kind", kind);
 		} else if (o == SCHED_FIRE_SKIPPED) {
 			l->n_skipped++;
 			log_info("scheduled run skipped: a run is active", "project", key, "slot",
@@ -295,15 +300,16 @@ static void fill_next(struct loop *l)
 /* Start the buffered triggers of projects whose active run ended. */
 static void start_buffered(struct loop *l)
 {
-	PGresult *r = query(l,
-			    "SELECT j.project_id, coalesce(j.buffered_trigger, ''), j.buffered_full,"
-			    " (extract(epoch from j.buffered_slot_at) * 1000)::bigint,"
-			    " coalesce(array_to_string(j.buffered_accounts, ','), ''), j.status::text"
-			    " FROM sync_job j WHERE (j.buffered_trigger IS NOT NULL"
-			    "   OR j.buffered_accounts IS NOT NULL)"
-			    " AND NOT EXISTS (SELECT 1 FROM sync_run r WHERE r.project_id = j.project_id"
-			    "   AND r.status = 'RUNNING') LIMIT 200",
-			    0, NULL);
+	PGresult *r = query(
+		l,
+		"SELECT j.project_id, coalesce(j.buffered_trigger, ''), j.buffered_full,"
+		" (extract(epoch from j.buffered_slot_at) * 1000)::bigint,"
+		" coalesce(array_to_string(j.buffered_accounts, ','), ''), j.status::text"
+		" FROM sync_job j WHERE (j.buffered_trigger IS NOT NULL"
+		"   OR j.buffered_accounts IS NOT NULL)"
+		" AND NOT EXISTS (SELECT 1 FROM sync_run r WHERE r.project_id = j.project_id"
+		"   AND r.status = 'RUNNING') LIMIT 200",
+		0, NULL);
 	if (!r)
 		return;
 	for (int i = 0; i < PQntuples(r) && !atomic_load(l->stop); i++) {
@@ -313,7 +319,8 @@ static void start_buffered(struct loop *l)
 		if (parse_i64(pid, &project_id) < 0)
 			continue;
 		bool backfill = *accounts != '\0';
-		if (!backfill && strcmp(trig, "schedule") == 0 && strcmp(PQgetvalue(r, i, 5), "ACTIVE") != 0)
+		if (!backfill && strcmp(trig, "schedule") == 0 &&
+		    strcmp(PQgetvalue(r, i, 5), "ACTIVE") != 0)
 			continue;
 		/* The account list as an argv (ids are validated: no commas). */
 		char *list = xstrdup(accounts);
@@ -330,7 +337,8 @@ static void start_buffered(struct loop *l)
 		int64_t slot = backfill ? JS_TIME_NULL : col_ms(r, i, 3);
 		int64_t run_id;
 		char kind[16], e[STORE_ERRLEN];
-		int rc = store_run_start(l->db, project_id, !backfill && PQgetvalue(r, i, 2)[0] == 't',
+		int rc = store_run_start(l->db, project_id,
+					 !backfill && PQgetvalue(r, i, 2)[0] == 't',
 					 backfill ? "backfill" : trig, slot, backfill ? ids : NULL,
 					 backfill ? n : 0, &run_id, kind, e, sizeof e);
 		bool clear = rc == 0;
@@ -339,10 +347,11 @@ static void start_buffered(struct loop *l)
 				 engine_conn_error(l->ec));
 		if (rc == 1 && slot != JS_TIME_NULL) {
 			/* Taken slot: that firing already has its run. */
-			PGresult *t = query(l,
-					    "SELECT 1 FROM sync_run WHERE project_id = $1 AND slot_at ="
-					    " timestamptz 'epoch' + $2::bigint * interval '1 millisecond'",
-					    2, (const char *const[]){pid, PQgetvalue(r, i, 3)});
+			PGresult *t = query(
+				l,
+				"SELECT 1 FROM sync_run WHERE project_id = $1 AND slot_at ="
+				" timestamptz 'epoch' + $2::bigint * interval '1 millisecond'",
+				2, (const char *const[]){pid, PQgetvalue(r, i, 3)});
 			clear = t && PQntuples(t) > 0;
 			PQclear(t);
 		}
@@ -351,13 +360,15 @@ static void start_buffered(struct loop *l)
 		if (clear) {
 			char rid[24];
 			if (rc == 0)
-				log_info("buffered trigger started", "#run", fmt_i64(rid, run_id), "kind", kind);
+				log_info("buffered trigger started", "#run", fmt_i64(rid, run_id),
+					 "kind", kind);
 			const char *cv[2] = {pid, accounts};
 			if (backfill)
-				PQclear(query(l,
-					      "UPDATE sync_job SET buffered_accounts = NULL WHERE project_id = $1"
-					      " AND array_to_string(buffered_accounts, ',') = $2",
-					      2, cv));
+				PQclear(query(
+					l,
+					"UPDATE sync_job SET buffered_accounts = NULL WHERE project_id = $1"
+					" AND array_to_string(buffered_accounts, ',') = $2",
+					2, cv));
 			else
 				PQclear(query(l,
 					      "UPDATE sync_job SET buffered_trigger = NULL,"
@@ -381,7 +392,8 @@ static void start_buffered(struct loop *l)
 static void reconcile(struct loop *l)
 {
 	char g[24], after[24];
-	const char *vals[2] = {fmt_i64(g, l->o.reconcile_grace_ms), fmt_i64(after, l->reconcile_after)};
+	const char *vals[2] = {fmt_i64(g, l->o.reconcile_grace_ms),
+			       fmt_i64(after, l->reconcile_after)};
 	/* A pass looks at up to RECONCILE_BATCH runs after the last one seen,
 	 * so that every run is looked at, however many are RUNNING. */
 	PGresult *r = query(l,
@@ -413,10 +425,11 @@ static void reconcile(struct loop *l)
 		}
 		log_info("reconciler re-enqueued a run without a live task", "#run",
 			 PQgetvalue(r, i, 0), "#seq", PQgetvalue(r, i, 1));
-		PQclear(query(l,
-			      "UPDATE sync_run SET heartbeat_at = now() WHERE id = $1 AND step_seq = $2"
-			      " AND status = 'RUNNING'",
-			      2, (const char *const[]){PQgetvalue(r, i, 0), PQgetvalue(r, i, 1)}));
+		PQclear(query(
+			l,
+			"UPDATE sync_run SET heartbeat_at = now() WHERE id = $1 AND step_seq = $2"
+			" AND status = 'RUNNING'",
+			2, (const char *const[]){PQgetvalue(r, i, 0), PQgetvalue(r, i, 1)}));
 	}
 	PQclear(r);
 }
@@ -425,10 +438,11 @@ static void reconcile(struct loop *l)
  * none or unknown). */
 static int64_t until_next_due(struct loop *l)
 {
-	PGresult *r = query(l,
-			    "SELECT (extract(epoch from min(next_run_at)) * 1000)::bigint FROM sync_job"
-			    " WHERE status = 'ACTIVE'",
-			    0, NULL);
+	PGresult *r = query(
+		l,
+		"SELECT (extract(epoch from min(next_run_at)) * 1000)::bigint FROM sync_job"
+		" WHERE status = 'ACTIVE'",
+		0, NULL);
 	if (!r)
 		return -1;
 	int64_t t = PQntuples(r) == 1 ? col_ms(r, 0, 0) : JS_TIME_NULL;
@@ -461,7 +475,9 @@ static void leader_tick(struct loop *l)
 	if (now >= l->reconcile_due) {
 		fill_next(l);
 		reconcile(l);
-		l->reconcile_due = now + (l->o.reconcile_grace_ms < 5000 ? l->o.reconcile_grace_ms / 2 : 2500);
+		l->reconcile_due = now + (l->o.reconcile_grace_ms < 5000
+						  ? l->o.reconcile_grace_ms / 2
+						  : 2500);
 	}
 }
 
@@ -477,7 +493,8 @@ int sched_loop_run(const struct config *cfg, const struct sched_loop_opts *o, at
 	char host[64] = "host";
 	gethostname(host, sizeof host - 1);
 	host[sizeof host - 1] = '\0';
-	snprintf(l.owner, sizeof l.owner, "%s-%ld-%" PRId64, host, (long)getpid(), now_ms() % 1000000);
+	snprintf(l.owner, sizeof l.owner, "%s-%ld-%" PRId64, host, (long)getpid(),
+		 now_ms() % 1000000);
 
 	struct engine_options eo;
 	sched_engine_options(cfg, &eo);

@@ -16,8 +16,8 @@
 
 #include "jira/jira.h"
 
-void sched_set_error(struct sched_error *err, const char *code, const char *field,
-		     const char *fmt, ...)
+void sched_set_error(struct sched_error *err, const char *code, const char *field, const char *fmt,
+		     ...)
 {
 	snprintf(err->code, sizeof err->code, "%s", code);
 	snprintf(err->field, sizeof err->field, "%s", field ? field : "");
@@ -40,12 +40,15 @@ int sched_next_fire(const char *cron, int jitter_s, int64_t after_ms, int64_t *s
 	if (cron_parse(cron, &c, NULL, 0) < 0)
 		return -1;
 	return cron_next_jittered(&c, after_ms, (uint32_t)(jitter_s < 0 ? 0 : jitter_s), slot_ms,
-				  fire_ms) < 0 ? -1 : 0;
+				  fire_ms) < 0
+		       ? -1
+		       : 0;
 }
 
 int sched_enqueue_step(struct engine_conn *eng, int64_t run_id, int seq)
 {
-	struct engine_task t = {.kind = SCHED_STEP_KIND, .run_id = run_id, .seq = seq, .attempt = 1};
+	struct engine_task t = {
+		.kind = SCHED_STEP_KIND, .run_id = run_id, .seq = seq, .attempt = 1};
 	return engine_enqueue(eng, &t, NULL);
 }
 
@@ -112,9 +115,10 @@ static bool valid_key(const char *key, struct sched_error *err)
 {
 	if (key && jira_valid_project_key(key))
 		return true;
-	sched_set_error(err, "BAD_USER_INPUT", "key",
-			"invalid project key '%.64s': expected A-Z, 0-9 and _, starting with a letter",
-			key ? key : "");
+	sched_set_error(
+		err, "BAD_USER_INPUT", "key",
+		"invalid project key '%.64s': expected A-Z, 0-9 and _, starting with a letter",
+		key ? key : "");
 	return false;
 }
 
@@ -134,9 +138,10 @@ int sched_get(const struct sched_ctx *c, const char *key, struct sched_job *out,
 		goto out;
 	}
 	if (PQntuples(r) != 1) {
-		sched_set_error(err, "NOT_FOUND", "key",
-				"project '%s' is not registered: run 'jirasync project register %s'",
-				key, key);
+		sched_set_error(
+			err, "NOT_FOUND", "key",
+			"project '%s' is not registered: run 'jirasync project register %s'", key,
+			key);
 		goto out;
 	}
 	struct sched_job j;
@@ -234,11 +239,12 @@ static int buffer_trigger(PGconn *db, const struct sched_fire *f, bool *buffered
 		/* Accounts accumulate: every added account gets its backfill. */
 		char *arr = ids_literal(f->account_ids, f->n_account_ids);
 		const char *vals[2] = {fmt_i64(pid, f->project_id), arr};
-		int rc = exec_params(db,
-				     "UPDATE sync_job SET buffered_accounts = (SELECT array_agg(DISTINCT a)"
-				     " FROM unnest(coalesce(buffered_accounts, '{}') || $2::text[]) a),"
-				     " updated_at = now() WHERE project_id = $1",
-				     2, vals, err, errlen, &n);
+		int rc = exec_params(
+			db,
+			"UPDATE sync_job SET buffered_accounts = (SELECT array_agg(DISTINCT a)"
+			" FROM unnest(coalesce(buffered_accounts, '{}') || $2::text[]) a),"
+			" updated_at = now() WHERE project_id = $1",
+			2, vals, err, errlen, &n);
 		free(arr);
 		*buffered = n > 0;
 		return rc;
@@ -249,11 +255,12 @@ static int buffer_trigger(PGconn *db, const struct sched_fire *f, bool *buffered
 			       f->slot_ms == JS_TIME_NULL ? NULL : fmt_i64(slot, f->slot_ms)};
 	/* BUFFER_ONE keeps one: the first buffered trigger stays, later ones
 	 * are skipped (and recorded as such by the caller). */
-	int rc = exec_params(db,
-			     "UPDATE sync_job SET buffered_trigger = $2, buffered_full = $3::boolean,"
-			     " buffered_slot_at = timestamptz 'epoch' + $4::bigint * interval '1 millisecond',"
-			     " updated_at = now() WHERE project_id = $1 AND buffered_trigger IS NULL",
-			     4, vals, err, errlen, &n);
+	int rc = exec_params(
+		db,
+		"UPDATE sync_job SET buffered_trigger = $2, buffered_full = $3::boolean,"
+		" buffered_slot_at = timestamptz 'epoch' + $4::bigint * interval '1 millisecond',"
+		" updated_at = now() WHERE project_id = $1 AND buffered_trigger IS NULL",
+		4, vals, err, errlen, &n);
 	*buffered = n > 0;
 	return rc;
 }
@@ -343,10 +350,14 @@ int sched_fire_run(PGconn *db, struct engine_conn *eng, const struct sched_fire 
 static const char *fire_outcome_name(enum sched_fire_outcome o)
 {
 	switch (o) {
-	case SCHED_FIRE_STARTED: return "started";
-	case SCHED_FIRE_SKIPPED: return "skipped";
-	case SCHED_FIRE_BUFFERED: return "buffered";
-	case SCHED_FIRE_DUPLICATE: return "unchanged";
+	case SCHED_FIRE_STARTED:
+		return "started";
+	case SCHED_FIRE_SKIPPED:
+		return "skipped";
+	case SCHED_FIRE_BUFFERED:
+		return "buffered";
+	case SCHED_FIRE_DUPLICATE:
+		return "unchanged";
 	}
 	return "unchanged";
 }
@@ -384,8 +395,8 @@ static bool valid_cron(const char *cron, struct cron *parsed, struct sched_error
 {
 	char e[256];
 	if (!cron || strlen(cron) > SCHED_CRON_MAX) {
-		sched_set_error(err, "BAD_USER_INPUT", "cron", "invalid cron: longer than %d characters",
-				SCHED_CRON_MAX);
+		sched_set_error(err, "BAD_USER_INPUT", "cron",
+				"invalid cron: longer than %d characters", SCHED_CRON_MAX);
 		return false;
 	}
 	if (cron_parse(cron, parsed, e, sizeof e) < 0) {
@@ -394,7 +405,8 @@ static bool valid_cron(const char *cron, struct cron *parsed, struct sched_error
 	}
 	int64_t next;
 	if (cron_next(parsed, now_ms(), &next) < 0) {
-		sched_set_error(err, "BAD_USER_INPUT", "cron", "invalid cron '%s': it never fires", cron);
+		sched_set_error(err, "BAD_USER_INPUT", "cron", "invalid cron '%s': it never fires",
+				cron);
 		return false;
 	}
 	return true;
@@ -403,13 +415,14 @@ static bool valid_cron(const char *cron, struct cron *parsed, struct sched_error
 static bool valid_accounts(const char *const *ids, size_t n, struct sched_error *err)
 {
 	if (n > 1000) {
-		sched_set_error(err, "BAD_USER_INPUT", "accountIds", "too many account ids (%zu, at most 1000)", n);
+		sched_set_error(err, "BAD_USER_INPUT", "accountIds",
+				"too many account ids (%zu, at most 1000)", n);
 		return false;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!ids[i] || !jira_valid_account_id(ids[i])) {
-			sched_set_error(err, "BAD_USER_INPUT", "accountIds", "invalid account id '%.64s'",
-					ids[i] ? ids[i] : "");
+			sched_set_error(err, "BAD_USER_INPUT", "accountIds",
+					"invalid account id '%.64s'", ids[i] ? ids[i] : "");
 			return false;
 		}
 	return true;
@@ -423,7 +436,8 @@ int sched_register(const struct sched_ctx *c, const char *key, const char *cron,
 	if (!valid_key(key, err))
 		return -1;
 	if (!cron)
-		cron = c->cfg && c->cfg->sync_default_cron ? c->cfg->sync_default_cron : "*/15 * * * *";
+		cron = c->cfg && c->cfg->sync_default_cron ? c->cfg->sync_default_cron
+							   : "*/15 * * * *";
 	if (!valid_cron(cron, &parsed, err))
 		return -1;
 	struct sched_job old;
@@ -440,7 +454,8 @@ int sched_register(const struct sched_ctx *c, const char *key, const char *cron,
 		return -1;
 	}
 	if (cron_next_jittered(&parsed, now_ms(), (uint32_t)jitter, &slot, &fire) < 0) {
-		sched_set_error(err, "BAD_USER_INPUT", "cron", "invalid cron '%s': it never fires", cron);
+		sched_set_error(err, "BAD_USER_INPUT", "cron", "invalid cron '%s': it never fires",
+				cron);
 		return -1;
 	}
 	char pid[24], f[24];
@@ -463,19 +478,20 @@ int sched_pause(const struct sched_ctx *c, const char *key, const char *note,
 	if (!valid_key(key, err))
 		return -1;
 	if (note && strlen(note) > SCHED_NOTE_MAX) {
-		sched_set_error(err, "BAD_USER_INPUT", "note", "pause note longer than %d characters",
-				SCHED_NOTE_MAX);
+		sched_set_error(err, "BAD_USER_INPUT", "note",
+				"pause note longer than %d characters", SCHED_NOTE_MAX);
 		return -1;
 	}
 	const char *vals[2] = {key, note && *note ? note : NULL};
 	long n = 0;
 	/* A buffered scheduled firing would be a firing of a paused schedule. */
-	if (exec_params(c->db,
-			"UPDATE sync_job j SET status = 'PAUSED', pause_note = $2, updated_at = now(),"
-			" buffered_trigger = CASE WHEN buffered_trigger = 'schedule' THEN NULL"
-			"   ELSE buffered_trigger END"
-			" FROM project p WHERE p.id = j.project_id AND p.key = $1",
-			2, vals, e, sizeof e, &n) < 0) {
+	if (exec_params(
+		    c->db,
+		    "UPDATE sync_job j SET status = 'PAUSED', pause_note = $2, updated_at = now(),"
+		    " buffered_trigger = CASE WHEN buffered_trigger = 'schedule' THEN NULL"
+		    "   ELSE buffered_trigger END"
+		    " FROM project p WHERE p.id = j.project_id AND p.key = $1",
+		    2, vals, e, sizeof e, &n) < 0) {
 		sched_db_error(c->db, err, "cannot pause", e);
 		return -1;
 	}
@@ -501,16 +517,18 @@ int sched_resume(const struct sched_ctx *c, const char *key, struct sched_result
 	if (active)
 		return finish(c, key, "unchanged", 0, NULL, out, err);
 	if (nf < 0) {
-		sched_set_error(err, "CONFLICT", "cron", "the schedule's cron never fires; reschedule it");
+		sched_set_error(err, "CONFLICT", "cron",
+				"the schedule's cron never fires; reschedule it");
 		return -1;
 	}
 	/* Missed slots collapse: the next fire is the first one after now. */
 	const char *vals[2] = {pid, fmt_i64(f, fire)};
-	if (exec_params(c->db,
-			"UPDATE sync_job SET status = 'ACTIVE', pause_note = NULL, failure_streak = 0,"
-			" next_run_at = timestamptz 'epoch' + $2::bigint * interval '1 millisecond',"
-			" updated_at = now() WHERE project_id = $1",
-			2, vals, e, sizeof e, NULL) < 0) {
+	if (exec_params(
+		    c->db,
+		    "UPDATE sync_job SET status = 'ACTIVE', pause_note = NULL, failure_streak = 0,"
+		    " next_run_at = timestamptz 'epoch' + $2::bigint * interval '1 millisecond',"
+		    " updated_at = now() WHERE project_id = $1",
+		    2, vals, e, sizeof e, NULL) < 0) {
 		sched_db_error(c->db, err, "cannot resume", e);
 		return -1;
 	}
@@ -533,16 +551,18 @@ int sched_reschedule(const struct sched_ctx *c, const char *key, const char *cro
 	int jitter = (int)cron_jitter_seconds(key, cron_jitter_period_s(&parsed));
 	int64_t slot, fire;
 	if (cron_next_jittered(&parsed, now_ms(), (uint32_t)jitter, &slot, &fire) < 0) {
-		sched_set_error(err, "BAD_USER_INPUT", "cron", "invalid cron '%s': it never fires", cron);
+		sched_set_error(err, "BAD_USER_INPUT", "cron", "invalid cron '%s': it never fires",
+				cron);
 		return -1;
 	}
 	char pid[24], jit[24], f[24];
 	const char *vals[4] = {fmt_i64(pid, pid_v), cron, fmt_i64(jit, jitter), fmt_i64(f, fire)};
-	if (exec_params(c->db,
-			"UPDATE sync_job SET cron = $2, effective_cron = $2, jitter_seconds = $3::int,"
-			" next_run_at = timestamptz 'epoch' + $4::bigint * interval '1 millisecond',"
-			" updated_at = now() WHERE project_id = $1",
-			4, vals, e, sizeof e, NULL) < 0) {
+	if (exec_params(
+		    c->db,
+		    "UPDATE sync_job SET cron = $2, effective_cron = $2, jitter_seconds = $3::int,"
+		    " next_run_at = timestamptz 'epoch' + $4::bigint * interval '1 millisecond',"
+		    " updated_at = now() WHERE project_id = $1",
+		    4, vals, e, sizeof e, NULL) < 0) {
 		sched_db_error(c->db, err, "cannot reschedule", e);
 		return -1;
 	}
@@ -590,9 +610,10 @@ int sched_trigger(const struct sched_ctx *c, const char *key, const struct sched
 		return -1;
 	int rc = -1;
 	if (strcmp(j.status, "PAUSED") == 0) {
-		sched_set_error(err, "CONFLICT", "key",
-				"project '%s' is paused: resume it, or use start to resume and trigger",
-				key);
+		sched_set_error(
+			err, "CONFLICT", "key",
+			"project '%s' is paused: resume it, or use start to resume and trigger",
+			key);
 		goto out;
 	}
 	rc = trigger_job(c, &j, o->full, o->account_ids, o->n_account_ids, false, out, err);
@@ -616,8 +637,8 @@ int sched_start(const struct sched_ctx *c, const char *key, const struct sched_t
 	return sched_trigger(c, key, o, out, err);
 }
 
-int sched_set_tracked(const struct sched_ctx *c, const char *key, const char *const *ids,
-		      size_t n, struct sched_result *out, struct sched_error *err)
+int sched_set_tracked(const struct sched_ctx *c, const char *key, const char *const *ids, size_t n,
+		      struct sched_result *out, struct sched_error *err)
 {
 	char e[STORE_ERRLEN];
 	if (!valid_key(key, err) || !valid_accounts(ids, n, err))
@@ -685,11 +706,12 @@ int sched_set_overlap(const struct sched_ctx *c, const char *key, const char *po
 	}
 	const char *vals[2] = {key, policy};
 	long n = 0;
-	if (exec_params(c->db,
-			"UPDATE sync_job j SET overlap_policy = $2, updated_at = now(),"
-			" buffered_trigger = CASE WHEN $2 = 'SKIP' THEN NULL ELSE buffered_trigger END"
-			" FROM project p WHERE p.id = j.project_id AND p.key = $1",
-			2, vals, e, sizeof e, &n) < 0) {
+	if (exec_params(
+		    c->db,
+		    "UPDATE sync_job j SET overlap_policy = $2, updated_at = now(),"
+		    " buffered_trigger = CASE WHEN $2 = 'SKIP' THEN NULL ELSE buffered_trigger END"
+		    " FROM project p WHERE p.id = j.project_id AND p.key = $1",
+		    2, vals, e, sizeof e, &n) < 0) {
 		sched_db_error(c->db, err, "cannot set the overlap policy", e);
 		return -1;
 	}

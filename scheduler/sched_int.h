@@ -23,13 +23,13 @@ enum sched_fire_outcome {
 
 struct sched_fire {
 	int64_t project_id;
-	const char *policy;        /* SKIP | BUFFER_ONE */
-	const char *trigger;       /* schedule | manual | backfill */
-	int64_t slot_ms;           /* JS_TIME_NULL unless scheduled */
+	const char *policy;  /* SKIP | BUFFER_ONE */
+	const char *trigger; /* schedule | manual | backfill */
+	int64_t slot_ms;     /* JS_TIME_NULL unless scheduled */
 	bool full;
 	const char *const *account_ids;
 	size_t n_account_ids;
-	bool always_buffer;        /* buffer even under SKIP (added tracked users) */
+	bool always_buffer; /* buffer even under SKIP (added tracked users) */
 };
 
 /*
@@ -53,8 +53,8 @@ int sched_next_fire(const char *cron, int jitter_s, int64_t after_ms, int64_t *s
 /* Fill err from a failed store call: DB_UNAVAILABLE when the connection is
  * lost, otherwise INTERNAL. */
 void sched_db_error(PGconn *db, struct sched_error *err, const char *what, const char *msg);
-void sched_set_error(struct sched_error *err, const char *code, const char *field,
-		     const char *fmt, ...) JS_PRINTF(4, 5);
+void sched_set_error(struct sched_error *err, const char *code, const char *field, const char *fmt,
+		     ...) JS_PRINTF(4, 5);
 
 /* Engine options from the environment (ENGINE_VISIBILITY_MS,
  * ENGINE_MAX_DELIVERIES) shared by the scheduler and `jirasync run`. */

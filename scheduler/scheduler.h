@@ -57,8 +57,8 @@ struct sched_error {
 	char message[512];
 };
 
-#define SCHED_NOTE_MAX 1000  /* longest pause note accepted */
-#define SCHED_CRON_MAX 200   /* longest cron expression accepted */
+#define SCHED_NOTE_MAX 1000 /* longest pause note accepted */
+#define SCHED_CRON_MAX 200  /* longest cron expression accepted */
 
 /* A project's schedule as stored (sync_job + project). Times are epoch ms,
  * JS_TIME_NULL when unset. sched_job_release frees tracked. */
@@ -68,16 +68,16 @@ struct sched_job {
 	char cron[SCHED_CRON_MAX + 1];           /* as set by the admin */
 	char effective_cron[SCHED_CRON_MAX + 1]; /* the one in force */
 	int jitter_seconds;
-	char overlap_policy[16]; /* SKIP | BUFFER_ONE */
-	char status[16];         /* ACTIVE | PAUSED | ERROR */
+	char overlap_policy[16];             /* SKIP | BUFFER_ONE */
+	char status[16];                     /* ACTIVE | PAUSED | ERROR */
 	char pause_note[SCHED_NOTE_MAX + 1]; /* "" when none */
 	int failure_streak;
 	int64_t last_run_ms;
 	int64_t next_run_ms;
 	int64_t updated_ms;
-	bool buffered;           /* a BUFFER_ONE trigger waits for the active run */
-	int64_t active_run_id;   /* the RUNNING run, 0 when none */
-	char **tracked;          /* tracked account ids (none: all users) */
+	bool buffered;         /* a BUFFER_ONE trigger waits for the active run */
+	int64_t active_run_id; /* the RUNNING run, 0 when none */
+	char **tracked;        /* tracked account ids (none: all users) */
 	size_t n_tracked;
 };
 void sched_job_release(struct sched_job *j);
@@ -91,15 +91,15 @@ void sched_job_release(struct sched_job *j);
  */
 struct sched_result {
 	struct sched_job job;
-	int64_t run_id;       /* 0 when no run was started */
-	char run_kind[16];    /* full | incremental | backfill, "" when none */
-	const char *outcome;  /* static string */
+	int64_t run_id;      /* 0 when no run was started */
+	char run_kind[16];   /* full | incremental | backfill, "" when none */
+	const char *outcome; /* static string */
 };
 void sched_result_release(struct sched_result *r);
 
 struct sched_trigger_opts {
-	bool full;                       /* force a full run */
-	const char *const *account_ids;  /* non-empty: a backfill of these accounts */
+	bool full;                      /* force a full run */
+	const char *const *account_ids; /* non-empty: a backfill of these accounts */
 	size_t n_account_ids;
 };
 

@@ -34,7 +34,9 @@ static const char temp_tables_sql[] =
 	" ON COMMIT DELETE ROWS;";
 
 /* epoch milliseconds -> timestamptz, exactly. */
-#define TS(col) "CASE WHEN " col " IS NULL THEN NULL ELSE timestamptz 'epoch' + " col " * interval '1 millisecond' END"
+#define TS(col)                                                               \
+	"CASE WHEN " col " IS NULL THEN NULL ELSE timestamptz 'epoch' + " col \
+	" * interval '1 millisecond' END"
 
 /*
  * The merge script; PQsendQuery runs it as one round trip and returns one
@@ -56,73 +58,82 @@ static const char merge_sql[] =
 	" issue_type, assignee_id, reporter_id, created, updated, resolved, labels, description,"
 	" description_adf, comment_total, worklog_total)"
 	" SELECT DISTINCT ON (id) id, project_id, key, summary, status, status_category, priority,"
-	" issue_type, assignee_id, reporter_id, " TS("created") ", " TS("updated") ", " TS("resolved") ","
-	" ARRAY(SELECT jsonb_array_elements_text(coalesce(labels, '[]'))), description,"
-	" description_adf, comment_total, worklog_total FROM tmp_issue"
-	" ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id, key = EXCLUDED.key,"
-	" summary = EXCLUDED.summary, status = EXCLUDED.status,"
-	" status_category = EXCLUDED.status_category, priority = EXCLUDED.priority,"
-	" issue_type = EXCLUDED.issue_type, assignee_id = EXCLUDED.assignee_id,"
-	" reporter_id = EXCLUDED.reporter_id, created = EXCLUDED.created,"
-	" updated = EXCLUDED.updated, resolved = EXCLUDED.resolved, labels = EXCLUDED.labels,"
-	" description = EXCLUDED.description, description_adf = EXCLUDED.description_adf,"
-	" comment_total = EXCLUDED.comment_total, worklog_total = EXCLUDED.worklog_total,"
-	" deleted_at = NULL, synced_at = now()"
-	" WHERE (i.project_id, i.key, i.summary, i.status, i.status_category, i.priority,"
-	" i.issue_type, i.assignee_id, i.reporter_id, i.created, i.updated, i.resolved, i.labels,"
-	" i.description, i.description_adf, i.comment_total, i.worklog_total, i.deleted_at)"
-	" IS DISTINCT FROM (EXCLUDED.project_id, EXCLUDED.key, EXCLUDED.summary, EXCLUDED.status,"
-	" EXCLUDED.status_category, EXCLUDED.priority, EXCLUDED.issue_type, EXCLUDED.assignee_id,"
-	" EXCLUDED.reporter_id, EXCLUDED.created, EXCLUDED.updated, EXCLUDED.resolved,"
-	" EXCLUDED.labels, EXCLUDED.description, EXCLUDED.description_adf,"
-	" EXCLUDED.comment_total, EXCLUDED.worklog_total, NULL::timestamptz);"
-	/* 2 sprint links of the batch's issues: drop the ones gone */
-	"DELETE FROM issue_sprint s WHERE s.issue_id = ANY (ARRAY(SELECT id FROM tmp_issue))"
-	" AND NOT EXISTS (SELECT 1 FROM tmp_issue_sprint x"
-	" WHERE x.issue_id = s.issue_id AND x.sprint_id = s.sprint_id);"
-	/* 3 and add the new ones */
-	"INSERT INTO issue_sprint (issue_id, sprint_id) SELECT DISTINCT issue_id, sprint_id"
-	" FROM tmp_issue_sprint ON CONFLICT DO NOTHING;"
-	/* 4 comments */
-	"INSERT INTO comment AS c (id, issue_id, author_id, update_author_id, body, body_adf,"
-	" created, updated)"
-	" SELECT DISTINCT ON (id) id, issue_id, author_id, update_author_id, body, body_adf, "
-	TS("created") ", " TS("updated") " FROM tmp_comment"
-	" ON CONFLICT (id) DO UPDATE SET issue_id = EXCLUDED.issue_id,"
-	" author_id = EXCLUDED.author_id, update_author_id = EXCLUDED.update_author_id,"
-	" body = EXCLUDED.body, body_adf = EXCLUDED.body_adf, created = EXCLUDED.created,"
-	" updated = EXCLUDED.updated, synced_at = now()"
-	" WHERE (c.issue_id, c.author_id, c.update_author_id, c.body, c.body_adf, c.created,"
-	" c.updated) IS DISTINCT FROM (EXCLUDED.issue_id, EXCLUDED.author_id,"
-	" EXCLUDED.update_author_id, EXCLUDED.body, EXCLUDED.body_adf, EXCLUDED.created,"
-	" EXCLUDED.updated);"
-	/* 5 comments gone from complete sets */
-	"DELETE FROM comment c WHERE c.issue_id = ANY (ARRAY(SELECT issue_id FROM tmp_replace"
-	" WHERE kind = 'comment')) AND NOT EXISTS (SELECT 1 FROM tmp_comment x WHERE x.id = c.id);"
-	/* 6 worklogs */
-	"INSERT INTO worklog AS w (id, issue_id, author_id, update_author_id, comment, comment_adf,"
-	" started, created, updated, time_spent_seconds)"
-	" SELECT DISTINCT ON (id) id, issue_id, author_id, update_author_id, comment, comment_adf, "
-	TS("started") ", " TS("created") ", " TS("updated") ", time_spent_seconds FROM tmp_worklog"
-	" ON CONFLICT (id) DO UPDATE SET issue_id = EXCLUDED.issue_id,"
-	" author_id = EXCLUDED.author_id, update_author_id = EXCLUDED.update_author_id,"
-	" comment = EXCLUDED.comment, comment_adf = EXCLUDED.comment_adf,"
-	" started = EXCLUDED.started, created = EXCLUDED.created, updated = EXCLUDED.updated,"
-	" time_spent_seconds = EXCLUDED.time_spent_seconds, synced_at = now()"
-	" WHERE (w.issue_id, w.author_id, w.update_author_id, w.comment, w.comment_adf, w.started,"
-	" w.created, w.updated, w.time_spent_seconds) IS DISTINCT FROM (EXCLUDED.issue_id,"
-	" EXCLUDED.author_id, EXCLUDED.update_author_id, EXCLUDED.comment, EXCLUDED.comment_adf,"
-	" EXCLUDED.started, EXCLUDED.created, EXCLUDED.updated, EXCLUDED.time_spent_seconds);"
-	/* 7 worklogs gone from complete sets */
-	"DELETE FROM worklog w WHERE w.issue_id = ANY (ARRAY(SELECT issue_id FROM tmp_replace"
-	" WHERE kind = 'worklog')) AND NOT EXISTS (SELECT 1 FROM tmp_worklog x WHERE x.id = w.id);"
-	/* 8 overflow work the run still owes */
-	"INSERT INTO sync_run_overflow (run_id, kind, issue_id)"
-	" SELECT DISTINCT $RUN$, kind, issue_id FROM tmp_overflow ON CONFLICT DO NOTHING;";
+	" issue_type, assignee_id, reporter_id, " TS("created") ", " TS("updated") ", " TS(
+		"resolved") ","
+			    " ARRAY(SELECT jsonb_array_elements_text(coalesce(labels, '[]'))), description,"
+			    " description_adf, comment_total, worklog_total FROM tmp_issue"
+			    " ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id, key = EXCLUDED.key,"
+			    " summary = EXCLUDED.summary, status = EXCLUDED.status,"
+			    " status_category = EXCLUDED.status_category, priority = EXCLUDED.priority,"
+			    " issue_type = EXCLUDED.issue_type, assignee_id = EXCLUDED.assignee_id,"
+			    " reporter_id = EXCLUDED.reporter_id, created = EXCLUDED.created,"
+			    " updated = EXCLUDED.updated, resolved = EXCLUDED.resolved, labels = EXCLUDED.labels,"
+			    " description = EXCLUDED.description, description_adf = EXCLUDED.description_adf,"
+			    " comment_total = EXCLUDED.comment_total, worklog_total = EXCLUDED.worklog_total,"
+			    " deleted_at = NULL, synced_at = now()"
+			    " WHERE (i.project_id, i.key, i.summary, i.status, i.status_category, i.priority,"
+			    " i.issue_type, i.assignee_id, i.reporter_id, i.created, i.updated, i.resolved, i.labels,"
+			    " i.description, i.description_adf, i.comment_total, i.worklog_total, i.deleted_at)"
+			    " IS DISTINCT FROM (EXCLUDED.project_id, EXCLUDED.key, EXCLUDED.summary, EXCLUDED.status,"
+			    " EXCLUDED.status_category, EXCLUDED.priority, EXCLUDED.issue_type, EXCLUDED.assignee_id,"
+			    " EXCLUDED.reporter_id, EXCLUDED.created, EXCLUDED.updated, EXCLUDED.resolved,"
+			    " EXCLUDED.labels, EXCLUDED.description, EXCLUDED.description_adf,"
+			    " EXCLUDED.comment_total, EXCLUDED.worklog_total, NULL::timestamptz);"
+			    /* 2 sprint links of the batch's issues: drop the ones gone */
+			    "DELETE FROM issue_sprint s WHERE s.issue_id = ANY (ARRAY(SELECT id FROM tmp_issue))"
+			    " AND NOT EXISTS (SELECT 1 FROM tmp_issue_sprint x"
+			    " WHERE x.issue_id = s.issue_id AND x.sprint_id = s.sprint_id);"
+			    /* 3 and add the new ones */
+			    "INSERT INTO issue_sprint (issue_id, sprint_id) SELECT DISTINCT issue_id, sprint_id"
+			    " FROM tmp_issue_sprint ON CONFLICT DO NOTHING;"
+			    /* 4 comments */
+			    "INSERT INTO comment AS c (id, issue_id, author_id, update_author_id, body, body_adf,"
+			    " created, updated)"
+			    " SELECT DISTINCT ON (id) id, issue_id, author_id, update_author_id, body, body_adf, " TS("created") ", " TS(
+				    "updated") " FROM tmp_comment"
+					       " ON CONFLICT (id) DO UPDATE SET issue_id = EXCLUDED.issue_id,"
+					       " author_id = EXCLUDED.author_id, update_author_id = EXCLUDED.update_author_id,"
+					       " body = EXCLUDED.body, body_adf = EXCLUDED.body_adf, created = EXCLUDED.created,"
+					       " updated = EXCLUDED.updated, synced_at = now()"
+					       " WHERE (c.issue_id, c.author_id, c.update_author_id, c.body, c.body_adf, c.created,"
+					       " c.updated) IS DISTINCT FROM (EXCLUDED.issue_id, EXCLUDED.author_id,"
+					       " EXCLUDED.update_author_id, EXCLUDED.body, EXCLUDED.body_adf, EXCLUDED.created,"
+					       " EXCLUDED.updated);"
+					       /* 5 comments gone from complete sets */
+					       "DELETE FROM comment c WHERE c.issue_id = ANY (ARRAY(SELECT issue_id FROM tmp_replace"
+					       " WHERE kind = 'comment')) AND NOT EXISTS (SELECT 1 FROM tmp_comment x WHERE x.id = c.id);"
+					       /* 6 worklogs */
+					       "INSERT INTO worklog AS w (id, issue_id, author_id, update_author_id, comment, comment_adf,"
+					       " started, created, updated, time_spent_seconds)"
+					       " SELECT DISTINCT ON (id) id, issue_id, author_id, update_author_id, comment, comment_adf, " TS("started") ", " TS(
+						       "created") ", " TS("updated") ", time_spent_seconds FROM tmp_worklog"
+										     " ON CONFLICT (id) DO UPDATE SET issue_id = EXCLUDED.issue_id,"
+										     " author_id = EXCLUDED.author_id, update_author_id = EXCLUDED.update_author_id,"
+										     " comment = EXCLUDED.comment, comment_adf = EXCLUDED.comment_adf,"
+										     " started = EXCLUDED.started, created = EXCLUDED.created, updated = EXCLUDED.updated,"
+										     " time_spent_seconds = EXCLUDED.time_spent_seconds, synced_at = now()"
+										     " WHERE (w.issue_id, w.author_id, w.update_author_id, w.comment, w.comment_adf, w.started,"
+										     " w.created, w.updated, w.time_spent_seconds) IS DISTINCT FROM (EXCLUDED.issue_id,"
+										     " EXCLUDED.author_id, EXCLUDED.update_author_id, EXCLUDED.comment, EXCLUDED.comment_adf,"
+										     " EXCLUDED.started, EXCLUDED.created, EXCLUDED.updated, EXCLUDED.time_spent_seconds);"
+										     /* 7 worklogs gone from complete sets */
+										     "DELETE FROM worklog w WHERE w.issue_id = ANY (ARRAY(SELECT issue_id FROM tmp_replace"
+										     " WHERE kind = 'worklog')) AND NOT EXISTS (SELECT 1 FROM tmp_worklog x WHERE x.id = w.id);"
+										     /* 8 overflow work the run still owes */
+										     "INSERT INTO sync_run_overflow (run_id, kind, issue_id)"
+										     " SELECT DISTINCT $RUN$, kind, issue_id FROM tmp_overflow ON CONFLICT DO NOTHING;";
 
 enum merge_stmt {
-	M_USERS, M_ISSUES, M_SPRINT_DEL, M_SPRINT_INS, M_COMMENTS, M_COMMENTS_DEL, M_WORKLOGS,
-	M_WORKLOGS_DEL, M_OVERFLOW, M_COUNT
+	M_USERS,
+	M_ISSUES,
+	M_SPRINT_DEL,
+	M_SPRINT_INS,
+	M_COMMENTS,
+	M_COMMENTS_DEL,
+	M_WORKLOGS,
+	M_WORKLOGS_DEL,
+	M_OVERFLOW,
+	M_COUNT
 };
 
 /* ---- COPY text format ------------------------------------------------------ */
@@ -136,11 +147,20 @@ static int put_str(struct buf *b, const char *s)
 	for (const char *p = s; *p; p++) {
 		const char *esc = NULL;
 		switch (*p) {
-		case '\\': esc = "\\\\"; break;
-		case '\t': esc = "\\t"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		default: continue;
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		default:
+			continue;
 		}
 		rc |= buf_append(b, run, (size_t)(p - run));
 		rc |= buf_append(b, esc, 2);
@@ -198,12 +218,18 @@ static int enc_users(const struct batch *b, struct buf *o)
 	int rc = 0;
 	for (size_t i = 0; i < b->users.n; i++) {
 		const struct user_row *u = &b->users.v[i];
-		rc |= put_str(o, u->account_id); rc |= SEP(o);
-		rc |= put_str(o, u->display_name); rc |= SEP(o);
-		rc |= put_str(o, u->email); rc |= SEP(o);
-		rc |= put_str(o, u->time_zone); rc |= SEP(o);
-		rc |= put_str(o, u->account_type); rc |= SEP(o);
-		rc |= put_bool(o, u->active); rc |= EOL(o);
+		rc |= put_str(o, u->account_id);
+		rc |= SEP(o);
+		rc |= put_str(o, u->display_name);
+		rc |= SEP(o);
+		rc |= put_str(o, u->email);
+		rc |= SEP(o);
+		rc |= put_str(o, u->time_zone);
+		rc |= SEP(o);
+		rc |= put_str(o, u->account_type);
+		rc |= SEP(o);
+		rc |= put_bool(o, u->active);
+		rc |= EOL(o);
 	}
 	return rc;
 }
@@ -215,26 +241,45 @@ static int enc_issues(const struct batch *b, int64_t project_id, struct buf *o, 
 	char tmp[24];
 	for (size_t i = 0; i < b->issues.n; i++) {
 		const struct issue_row *r = &b->issues.v[i];
-		rc |= put_i64(o, r->id); rc |= SEP(o);
-		rc |= put_i64(o, project_id); rc |= SEP(o);
-		rc |= put_str(o, r->key); rc |= SEP(o);
-		rc |= put_str(o, r->summary); rc |= SEP(o);
-		rc |= put_str(o, r->status); rc |= SEP(o);
-		rc |= put_str(o, r->status_category); rc |= SEP(o);
-		rc |= put_str(o, r->priority); rc |= SEP(o);
-		rc |= put_str(o, r->issue_type); rc |= SEP(o);
-		rc |= put_str(o, r->assignee_id); rc |= SEP(o);
-		rc |= put_str(o, r->reporter_id); rc |= SEP(o);
-		rc |= put_i64(o, r->created_ms); rc |= SEP(o);
-		rc |= put_i64(o, r->updated_ms); rc |= SEP(o);
-		rc |= put_i64(o, r->resolved_ms); rc |= SEP(o);
-		rc |= put_str(o, r->labels_json ? r->labels_json : "[]"); rc |= SEP(o);
-		rc |= put_str(o, r->description_text); rc |= SEP(o);
-		rc |= put_str(o, r->description_adf); rc |= SEP(o);
-		rc |= put_i64(o, r->comment_total); rc |= SEP(o);
-		rc |= put_i64(o, r->worklog_total); rc |= EOL(o);
+		rc |= put_i64(o, r->id);
+		rc |= SEP(o);
+		rc |= put_i64(o, project_id);
+		rc |= SEP(o);
+		rc |= put_str(o, r->key);
+		rc |= SEP(o);
+		rc |= put_str(o, r->summary);
+		rc |= SEP(o);
+		rc |= put_str(o, r->status);
+		rc |= SEP(o);
+		rc |= put_str(o, r->status_category);
+		rc |= SEP(o);
+		rc |= put_str(o, r->priority);
+		rc |= SEP(o);
+		rc |= put_str(o, r->issue_type);
+		rc |= SEP(o);
+		rc |= put_str(o, r->assignee_id);
+		rc |= SEP(o);
+		rc |= put_str(o, r->reporter_id);
+		rc |= SEP(o);
+		rc |= put_i64(o, r->created_ms);
+		rc |= SEP(o);
+		rc |= put_i64(o, r->updated_ms);
+		rc |= SEP(o);
+		rc |= put_i64(o, r->resolved_ms);
+		rc |= SEP(o);
+		rc |= put_str(o, r->labels_json ? r->labels_json : "[]");
+		rc |= SEP(o);
+		rc |= put_str(o, r->description_text);
+		rc |= SEP(o);
+		rc |= put_str(o, r->description_adf);
+		rc |= SEP(o);
+		rc |= put_i64(o, r->comment_total);
+		rc |= SEP(o);
+		rc |= put_i64(o, r->worklog_total);
+		rc |= EOL(o);
 		for (size_t k = 0; k < r->n_sprint_ids; k++)
-			rc |= buf_printf(links, "%s\t%" PRId64 "\n", fmt_i64(tmp, r->id), r->sprint_ids[k]);
+			rc |= buf_printf(links, "%s\t%" PRId64 "\n", fmt_i64(tmp, r->id),
+					 r->sprint_ids[k]);
 		if (r->comments_complete)
 			rc |= buf_printf(replace, "comment\t%s\n", fmt_i64(tmp, r->id));
 		if (r->worklogs_complete)
@@ -248,14 +293,22 @@ static int enc_comments(const struct batch *b, struct buf *o)
 	int rc = 0;
 	for (size_t i = 0; i < b->comments.n; i++) {
 		const struct comment_row *c = &b->comments.v[i];
-		rc |= put_i64(o, c->id); rc |= SEP(o);
-		rc |= put_i64(o, c->issue_id); rc |= SEP(o);
-		rc |= put_str(o, c->author_id); rc |= SEP(o);
-		rc |= put_str(o, c->update_author_id); rc |= SEP(o);
-		rc |= put_str(o, c->body_text); rc |= SEP(o);
-		rc |= put_str(o, c->body_adf); rc |= SEP(o);
-		rc |= put_i64(o, c->created_ms); rc |= SEP(o);
-		rc |= put_i64(o, c->updated_ms); rc |= EOL(o);
+		rc |= put_i64(o, c->id);
+		rc |= SEP(o);
+		rc |= put_i64(o, c->issue_id);
+		rc |= SEP(o);
+		rc |= put_str(o, c->author_id);
+		rc |= SEP(o);
+		rc |= put_str(o, c->update_author_id);
+		rc |= SEP(o);
+		rc |= put_str(o, c->body_text);
+		rc |= SEP(o);
+		rc |= put_str(o, c->body_adf);
+		rc |= SEP(o);
+		rc |= put_i64(o, c->created_ms);
+		rc |= SEP(o);
+		rc |= put_i64(o, c->updated_ms);
+		rc |= EOL(o);
 	}
 	return rc;
 }
@@ -265,16 +318,26 @@ static int enc_worklogs(const struct batch *b, struct buf *o)
 	int rc = 0;
 	for (size_t i = 0; i < b->worklogs.n; i++) {
 		const struct worklog_row *w = &b->worklogs.v[i];
-		rc |= put_i64(o, w->id); rc |= SEP(o);
-		rc |= put_i64(o, w->issue_id); rc |= SEP(o);
-		rc |= put_str(o, w->author_id); rc |= SEP(o);
-		rc |= put_str(o, w->update_author_id); rc |= SEP(o);
-		rc |= put_str(o, w->comment_text); rc |= SEP(o);
-		rc |= put_str(o, w->comment_adf); rc |= SEP(o);
-		rc |= put_i64(o, w->started_ms); rc |= SEP(o);
-		rc |= put_i64(o, w->created_ms); rc |= SEP(o);
-		rc |= put_i64(o, w->updated_ms); rc |= SEP(o);
-		rc |= put_i64(o, w->time_spent_seconds); rc |= EOL(o);
+		rc |= put_i64(o, w->id);
+		rc |= SEP(o);
+		rc |= put_i64(o, w->issue_id);
+		rc |= SEP(o);
+		rc |= put_str(o, w->author_id);
+		rc |= SEP(o);
+		rc |= put_str(o, w->update_author_id);
+		rc |= SEP(o);
+		rc |= put_str(o, w->comment_text);
+		rc |= SEP(o);
+		rc |= put_str(o, w->comment_adf);
+		rc |= SEP(o);
+		rc |= put_i64(o, w->started_ms);
+		rc |= SEP(o);
+		rc |= put_i64(o, w->created_ms);
+		rc |= SEP(o);
+		rc |= put_i64(o, w->updated_ms);
+		rc |= SEP(o);
+		rc |= put_i64(o, w->time_spent_seconds);
+		rc |= EOL(o);
 	}
 	return rc;
 }
@@ -314,7 +377,8 @@ static int merge(PGconn *db, int64_t run_id, struct store_counts *counts, char *
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			if (rc == 0) {
 				const char *m = PQresultErrorMessage(r);
-				snprintf(err, errlen, "cannot merge rows: %.*s", (int)strcspn(m, "\n"), m);
+				snprintf(err, errlen, "cannot merge rows: %.*s",
+					 (int)strcspn(m, "\n"), m);
 			}
 			rc = -1;
 		} else {
@@ -322,19 +386,31 @@ static int merge(PGconn *db, int64_t run_id, struct store_counts *counts, char *
 			if (parse_i64(PQcmdTuples(r), &n) < 0)
 				n = 0;
 			switch (idx) {
-			case M_ISSUES: counts->issues_upserted += n; break;
-			case M_COMMENTS: counts->comments_upserted += n; break;
-			case M_COMMENTS_DEL: counts->comments_deleted += n; break;
-			case M_WORKLOGS: counts->worklogs_upserted += n; break;
-			case M_WORKLOGS_DEL: counts->worklogs_deleted += n; break;
-			default: break;
+			case M_ISSUES:
+				counts->issues_upserted += n;
+				break;
+			case M_COMMENTS:
+				counts->comments_upserted += n;
+				break;
+			case M_COMMENTS_DEL:
+				counts->comments_deleted += n;
+				break;
+			case M_WORKLOGS:
+				counts->worklogs_upserted += n;
+				break;
+			case M_WORKLOGS_DEL:
+				counts->worklogs_deleted += n;
+				break;
+			default:
+				break;
 			}
 		}
 		idx++;
 		PQclear(r);
 	}
 	if (rc == 0 && idx != M_COUNT) {
-		snprintf(err, errlen, "cannot merge rows: %d results for %d statements", idx, M_COUNT);
+		snprintf(err, errlen, "cannot merge rows: %d results for %d statements", idx,
+			 M_COUNT);
 		rc = -1;
 	}
 	return rc;

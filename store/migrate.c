@@ -19,7 +19,8 @@ struct migration {
 
 static int cmp_migration(const void *a, const void *b)
 {
-	return strcmp(((const struct migration *)a)->version, ((const struct migration *)b)->version);
+	return strcmp(((const struct migration *)a)->version,
+		      ((const struct migration *)b)->version);
 }
 
 static int list_migrations(const char *dir, struct migration **out, size_t *n, char *err,
@@ -27,7 +28,8 @@ static int list_migrations(const char *dir, struct migration **out, size_t *n, c
 {
 	DIR *d = opendir(dir);
 	if (!d) {
-		snprintf(err, errlen, "cannot open migrations directory '%s': %s", dir, strerror(errno));
+		snprintf(err, errlen, "cannot open migrations directory '%s': %s", dir,
+			 strerror(errno));
 		return -1;
 	}
 	struct migration *v = NULL;
@@ -130,8 +132,8 @@ static void unlock(PGconn *db)
 static int is_applied(PGconn *db, const char *version, bool *applied, char *err, size_t errlen)
 {
 	const char *vals[1] = {version};
-	PGresult *r = PQexecParams(db, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL,
-				   vals, NULL, NULL, 0);
+	PGresult *r = PQexecParams(db, "SELECT 1 FROM schema_migrations WHERE version = $1", 1,
+				   NULL, vals, NULL, NULL, 0);
 	int rc = 0;
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		const char *m = PQerrorMessage(db);

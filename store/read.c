@@ -51,10 +51,10 @@ enum stmt {
 	N_STMT
 };
 
-#define ISSUE_BASE_COLS                                                                     \
-	"i.id, i.project_id, i.key, i.summary, i.status, i.status_category, i.priority, "   \
-	"i.issue_type, i.assignee_id, i.reporter_id, " MS("i.created") ", " MS("i.updated") \
-	", " MS("i.resolved") ", " MS("i.deleted_at") ", i.updated, array_to_json(i.labels)::text"
+#define ISSUE_BASE_COLS                                                                              \
+	"i.id, i.project_id, i.key, i.summary, i.status, i.status_category, i.priority, "            \
+	"i.issue_type, i.assignee_id, i.reporter_id, " MS("i.created") ", " MS("i.updated") ", " MS( \
+		"i.resolved") ", " MS("i.deleted_at") ", i.updated, array_to_json(i.labels)::text"
 /*
  * KEEP(p, bit, col): col unless the caller's skip mask (parameter p, enum
  * store_skip) has bit set; a skipped column is a NULL that costs neither
@@ -75,66 +75,75 @@ _Static_assert(STORE_SKIP_TEXT == 1 && STORE_SKIP_FIELDS == 2 && STORE_SKIP_TIME
 
 /* Pages: the description columns are read separately, when asked for; p is
  * the skip mask parameter. */
-#define ISSUE_COLS(p)                                                                  \
-	"i.id, i.project_id, i.key, " KEEP(p, SK_TEXT, "i.summary") ", "                 \
-	KEEP(p, SK_FIELDS, "i.status") ", " KEEP(p, SK_FIELDS, "i.status_category") ", " \
-	KEEP(p, SK_FIELDS, "i.priority") ", " KEEP(p, SK_FIELDS, "i.issue_type")         \
-	", i.assignee_id, i.reporter_id, " KEEP(p, SK_TIMES, "i.created") ", "           \
-	KEEP(p, SK_TIMES, "i.updated") ", " KEEP(p, SK_TIMES, "i.resolved") ", "         \
-	KEEP(p, SK_TIMES, "i.deleted_at") ", i.updated, "                                \
-	KEEP(p, SK_LABELS, "array_to_json(i.labels)::text") ", false, NULL::text, NULL::text"
+#define ISSUE_COLS(p)                                                                                                                                                                                                                                                       \
+	"i.id, i.project_id, i.key, " KEEP(p, SK_TEXT, "i.summary") ", " KEEP(p, SK_FIELDS, "i.status") ", " KEEP(p, SK_FIELDS, "i.status_category") ", " KEEP(p, SK_FIELDS, "i.priority") ", " KEEP(p, SK_FIELDS, "i.issue_type") ", i.assignee_id, i.reporter_id, " KEEP( \
+		p, SK_TIMES,                                                                                                                                                                                                                                                \
+		"i.created") ", " KEEP(p, SK_TIMES,                                                                                                                                                                                                                         \
+				       "i.updated") ", " KEEP(p, SK_TIMES,                                                                                                                                                                                                  \
+							      "i.resolved") ", " KEEP(p, SK_TIMES,                                                                                                                                                                          \
+										      "i.deleted_at") ", i.updated, " KEEP(p,                                                                                                                                               \
+															   SK_LABELS,                                                                                                                                       \
+															   "array_to_json(i.labels)::text") ", false, NULL::text, NULL::text"
 #define ISSUE_TEXT_COLS ISSUE_BASE_COLS ", true, i.description, i.description_adf::text"
 
 /* The filters of the issues connection; $1 project, $2 status, $3 assignee,
  * $4 sprint, $5 updated since (ms), $6 text, $7 include deleted. */
-#define ISSUE_FILTER                                                                      \
-	" FROM issue i WHERE i.project_id = $1::int8"                                        \
-	" AND ($2::text IS NULL OR i.status = $2)"                                           \
-	" AND ($3::text IS NULL OR i.assignee_id = $3)"                                      \
-	" AND ($4::int8 IS NULL OR EXISTS (SELECT 1 FROM issue_sprint s"                     \
-	"      WHERE s.issue_id = i.id AND s.sprint_id = $4))"                                \
+#define ISSUE_FILTER                                                                                   \
+	" FROM issue i WHERE i.project_id = $1::int8"                                                  \
+	" AND ($2::text IS NULL OR i.status = $2)"                                                     \
+	" AND ($3::text IS NULL OR i.assignee_id = $3)"                                                \
+	" AND ($4::int8 IS NULL OR EXISTS (SELECT 1 FROM issue_sprint s"                               \
+	"      WHERE s.issue_id = i.id AND s.sprint_id = $4))"                                         \
 	" AND ($5::int8 IS NULL OR i.updated >= 'epoch'::timestamptz + $5 * interval '1 millisecond')" \
-	" AND ($6::text IS NULL OR i.search_vector @@ websearch_to_tsquery('simple', $6))"  \
+	" AND ($6::text IS NULL OR i.search_vector @@ websearch_to_tsquery('simple', $6))"             \
 	" AND ($7::bool OR i.deleted_at IS NULL)"
 
-#define PAGE_SQL                                                                  \
-	"SELECT " ISSUE_COLS("$11") ISSUE_FILTER                                   \
-	" AND ($8::int8 IS NULL OR (i.updated, i.id) <"                              \
-	"      ('epoch'::timestamptz + $8 * interval '1 microsecond', $9::int8))"     \
-	" ORDER BY i.updated DESC, i.id DESC LIMIT $10::int8"
-#define FIRST_PAGE_SQL                                                                     \
-	"SELECT " ISSUE_COLS("$4") " FROM issue i WHERE i.project_id = $1::int8"            \
-	" AND ($2::bool OR i.deleted_at IS NULL) ORDER BY i.updated DESC, i.id DESC LIMIT $3::int8"
+#define PAGE_SQL                                                                          \
+	"SELECT " ISSUE_COLS("$11") ISSUE_FILTER                                          \
+		" AND ($8::int8 IS NULL OR (i.updated, i.id) <"                           \
+		"      ('epoch'::timestamptz + $8 * interval '1 microsecond', $9::int8))" \
+		" ORDER BY i.updated DESC, i.id DESC LIMIT $10::int8"
+#define FIRST_PAGE_SQL                                              \
+	"SELECT " ISSUE_COLS(                                       \
+		"$4") " FROM issue i WHERE i.project_id = $1::int8" \
+		      " AND ($2::bool OR i.deleted_at IS NULL) ORDER BY i.updated DESC, i.id DESC LIMIT $3::int8"
 /* A page statement with each row's assignee joined: the user columns follow
  * the issue's (p is the skip mask parameter). */
-#define WITH_ASSIGNEE(p, page)                                                    \
-	"SELECT p.*, " JOINED_USER_COLS_M(p) " FROM (" page ") p"                    \
-	" LEFT JOIN jira_user u ON u.account_id = p.assignee_id"
+#define WITH_ASSIGNEE(p, page)             \
+	"SELECT p.*, " JOINED_USER_COLS_M( \
+		p) " FROM (" page ") p"    \
+		   " LEFT JOIN jira_user u ON u.account_id = p.assignee_id"
 
 #define USER_COLS "u.account_id, u.display_name, u.email, u.time_zone, u.active"
 /* Joined users under the skip mask p: whether the user was synced (its
  * account id is the reference the row already carries), then its columns. */
-#define JOINED_USER_COLS_M(p)                                                      \
-	"u.account_id IS NOT NULL, " KEEP(p, SK_USER_NAME, "u.display_name") ", "    \
-	KEEP(p, SK_USER_DETAILS, "u.email") ", " KEEP(p, SK_USER_DETAILS, "u.time_zone") \
-	", " KEEP(p, SK_USER_DETAILS, "u.active")
+#define JOINED_USER_COLS_M(p)                                                           \
+	"u.account_id IS NOT NULL, " KEEP(p, SK_USER_NAME, "u.display_name") ", " KEEP( \
+		p, SK_USER_DETAILS,                                                     \
+		"u.email") ", " KEEP(p, SK_USER_DETAILS,                                \
+				     "u.time_zone") ", " KEEP(p, SK_USER_DETAILS, "u.active")
 #define JOINED_USER_COLS JOINED_USER_COLS_M("$2")
-#define COMMENT_COLS                                                                      \
-	"c.id, c.issue_id, c.author_id, " KEEP("$2", SK_UPDATE_AUTHOR, "c.update_author_id") \
-	", " KEEP("$2", SK_TEXT, "c.body") ", " "c.created, "        \
-	KEEP("$2", SK_TIMES, "c.updated")
-#define WORKLOG_COLS                                                                   \
-	"w.id, w.issue_id, w.author_id, " KEEP("$2", SK_TEXT, "w.comment") ", "          \
-	"w.started, " KEEP("$2", SK_TIMES, "w.created") ", "     \
-	KEEP("$2", SK_TIMES, "w.updated") ", w.time_spent_seconds"
-#define SPRINT_COLS                                                                    \
-	"s.id, s.board_id, s.name, s.state, s.goal, " MS("s.start_date") ", " MS("s.end_date") \
-	", " MS("s.complete_date")
-#define RUN_COLS                                                                          \
+#define COMMENT_COLS                                                                         \
+	"c.id, c.issue_id, c.author_id, " KEEP(                                              \
+		"$2", SK_UPDATE_AUTHOR,                                                      \
+		"c.update_author_id") ", " KEEP("$2", SK_TEXT,                               \
+						"c.body") ", "                               \
+							  "c.created, " KEEP("$2", SK_TIMES, \
+									     "c.updated")
+#define WORKLOG_COLS                                                                    \
+	"w.id, w.issue_id, w.author_id, " KEEP(                                         \
+		"$2", SK_TEXT,                                                          \
+		"w.comment") ", "                                                       \
+			     "w.started, " KEEP("$2", SK_TIMES, "w.created") ", " KEEP( \
+				     "$2", SK_TIMES, "w.updated") ", w.time_spent_seconds"
+#define SPRINT_COLS                                                               \
+	"s.id, s.board_id, s.name, s.state, s.goal, " MS("s.start_date") ", " MS( \
+		"s.end_date") ", " MS("s.complete_date")
+#define RUN_COLS                                                                                 \
 	"r.id, r.project_id, r.kind, r.trigger, r.status::text, r.error_code, r.error_message, " \
-	"r.issues_upserted, r.issues_deleted, r.comments_upserted, r.comments_deleted, "       \
-	"r.worklogs_upserted, r.worklogs_deleted, r.jira_requests, " MS("r.started_at") ", "   \
-	MS("r.finished_at")
+	"r.issues_upserted, r.issues_deleted, r.comments_upserted, r.comments_deleted, "         \
+	"r.worklogs_upserted, r.worklogs_deleted, r.jira_requests, " MS("r.started_at") ", " MS( \
+		"r.finished_at")
 
 static const struct {
 	const char *name;
@@ -144,12 +153,15 @@ static const struct {
 	/* ST_PING, ST_M_*: text results (see text_result below). */
 	[ST_PING] = {"rd_ping", 0, "SELECT 1"},
 	[ST_PROJECTS] = {"rd_projects", 0,
-		"SELECT p.id, p.key, p.name, " MS("p.created_at") " FROM project p ORDER BY p.key"},
+			 "SELECT p.id, p.key, p.name, " MS(
+				 "p.created_at") " FROM project p ORDER BY p.key"},
 	[ST_PROJECT] = {"rd_project", 1,
-		"SELECT p.id, p.key, p.name, " MS("p.created_at") " FROM project p WHERE p.id = $1::int8"},
-	[ST_ISSUE_COUNTS] = {"rd_issue_counts", 1,
-		"SELECT project_id, count(*) FROM issue WHERE project_id = ANY($1::int8[])"
-		" AND deleted_at IS NULL GROUP BY project_id"},
+			"SELECT p.id, p.key, p.name, " MS(
+				"p.created_at") " FROM project p WHERE p.id = $1::int8"},
+	[ST_ISSUE_COUNTS] =
+		{"rd_issue_counts", 1,
+		 "SELECT project_id, count(*) FROM issue WHERE project_id = ANY($1::int8[])"
+		 " AND deleted_at IS NULL GROUP BY project_id"},
 	[ST_ISSUE_PAGE] = {"rd_issue_page", 11, PAGE_SQL},
 	/*
 	 * The first page without filters, the common case, as its own statement:
@@ -164,78 +176,93 @@ static const struct {
 	[ST_ISSUE_PAGE_A] = {"rd_issue_page_a", 11, WITH_ASSIGNEE("$11", PAGE_SQL)},
 	[ST_ISSUE_FIRST_PAGE_A] = {"rd_issue_first_page_a", 4, WITH_ASSIGNEE("$4", FIRST_PAGE_SQL)},
 	[ST_ISSUE_TOTAL] = {"rd_issue_total", 7, "SELECT count(*)" ISSUE_FILTER},
-	[ST_ISSUE_BY_KEY] = {"rd_issue_by_key", 1,
-		"SELECT " ISSUE_TEXT_COLS " FROM project p JOIN issue i ON i.project_id = p.id"
-		" WHERE i.key = $1 ORDER BY i.deleted_at DESC NULLS FIRST, i.updated DESC LIMIT 1"},
+	[ST_ISSUE_BY_KEY] =
+		{"rd_issue_by_key", 1,
+		 "SELECT " ISSUE_TEXT_COLS " FROM project p JOIN issue i ON i.project_id = p.id"
+		 " WHERE i.key = $1 ORDER BY i.deleted_at DESC NULLS FIRST, i.updated DESC LIMIT 1"},
 	[ST_ISSUE_TEXTS] = {"rd_issue_texts", 1,
-		"SELECT i.id, i.description, i.description_adf::text FROM issue i"
-		" WHERE i.id = ANY($1::int8[])"},
+			    "SELECT i.id, i.description, i.description_adf::text FROM issue i"
+			    " WHERE i.id = ANY($1::int8[])"},
 	[ST_COMMENTS] = {"rd_comments", 2,
-		"SELECT " COMMENT_COLS " FROM comment c WHERE c.issue_id = ANY($1::int8[])"},
-	[ST_COMMENTS_U] = {"rd_comments_u", 2,
-		"SELECT " COMMENT_COLS ", " JOINED_USER_COLS " FROM comment c"
-		" LEFT JOIN jira_user u ON u.account_id = c.author_id WHERE c.issue_id = ANY($1::int8[])"},
+			 "SELECT " COMMENT_COLS
+			 " FROM comment c WHERE c.issue_id = ANY($1::int8[])"},
+	[ST_COMMENTS_U] =
+		{"rd_comments_u", 2,
+		 "SELECT " COMMENT_COLS ", " JOINED_USER_COLS " FROM comment c"
+		 " LEFT JOIN jira_user u ON u.account_id = c.author_id WHERE c.issue_id = ANY($1::int8[])"},
 	[ST_WORKLOGS_U] = {"rd_worklogs_u", 2,
-		"SELECT " WORKLOG_COLS ", " JOINED_USER_COLS
-		" FROM worklog w LEFT JOIN jira_user u ON u.account_id = w.author_id"
-		" WHERE w.issue_id = ANY($1::int8[])"},
+			   "SELECT " WORKLOG_COLS ", " JOINED_USER_COLS
+			   " FROM worklog w LEFT JOIN jira_user u ON u.account_id = w.author_id"
+			   " WHERE w.issue_id = ANY($1::int8[])"},
 	[ST_WORKLOGS] = {"rd_worklogs", 2,
-		"SELECT " WORKLOG_COLS " FROM worklog w WHERE w.issue_id = ANY($1::int8[])"},
-	[ST_ISSUE_SPRINTS] = {"rd_issue_sprints", 1,
-		"SELECT l.issue_id, " SPRINT_COLS " FROM issue_sprint l JOIN sprint s ON s.id = l.sprint_id"
-		" WHERE l.issue_id = ANY($1::int8[]) ORDER BY l.issue_id, s.start_date NULLS LAST, s.id"},
+			 "SELECT " WORKLOG_COLS
+			 " FROM worklog w WHERE w.issue_id = ANY($1::int8[])"},
+	[ST_ISSUE_SPRINTS] =
+		{"rd_issue_sprints", 1,
+		 "SELECT l.issue_id, " SPRINT_COLS
+		 " FROM issue_sprint l JOIN sprint s ON s.id = l.sprint_id"
+		 " WHERE l.issue_id = ANY($1::int8[]) ORDER BY l.issue_id, s.start_date NULLS LAST, s.id"},
 	[ST_USERS] = {"rd_users", 1,
-		"SELECT " USER_COLS " FROM jira_user u WHERE u.account_id = ANY($1::text[])"},
-	[ST_JOBS] = {"rd_jobs", 1,
-		"SELECT j.project_id, j.cron, j.effective_cron, j.status::text, j.pause_note,"
-		" j.failure_streak, " MS("j.last_run_at") ", " MS("j.next_run_at")
-		" FROM sync_job j WHERE j.project_id = ANY($1::int8[])"},
-	[ST_PROJECT_SPRINTS] = {"rd_project_sprints", 1,
-		"SELECT 0, " SPRINT_COLS " FROM project_sprint ps JOIN sprint s ON s.id = ps.sprint_id"
-		" WHERE ps.project_id = $1::int8 ORDER BY s.start_date NULLS LAST, s.id"},
-	[ST_PROJECT_USERS] = {"rd_project_users", 1,
-		"SELECT " USER_COLS " FROM jira_user u WHERE u.account_id IN ("
-		" SELECT assignee_id FROM issue WHERE project_id = $1::int8"
-		" UNION SELECT reporter_id FROM issue WHERE project_id = $1::int8"
-		" UNION SELECT c.author_id FROM comment c JOIN issue i ON i.id = c.issue_id"
-		"       WHERE i.project_id = $1::int8"
-		" UNION SELECT w.author_id FROM worklog w JOIN issue i ON i.id = w.issue_id"
-		"       WHERE i.project_id = $1::int8)"
-		" ORDER BY u.display_name NULLS LAST, u.account_id"},
-	[ST_TRACKED] = {"rd_tracked", 1,
-		"SELECT t.account_id, u.display_name, u.email, u.time_zone, coalesce(u.active, true)"
-		" FROM project_tracked_user t LEFT JOIN jira_user u ON u.account_id = t.account_id"
-		" WHERE t.project_id = $1::int8 ORDER BY t.account_id"},
-	[ST_STATES] = {"rd_states", 1,
-		"SELECT s.entity, s.status::text, s.last_error_code, s.cursor_ms, "
-		MS("s.last_success_at") " FROM sync_state s WHERE s.project_id = $1::int8"
-		" ORDER BY array_position(ARRAY['issue','comment','worklog','sprint'], s.entity)"},
-	[ST_LOGS] = {"rd_logs", 3,
-		"SELECT l.id, l.run_id, l.level, l.message, l.details::text, " MS("l.created_at")
-		" FROM sync_log l WHERE l.project_id = $1::int8"
-		" AND array_position(ARRAY['DEBUG','INFO','WARN','ERROR'], l.level) >="
-		"     coalesce(array_position(ARRAY['DEBUG','INFO','WARN','ERROR'], $3::text), 1)"
-		" ORDER BY l.id DESC LIMIT $2::int8"},
+		      "SELECT " USER_COLS " FROM jira_user u WHERE u.account_id = ANY($1::text[])"},
+	[ST_JOBS] =
+		{"rd_jobs", 1,
+		 "SELECT j.project_id, j.cron, j.effective_cron, j.status::text, j.pause_note,"
+		 " j.failure_streak, " MS("j.last_run_at") ", " MS(
+			 "j.next_run_at") " FROM sync_job j WHERE j.project_id = ANY($1::int8[])"},
+	[ST_PROJECT_SPRINTS] =
+		{"rd_project_sprints", 1,
+		 "SELECT 0, " SPRINT_COLS
+		 " FROM project_sprint ps JOIN sprint s ON s.id = ps.sprint_id"
+		 " WHERE ps.project_id = $1::int8 ORDER BY s.start_date NULLS LAST, s.id"},
+	[ST_PROJECT_USERS] =
+		{"rd_project_users", 1,
+		 "SELECT " USER_COLS " FROM jira_user u WHERE u.account_id IN ("
+		 " SELECT assignee_id FROM issue WHERE project_id = $1::int8"
+		 " UNION SELECT reporter_id FROM issue WHERE project_id = $1::int8"
+		 " UNION SELECT c.author_id FROM comment c JOIN issue i ON i.id = c.issue_id"
+		 "       WHERE i.project_id = $1::int8"
+		 " UNION SELECT w.author_id FROM worklog w JOIN issue i ON i.id = w.issue_id"
+		 "       WHERE i.project_id = $1::int8)"
+		 " ORDER BY u.display_name NULLS LAST, u.account_id"},
+	[ST_TRACKED] =
+		{"rd_tracked", 1,
+		 "SELECT t.account_id, u.display_name, u.email, u.time_zone, coalesce(u.active, true)"
+		 " FROM project_tracked_user t LEFT JOIN jira_user u ON u.account_id = t.account_id"
+		 " WHERE t.project_id = $1::int8 ORDER BY t.account_id"},
+	[ST_STATES] =
+		{"rd_states", 1,
+		 "SELECT s.entity, s.status::text, s.last_error_code, s.cursor_ms, " MS(
+			 "s.last_success_at") " FROM sync_state s WHERE s.project_id = $1::int8"
+					      " ORDER BY array_position(ARRAY['issue','comment','worklog','sprint'], s.entity)"},
+	[ST_LOGS] =
+		{"rd_logs", 3,
+		 "SELECT l.id, l.run_id, l.level, l.message, l.details::text, " MS(
+			 "l.created_at") " FROM sync_log l WHERE l.project_id = $1::int8"
+					 " AND array_position(ARRAY['DEBUG','INFO','WARN','ERROR'], l.level) >="
+					 "     coalesce(array_position(ARRAY['DEBUG','INFO','WARN','ERROR'], $3::text), 1)"
+					 " ORDER BY l.id DESC LIMIT $2::int8"},
 	[ST_RUNS] = {"rd_runs", 2,
-		"SELECT " RUN_COLS " FROM sync_run r WHERE r.project_id = $1::int8"
-		" ORDER BY r.id DESC LIMIT $2::int8"},
+		     "SELECT " RUN_COLS " FROM sync_run r WHERE r.project_id = $1::int8"
+		     " ORDER BY r.id DESC LIMIT $2::int8"},
 	[ST_RUN] = {"rd_run", 1, "SELECT " RUN_COLS " FROM sync_run r WHERE r.id = $1::int8"},
-	[ST_M_RUNS] = {"rd_m_runs", 0,
-		"WITH d AS (SELECT status, extract(epoch FROM finished_at - started_at)::float8 AS s"
-		"           FROM sync_run)"
-		" SELECT count(*) FILTER (WHERE status = 'RUNNING'),"
-		"  count(*) FILTER (WHERE status = 'SUCCESS'),"
-		"  count(*) FILTER (WHERE status = 'FAILED'),"
-		"  count(s), coalesce(sum(s), 0),"
-		"  count(*) FILTER (WHERE s <= 1), count(*) FILTER (WHERE s <= 5),"
-		"  count(*) FILTER (WHERE s <= 15), count(*) FILTER (WHERE s <= 60),"
-		"  count(*) FILTER (WHERE s <= 300), count(*) FILTER (WHERE s <= 900),"
-		"  count(*) FILTER (WHERE s <= 3600), count(*) FILTER (WHERE s <= 14400),"
-		"  (SELECT coalesce(sum(jira_requests), 0)::int8 FROM sync_run)"
-		" FROM d"},
-	[ST_M_ERRORS] = {"rd_m_errors", 0,
-		"SELECT details->>'code', count(*) FROM sync_log"
-		" WHERE level IN ('WARN', 'ERROR') AND details ? 'code' GROUP BY 1 ORDER BY 1"},
+	[ST_M_RUNS] =
+		{"rd_m_runs", 0,
+		 "WITH d AS (SELECT status, extract(epoch FROM finished_at - started_at)::float8 AS s"
+		 "           FROM sync_run)"
+		 " SELECT count(*) FILTER (WHERE status = 'RUNNING'),"
+		 "  count(*) FILTER (WHERE status = 'SUCCESS'),"
+		 "  count(*) FILTER (WHERE status = 'FAILED'),"
+		 "  count(s), coalesce(sum(s), 0),"
+		 "  count(*) FILTER (WHERE s <= 1), count(*) FILTER (WHERE s <= 5),"
+		 "  count(*) FILTER (WHERE s <= 15), count(*) FILTER (WHERE s <= 60),"
+		 "  count(*) FILTER (WHERE s <= 300), count(*) FILTER (WHERE s <= 900),"
+		 "  count(*) FILTER (WHERE s <= 3600), count(*) FILTER (WHERE s <= 14400),"
+		 "  (SELECT coalesce(sum(jira_requests), 0)::int8 FROM sync_run)"
+		 " FROM d"},
+	[ST_M_ERRORS] =
+		{"rd_m_errors", 0,
+		 "SELECT details->>'code', count(*) FROM sync_log"
+		 " WHERE level IN ('WARN', 'ERROR') AND details ? 'code' GROUP BY 1 ORDER BY 1"},
 };
 
 const double store_run_bucket_le[STORE_RUN_BUCKETS] = {1, 5, 15, 60, 300, 900, 3600, 14400};
@@ -299,7 +326,8 @@ static PGresult *run(PGconn *db, enum stmt s, const char *const *vals, char *err
 			PQclear(r);
 			if (prepare(db, s, err, errlen) < 0)
 				return NULL;
-			r = PQexecPrepared(db, stmts[s].name, stmts[s].n_params, vals, NULL, NULL, fmt);
+			r = PQexecPrepared(db, stmts[s].name, stmts[s].n_params, vals, NULL, NULL,
+					   fmt);
 		}
 	}
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -655,8 +683,8 @@ int store_read_projects(PGconn *db, struct arena *a, struct store_project_row **
 }
 
 /* One row of a one-parameter statement into *out: 0 found, 1 none. */
-static int read_one(PGconn *db, struct arena *a, enum stmt s, const char *param,
-		    size_t row_size, fill_fn fill, void *out, char *err, size_t errlen)
+static int read_one(PGconn *db, struct arena *a, enum stmt s, const char *param, size_t row_size,
+		    fill_fn fill, void *out, char *err, size_t errlen)
 {
 	const char *vals[1] = {param};
 	PGresult *r = run(db, s, vals, err, errlen);
@@ -680,8 +708,8 @@ int store_read_project(PGconn *db, struct arena *a, int64_t id, struct store_pro
 			errlen);
 }
 
-int store_read_issue_counts(PGconn *db, const int64_t *ids, size_t n, int64_t *counts,
-			    char *err, size_t errlen)
+int store_read_issue_counts(PGconn *db, const int64_t *ids, size_t n, int64_t *counts, char *err,
+			    size_t errlen)
 {
 	char *arr = int_array(ids, n);
 	const char *vals[1] = {arr};
@@ -732,7 +760,8 @@ int store_read_issue_page(PGconn *db, struct arena *a, const struct store_issue_
 			  q->updated_since_ms == JS_TIME_NULL && !q->text && !q->has_after;
 	const char *first_vals[4] = {vals[0], vals[6], vals[9], vals[10]};
 	enum stmt st = first_page ? q->with_assignee ? ST_ISSUE_FIRST_PAGE_A : ST_ISSUE_FIRST_PAGE
-				  : q->with_assignee ? ST_ISSUE_PAGE_A : ST_ISSUE_PAGE;
+		       : q->with_assignee ? ST_ISSUE_PAGE_A
+					  : ST_ISSUE_PAGE;
 	struct store_issue_row *rows;
 	size_t n;
 	if (read_rows(db, a, st, first_page ? first_vals : vals, sizeof *rows, fill_issue,
@@ -763,8 +792,8 @@ int store_read_issue_by_key(PGconn *db, struct arena *a, const char *key,
 
 /* A batch statement over n int8 ids ($1), with the skip mask as $2 for the
  * statements that take one. */
-static int read_by_ids_skip(PGconn *db, struct arena *a, enum stmt s, const int64_t *ids,
-			    size_t n, unsigned skip, size_t row_size, fill_fn fill, void **rows,
+static int read_by_ids_skip(PGconn *db, struct arena *a, enum stmt s, const int64_t *ids, size_t n,
+			    unsigned skip, size_t row_size, fill_fn fill, void **rows,
 			    size_t *n_rows, char *err, size_t errlen)
 {
 	char *arr = int_array(ids, n);

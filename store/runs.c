@@ -75,23 +75,24 @@ bool store_conn_lost(PGconn *db)
 
 /* ---- projects ------------------------------------------------------------- */
 
-int store_project_register(PGconn *db, const char *key, const char *cron, int jitter_s,
-			   int64_t *id, char *err, size_t errlen)
+int store_project_register(PGconn *db, const char *key, const char *cron, int jitter_s, int64_t *id,
+			   char *err, size_t errlen)
 {
 	char jit[24];
 	snprintf(jit, sizeof jit, "%d", jitter_s);
 	const char *vals[3] = {key, cron, jit};
 	/* One statement so that concurrent registrations of one key agree. */
-	PGresult *r = q(db,
-			"WITH p AS (INSERT INTO project (key) VALUES ($1)"
-			" ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING id),"
-			" j AS (INSERT INTO sync_job (project_id, cron, effective_cron, jitter_seconds)"
-			" SELECT id, $2, $2, $3::int FROM p ON CONFLICT (project_id) DO NOTHING),"
-			" s AS (INSERT INTO sync_state (project_id, entity)"
-			" SELECT id, e FROM p, unnest(ARRAY['issue','comment','worklog','sprint']) e"
-			" ON CONFLICT DO NOTHING)"
-			" SELECT id FROM p",
-			3, vals, err, errlen);
+	PGresult *r = q(
+		db,
+		"WITH p AS (INSERT INTO project (key) VALUES ($1)"
+		" ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING id),"
+		" j AS (INSERT INTO sync_job (project_id, cron, effective_cron, jitter_seconds)"
+		" SELECT id, $2, $2, $3::int FROM p ON CONFLICT (project_id) DO NOTHING),"
+		" s AS (INSERT INTO sync_state (project_id, entity)"
+		" SELECT id, e FROM p, unnest(ARRAY['issue','comment','worklog','sprint']) e"
+		" ON CONFLICT DO NOTHING)"
+		" SELECT id FROM p",
+		3, vals, err, errlen);
 	if (!r)
 		return -1;
 	int rc = parse_i64(PQgetvalue(r, 0, 0), id);
@@ -151,11 +152,12 @@ int store_project_by_key(PGconn *db, const char *key, struct store_project *out,
 			 size_t errlen)
 {
 	const char *vals[1] = {key};
-	PGresult *r = q(db,
-			"SELECT p.id, p.key, coalesce((SELECT array_agg(account_id ORDER BY account_id)"
-			" FROM project_tracked_user t WHERE t.project_id = p.id), '{}')"
-			" FROM project p WHERE p.key = $1",
-			1, vals, err, errlen);
+	PGresult *r = q(
+		db,
+		"SELECT p.id, p.key, coalesce((SELECT array_agg(account_id ORDER BY account_id)"
+		" FROM project_tracked_user t WHERE t.project_id = p.id), '{}')"
+		" FROM project p WHERE p.key = $1",
+		1, vals, err, errlen);
 	if (!r)
 		return -1;
 	int rc = 1;
@@ -240,17 +242,21 @@ int store_run_create(PGconn *db, int64_t project_id, const char *kind, const cha
 {
 	char pid[24], slot[24];
 	char *arr = n_accounts ? array_literal(account_ids, n_accounts) : NULL;
-	const char *vals[6] = {fmt_i64(pid, project_id), kind, trigger,
-			       slot_ms == JS_TIME_NULL ? NULL : fmt_i64(slot, slot_ms), arr,
+	const char *vals[6] = {fmt_i64(pid, project_id),
+			       kind,
+			       trigger,
+			       slot_ms == JS_TIME_NULL ? NULL : fmt_i64(slot, slot_ms),
+			       arr,
 			       checkpoint ? checkpoint : "{}"};
 	PGresult *r = NULL;
 	int rc;
-	if (unique_violation(db,
-			     "INSERT INTO sync_run (project_id, kind, trigger, slot_at, account_ids,"
-			     " checkpoint) VALUES ($1, $2, $3,"
-			     " timestamptz 'epoch' + $4::bigint * interval '1 millisecond',"
-			     " $5::text[], $6::jsonb) RETURNING id",
-			     6, vals, &r, err, errlen)) {
+	if (unique_violation(
+		    db,
+		    "INSERT INTO sync_run (project_id, kind, trigger, slot_at, account_ids,"
+		    " checkpoint) VALUES ($1, $2, $3,"
+		    " timestamptz 'epoch' + $4::bigint * interval '1 millisecond',"
+		    " $5::text[], $6::jsonb) RETURNING id",
+		    6, vals, &r, err, errlen)) {
 		rc = 1;
 	} else if (!r) {
 		rc = -1;
@@ -271,9 +277,9 @@ int store_run_start(PGconn *db, int64_t project_id, bool force_full, const char 
 		return -1;
 	if (store_state_cursor(db, project_id, "issue", &cursor, NULL, err, errlen) < 0)
 		goto fail;
-	const char *kind = n_accounts ? "backfill"
+	const char *kind = n_accounts                               ? "backfill"
 			   : (force_full || cursor == JS_TIME_NULL) ? "full"
-								      : "incremental";
+								    : "incremental";
 	if (!trigger)
 		trigger = n_accounts ? "backfill" : "manual";
 	int rc = store_run_create(db, project_id, kind, trigger, slot_ms, account_ids, n_accounts,
@@ -282,13 +288,15 @@ int store_run_start(PGconn *db, int64_t project_id, bool force_full, const char 
 		store_rollback(db);
 		return rc;
 	}
-	for (const char *const *ent = (const char *const[]){"issue", "comment", "worklog", "sprint", NULL};
+	for (const char *const *ent =
+		     (const char *const[]){"issue", "comment", "worklog", "sprint", NULL};
 	     *ent; ent++)
-		if (store_state_set(db, project_id, *ent, "RUNNING", JS_TIME_NULL, NULL, err, errlen) < 0)
+		if (store_state_set(db, project_id, *ent, "RUNNING", JS_TIME_NULL, NULL, err,
+				    errlen) < 0)
 			goto fail;
 	char details[160], rid[24];
-	snprintf(details, sizeof details, "{\"kind\":\"%s\",\"trigger\":\"%s\",\"runId\":%s}",
-		 kind, trigger, fmt_i64(rid, *run_id));
+	snprintf(details, sizeof details, "{\"kind\":\"%s\",\"trigger\":\"%s\",\"runId\":%s}", kind,
+		 trigger, fmt_i64(rid, *run_id));
 	if (store_log(db, project_id, *run_id, "INFO", "run started", details, err, errlen) < 0 ||
 	    store_commit(db, err, errlen) < 0)
 		goto fail;
@@ -348,8 +356,8 @@ int store_run_active(PGconn *db, int64_t project_id, struct store_run *out, char
 		     size_t errlen)
 {
 	char pid[24];
-	return load_run(db, "WHERE project_id = $1 AND status = 'RUNNING'", fmt_i64(pid, project_id),
-			out, err, errlen);
+	return load_run(db, "WHERE project_id = $1 AND status = 'RUNNING'",
+			fmt_i64(pid, project_id), out, err, errlen);
 }
 
 int store_run_load(PGconn *db, int64_t run_id, struct store_run *out, char *err, size_t errlen)
@@ -365,25 +373,31 @@ int store_run_advance(PGconn *db, int64_t run_id, int expect_seq, const char *ch
 		      const struct store_counts *a, char *err, size_t errlen)
 {
 	char id[24], seq[24], v[9][24];
-	const char *vals[12] = {
-		fmt_i64(id, run_id), fmt_i64(seq, expect_seq), checkpoint,
-		fmt_i64(v[0], a->issues_upserted), fmt_i64(v[1], a->issues_deleted),
-		fmt_i64(v[2], a->comments_upserted), fmt_i64(v[3], a->comments_deleted),
-		fmt_i64(v[4], a->worklogs_upserted), fmt_i64(v[5], a->worklogs_deleted),
-		fmt_i64(v[6], a->sprints_upserted), fmt_i64(v[7], a->jira_requests),
-		fmt_i64(v[8], a->jira_bytes)};
-	PGresult *r = q(db,
-			"UPDATE sync_run SET step_seq = step_seq + 1, checkpoint = $3::jsonb,"
-			" issues_upserted = issues_upserted + $4, issues_deleted = issues_deleted + $5,"
-			" comments_upserted = comments_upserted + $6,"
-			" comments_deleted = comments_deleted + $7,"
-			" worklogs_upserted = worklogs_upserted + $8,"
-			" worklogs_deleted = worklogs_deleted + $9,"
-			" sprints_upserted = sprints_upserted + $10,"
-			" jira_requests = jira_requests + $11, jira_bytes = jira_bytes + $12,"
-			" heartbeat_at = now()"
-			" WHERE id = $1 AND step_seq = $2 AND status = 'RUNNING'",
-			12, vals, err, errlen);
+	const char *vals[12] = {fmt_i64(id, run_id),
+				fmt_i64(seq, expect_seq),
+				checkpoint,
+				fmt_i64(v[0], a->issues_upserted),
+				fmt_i64(v[1], a->issues_deleted),
+				fmt_i64(v[2], a->comments_upserted),
+				fmt_i64(v[3], a->comments_deleted),
+				fmt_i64(v[4], a->worklogs_upserted),
+				fmt_i64(v[5], a->worklogs_deleted),
+				fmt_i64(v[6], a->sprints_upserted),
+				fmt_i64(v[7], a->jira_requests),
+				fmt_i64(v[8], a->jira_bytes)};
+	PGresult *r = q(
+		db,
+		"UPDATE sync_run SET step_seq = step_seq + 1, checkpoint = $3::jsonb,"
+		" issues_upserted = issues_upserted + $4, issues_deleted = issues_deleted + $5,"
+		" comments_upserted = comments_upserted + $6,"
+		" comments_deleted = comments_deleted + $7,"
+		" worklogs_upserted = worklogs_upserted + $8,"
+		" worklogs_deleted = worklogs_deleted + $9,"
+		" sprints_upserted = sprints_upserted + $10,"
+		" jira_requests = jira_requests + $11, jira_bytes = jira_bytes + $12,"
+		" heartbeat_at = now()"
+		" WHERE id = $1 AND step_seq = $2 AND status = 'RUNNING'",
+		12, vals, err, errlen);
 	if (!r)
 		return -1;
 	int rc = strcmp(PQcmdTuples(r), "1") == 0 ? 0 : 1;
@@ -396,28 +410,30 @@ int store_run_finish(PGconn *db, int64_t run_id, bool ok, const char *code, cons
 {
 	char id[24];
 	const char *vals[4] = {fmt_i64(id, run_id), ok ? "SUCCESS" : "FAILED", code, message};
-	return q0(db,
-		  "UPDATE sync_run SET status = $2::sync_status, error_code = $3, error_message = $4,"
-		  " finished_at = now() WHERE id = $1 AND status = 'RUNNING'",
-		  4, vals, err, errlen);
+	return q0(
+		db,
+		"UPDATE sync_run SET status = $2::sync_status, error_code = $3, error_message = $4,"
+		" finished_at = now() WHERE id = $1 AND status = 'RUNNING'",
+		4, vals, err, errlen);
 }
 
 int store_run_counts(PGconn *db, int64_t run_id, struct store_counts *o, char *err, size_t errlen)
 {
 	char id[24];
 	const char *vals[1] = {fmt_i64(id, run_id)};
-	PGresult *r = q(db,
-			"SELECT issues_upserted, issues_deleted, comments_upserted, comments_deleted,"
-			" worklogs_upserted, worklogs_deleted, sprints_upserted, jira_requests,"
-			" jira_bytes FROM sync_run WHERE id = $1",
-			1, vals, err, errlen);
+	PGresult *r = q(
+		db,
+		"SELECT issues_upserted, issues_deleted, comments_upserted, comments_deleted,"
+		" worklogs_upserted, worklogs_deleted, sprints_upserted, jira_requests,"
+		" jira_bytes FROM sync_run WHERE id = $1",
+		1, vals, err, errlen);
 	if (!r)
 		return -1;
 	int rc = -1;
 	if (PQntuples(r) == 1) {
-		int64_t *f[] = {&o->issues_upserted, &o->issues_deleted, &o->comments_upserted,
+		int64_t *f[] = {&o->issues_upserted,  &o->issues_deleted,    &o->comments_upserted,
 				&o->comments_deleted, &o->worklogs_upserted, &o->worklogs_deleted,
-				&o->sprints_upserted, &o->jira_requests, &o->jira_bytes};
+				&o->sprints_upserted, &o->jira_requests,     &o->jira_bytes};
 		rc = 0;
 		for (int i = 0; i < 9; i++)
 			if (parse_i64(PQgetvalue(r, 0, i), f[i]) < 0)
@@ -434,17 +450,19 @@ int store_state_set(PGconn *db, int64_t project_id, const char *entity, const ch
 {
 	char pid[24], cur[24];
 	const char *vals[5] = {fmt_i64(pid, project_id), entity, status,
-			       cursor_ms == JS_TIME_NULL ? NULL : fmt_i64(cur, cursor_ms), error_code};
-	return q0(db,
-		  "INSERT INTO sync_state (project_id, entity, status, cursor_ms, last_error_code,"
-		  " last_success_at) VALUES ($1, $2, $3::sync_status, $4::bigint, $5,"
-		  " CASE WHEN $3 = 'SUCCESS' THEN now() END)"
-		  " ON CONFLICT (project_id, entity) DO UPDATE SET status = EXCLUDED.status,"
-		  " cursor_ms = coalesce(EXCLUDED.cursor_ms, sync_state.cursor_ms),"
-		  " last_error_code = EXCLUDED.last_error_code,"
-		  " last_success_at = coalesce(EXCLUDED.last_success_at, sync_state.last_success_at),"
-		  " updated_at = now()",
-		  5, vals, err, errlen);
+			       cursor_ms == JS_TIME_NULL ? NULL : fmt_i64(cur, cursor_ms),
+			       error_code};
+	return q0(
+		db,
+		"INSERT INTO sync_state (project_id, entity, status, cursor_ms, last_error_code,"
+		" last_success_at) VALUES ($1, $2, $3::sync_status, $4::bigint, $5,"
+		" CASE WHEN $3 = 'SUCCESS' THEN now() END)"
+		" ON CONFLICT (project_id, entity) DO UPDATE SET status = EXCLUDED.status,"
+		" cursor_ms = coalesce(EXCLUDED.cursor_ms, sync_state.cursor_ms),"
+		" last_error_code = EXCLUDED.last_error_code,"
+		" last_success_at = coalesce(EXCLUDED.last_success_at, sync_state.last_success_at),"
+		" updated_at = now()",
+		5, vals, err, errlen);
 }
 
 int store_state_cursor(PGconn *db, int64_t project_id, const char *entity, int64_t *cursor_ms,
@@ -534,8 +552,8 @@ int store_overflow_next(PGconn *db, int64_t run_id, const char *kind, int64_t *i
 	return 0;
 }
 
-int store_overflow_done(PGconn *db, int64_t run_id, const char *kind, const int64_t *ids,
-			size_t n, char *err, size_t errlen)
+int store_overflow_done(PGconn *db, int64_t run_id, const char *kind, const int64_t *ids, size_t n,
+			char *err, size_t errlen)
 {
 	char rid[24];
 	char *arr = id_array(ids, n);
@@ -607,24 +625,25 @@ int store_write_sprints(PGconn *db, int64_t project_id, const struct batch *b, b
 	}
 	char pid[24];
 	const char *vals[2] = {j.data, fmt_i64(pid, project_id)};
-	PGresult *r = q(db,
-			"INSERT INTO sprint AS s (id, board_id, name, state, goal, start_date, end_date,"
-			" complete_date)"
-			" SELECT id, board_id, name, state, goal,"
-			" timestamptz 'epoch' + start_ms * interval '1 millisecond',"
-			" timestamptz 'epoch' + end_ms * interval '1 millisecond',"
-			" timestamptz 'epoch' + complete_ms * interval '1 millisecond'"
-			" FROM json_to_recordset($1::json) AS x(id bigint, board_id bigint, name text,"
-			" state text, goal text, start_ms bigint, end_ms bigint, complete_ms bigint)"
-			" ON CONFLICT (id) DO UPDATE SET board_id = EXCLUDED.board_id,"
-			" name = EXCLUDED.name, state = EXCLUDED.state, goal = EXCLUDED.goal,"
-			" start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,"
-			" complete_date = EXCLUDED.complete_date, synced_at = now()"
-			" WHERE (s.board_id, s.name, s.state, s.goal, s.start_date, s.end_date,"
-			" s.complete_date) IS DISTINCT FROM (EXCLUDED.board_id, EXCLUDED.name,"
-			" EXCLUDED.state, EXCLUDED.goal, EXCLUDED.start_date, EXCLUDED.end_date,"
-			" EXCLUDED.complete_date)",
-			1, vals, err, errlen);
+	PGresult *r = q(
+		db,
+		"INSERT INTO sprint AS s (id, board_id, name, state, goal, start_date, end_date,"
+		" complete_date)"
+		" SELECT id, board_id, name, state, goal,"
+		" timestamptz 'epoch' + start_ms * interval '1 millisecond',"
+		" timestamptz 'epoch' + end_ms * interval '1 millisecond',"
+		" timestamptz 'epoch' + complete_ms * interval '1 millisecond'"
+		" FROM json_to_recordset($1::json) AS x(id bigint, board_id bigint, name text,"
+		" state text, goal text, start_ms bigint, end_ms bigint, complete_ms bigint)"
+		" ON CONFLICT (id) DO UPDATE SET board_id = EXCLUDED.board_id,"
+		" name = EXCLUDED.name, state = EXCLUDED.state, goal = EXCLUDED.goal,"
+		" start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,"
+		" complete_date = EXCLUDED.complete_date, synced_at = now()"
+		" WHERE (s.board_id, s.name, s.state, s.goal, s.start_date, s.end_date,"
+		" s.complete_date) IS DISTINCT FROM (EXCLUDED.board_id, EXCLUDED.name,"
+		" EXCLUDED.state, EXCLUDED.goal, EXCLUDED.start_date, EXCLUDED.end_date,"
+		" EXCLUDED.complete_date)",
+		1, vals, err, errlen);
 	if (!r)
 		goto fail;
 	int64_t n = 0;
@@ -713,10 +732,11 @@ int store_site_get(PGconn *db, const char *base_url, int64_t max_age_ms, char fl
 {
 	char age[24];
 	const char *vals[2] = {base_url, fmt_i64(age, max_age_ms)};
-	PGresult *r = q(db,
-			"SELECT flavour, coalesce(sprint_field, '') FROM jira_site WHERE base_url = $1"
-			" AND checked_at > now() - $2::bigint * interval '1 millisecond'",
-			2, vals, err, errlen);
+	PGresult *r = q(
+		db,
+		"SELECT flavour, coalesce(sprint_field, '') FROM jira_site WHERE base_url = $1"
+		" AND checked_at > now() - $2::bigint * interval '1 millisecond'",
+		2, vals, err, errlen);
 	if (!r)
 		return -1;
 	int rc = 1;
@@ -729,8 +749,8 @@ int store_site_get(PGconn *db, const char *base_url, int64_t max_age_ms, char fl
 	return rc;
 }
 
-int store_site_put(PGconn *db, const char *base_url, const char *flavour,
-		   const char *sprint_field, char *err, size_t errlen)
+int store_site_put(PGconn *db, const char *base_url, const char *flavour, const char *sprint_field,
+		   char *err, size_t errlen)
 {
 	const char *vals[3] = {base_url, flavour, sprint_field};
 	return q0(db,

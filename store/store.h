@@ -39,8 +39,8 @@ struct store_project {
 };
 /* Insert the project with its schedule (cron, jitter) and sync states;
  * an existing project is returned unchanged. */
-int store_project_register(PGconn *db, const char *key, const char *cron, int jitter_s,
-			   int64_t *id, char *err, size_t errlen) JS_WUR;
+int store_project_register(PGconn *db, const char *key, const char *cron, int jitter_s, int64_t *id,
+			   char *err, size_t errlen) JS_WUR;
 /* 0 found, 1 not found, -1 error. */
 int store_project_by_key(PGconn *db, const char *key, struct store_project *out, char *err,
 			 size_t errlen) JS_WUR;
@@ -52,9 +52,9 @@ int store_set_tracked_users(PGconn *db, int64_t project_id, const char *const *i
 struct store_run {
 	int64_t id;
 	int64_t project_id;
-	char kind[16];      /* full|incremental|backfill */
-	char trigger[16];   /* schedule|manual|backfill */
-	char status[16];    /* RUNNING|SUCCESS|FAILED */
+	char kind[16];    /* full|incremental|backfill */
+	char trigger[16]; /* schedule|manual|backfill */
+	char status[16];  /* RUNNING|SUCCESS|FAILED */
 	int step_seq;
 	char *checkpoint;   /* JSON text; store_run_release frees */
 	char **account_ids; /* backfill accounts */
@@ -121,7 +121,7 @@ int store_log(PGconn *db, int64_t project_id, int64_t run_id, const char *level,
 
 /* ---- synced rows (inside a step's transaction) ------------------------------ */
 struct store_write {
-	bool replace_comments;  /* replace the comment sets of issues marked complete */
+	bool replace_comments; /* replace the comment sets of issues marked complete */
 	bool replace_worklogs;
 };
 /*
@@ -140,8 +140,8 @@ int store_replace_children(PGconn *db, const char *kind, const int64_t *issue_id
 /* Up to max issue ids still owed by the run for kind ("comment"|"worklog"). */
 int store_overflow_next(PGconn *db, int64_t run_id, const char *kind, int64_t *ids, size_t max,
 			size_t *n, char *err, size_t errlen) JS_WUR;
-int store_overflow_done(PGconn *db, int64_t run_id, const char *kind, const int64_t *ids,
-			size_t n, char *err, size_t errlen) JS_WUR;
+int store_overflow_done(PGconn *db, int64_t run_id, const char *kind, const int64_t *ids, size_t n,
+			char *err, size_t errlen) JS_WUR;
 /* Delete worklogs by id that belong to the project's issues. */
 int store_delete_worklogs(PGconn *db, int64_t project_id, const int64_t *ids, size_t n,
 			  struct store_counts *counts, char *err, size_t errlen) JS_WUR;
@@ -158,14 +158,14 @@ int store_open_sprints(PGconn *db, int64_t project_id, int64_t *ids, size_t max,
  * sprint field, "" when none, copied out), 1 not found or stale. */
 int store_site_get(PGconn *db, const char *base_url, int64_t max_age_ms, char flavour[16],
 		   char sprint_field[128], char *err, size_t errlen) JS_WUR;
-int store_site_put(PGconn *db, const char *base_url, const char *flavour,
-		   const char *sprint_field, char *err, size_t errlen) JS_WUR;
+int store_site_put(PGconn *db, const char *base_url, const char *flavour, const char *sprint_field,
+		   char *err, size_t errlen) JS_WUR;
 /* Reconciliation: remember ids seen; at the end soft-delete the project's
  * live issues not seen (and revive none: upserts revive). */
 int store_seen_add(PGconn *db, int64_t run_id, const int64_t *ids, size_t n, char *err,
 		   size_t errlen) JS_WUR;
-int store_seen_finish(PGconn *db, int64_t run_id, int64_t project_id,
-		      struct store_counts *counts, char *err, size_t errlen) JS_WUR;
+int store_seen_finish(PGconn *db, int64_t run_id, int64_t project_id, struct store_counts *counts,
+		      char *err, size_t errlen) JS_WUR;
 
 /* ==== reads for the GraphQL admin plane (store/read.c) ======================= */
 /*
@@ -196,20 +196,20 @@ struct store_issue_row {
 	const char *key, *summary, *status, *status_category, *priority, *issue_type;
 	const char *assignee_id, *reporter_id;
 	int64_t created_ms, updated_ms, resolved_ms, deleted_ms;
-	int64_t updated_us;          /* exact, for keyset cursors */
-	const char *labels_json;     /* JSON array of strings */
-	bool has_texts;              /* description columns read (else see below) */
+	int64_t updated_us;      /* exact, for keyset cursors */
+	const char *labels_json; /* JSON array of strings */
+	bool has_texts;          /* description columns read (else see below) */
 	const char *description;
-	const char *description_adf; /* JSON text or NULL */
-	bool assignee_loaded;        /* read with_assignee: assignee is set */
+	const char *description_adf;           /* JSON text or NULL */
+	bool assignee_loaded;                  /* read with_assignee: assignee is set */
 	const struct store_user_row *assignee; /* NULL when assignee_id is NULL */
 };
 struct store_comment_row {
 	int64_t id, issue_id;
 	const char *author_id, *update_author_id, *body;
 	int64_t created_ms, updated_ms;
-	int64_t order_us;                   /* created, exact (JS_TIME_NULL: none) */
-	bool author_loaded;                 /* read with_authors: author is set */
+	int64_t order_us;                    /* created, exact (JS_TIME_NULL: none) */
+	bool author_loaded;                  /* read with_authors: author is set */
 	const struct store_user_row *author; /* NULL when author_id is NULL */
 };
 struct store_worklog_row {
@@ -217,14 +217,14 @@ struct store_worklog_row {
 	const char *author_id, *comment;
 	int64_t started_ms, created_ms, updated_ms;
 	int64_t time_spent_seconds;
-	int64_t order_us;            /* started, exact (JS_TIME_NULL: none) */
+	int64_t order_us; /* started, exact (JS_TIME_NULL: none) */
 	bool author_loaded;
 	const struct store_user_row *author;
 };
 struct store_sprint_row {
 	int64_t id;
-	int64_t issue_id;            /* store_read_issue_sprints only */
-	int64_t board_id;            /* 0 when unknown */
+	int64_t issue_id; /* store_read_issue_sprints only */
+	int64_t board_id; /* 0 when unknown */
 	const char *name, *state, *goal;
 	int64_t start_ms, end_ms, complete_ms;
 };
@@ -246,7 +246,7 @@ struct store_run_row {
 	int64_t started_ms, finished_ms;
 };
 struct store_log_row {
-	int64_t id, run_id;          /* run_id 0 when none */
+	int64_t id, run_id;                    /* run_id 0 when none */
 	const char *level, *message, *details; /* details: JSON text */
 	int64_t created_ms;
 };
@@ -260,14 +260,14 @@ uint64_t store_read_statements(void);
 /* SELECT 1: 0 when the server answers. */
 int store_read_ping(PGconn *db, char *err, size_t errlen) JS_WUR;
 
-int store_read_projects(PGconn *db, struct arena *a, struct store_project_row **rows,
-			size_t *n, char *err, size_t errlen) JS_WUR;
+int store_read_projects(PGconn *db, struct arena *a, struct store_project_row **rows, size_t *n,
+			char *err, size_t errlen) JS_WUR;
 /* 0 found, 1 no such project. */
 int store_read_project(PGconn *db, struct arena *a, int64_t id, struct store_project_row *out,
 		       char *err, size_t errlen) JS_WUR;
 /* Live issue counts of n projects: counts[i] for ids[i]. */
-int store_read_issue_counts(PGconn *db, const int64_t *ids, size_t n, int64_t *counts,
-			    char *err, size_t errlen) JS_WUR;
+int store_read_issue_counts(PGconn *db, const int64_t *ids, size_t n, int64_t *counts, char *err,
+			    size_t errlen) JS_WUR;
 
 /*
  * Columns a read leaves out when the caller says it does not need them: they
@@ -293,12 +293,12 @@ struct store_issue_query {
 	int64_t sprint_id;                    /* 0: no filter */
 	int64_t updated_since_ms;             /* JS_TIME_NULL: no filter */
 	bool include_deleted;
-	int limit;                            /* 0..STORE_ISSUES_MAX */
-	bool has_after;                       /* keyset: rows after (updated_us, id) */
+	int limit;      /* 0..STORE_ISSUES_MAX */
+	bool has_after; /* keyset: rows after (updated_us, id) */
 	int64_t after_updated_us, after_id;
 	bool want_total;
-	unsigned skip;                        /* enum store_skip (user bits: the assignee) */
-	bool with_assignee;                   /* join each row's assignee */
+	unsigned skip;      /* enum store_skip (user bits: the assignee) */
+	bool with_assignee; /* join each row's assignee */
 };
 struct store_issue_page {
 	struct store_issue_row *rows;

@@ -33,11 +33,13 @@ static void progress_line(void *ud, const struct worker_progress *p)
 	if (p->estimate > 0 && rate > 0 && p->issues <= p->estimate)
 		snprintf(eta, sizeof eta, "%.0fs", (double)(p->estimate - p->issues) / rate);
 	if (p->estimate < 0)
-		fprintf(stderr, "\r\033[K%-16s pages %" PRId64 "  issues %" PRId64 "  %.0f issues/s",
+		fprintf(stderr,
+			"\r\033[K%-16s pages %" PRId64 "  issues %" PRId64 "  %.0f issues/s",
 			p->phase, p->pages, p->issues, rate);
 	else
-		fprintf(stderr, "\r\033[K%-16s pages %" PRId64 "  issues %" PRId64 "/~%" PRId64
-				"  %.0f issues/s  ETA %s",
+		fprintf(stderr,
+			"\r\033[K%-16s pages %" PRId64 "  issues %" PRId64 "/~%" PRId64
+			"  %.0f issues/s  ETA %s",
 			p->phase, p->pages, p->issues, p->estimate, rate, eta);
 	fflush(stderr);
 }
@@ -143,15 +145,18 @@ int worker_sync_cli(int argc, char **argv)
 	int64_t t0 = mono_ms();
 	int brc = worker_run_begin(&w, key, &opts, &run_id, &resumed, &err);
 	if (brc == 1) {
-		fprintf(stderr, "jirasync: another run of '%s' started at the same moment; try again\n", key);
+		fprintf(stderr,
+			"jirasync: another run of '%s' started at the same moment; try again\n",
+			key);
 		code = EXIT_FAILED;
 		goto out;
 	}
 	if (brc < 0) {
-		fprintf(stderr, "jirasync: %s\n%s [%s]\n", err.message, jira_code_guidance(err.code),
-			jira_code_name(err.code));
+		fprintf(stderr, "jirasync: %s\n%s [%s]\n", err.message,
+			jira_code_guidance(err.code), jira_code_name(err.code));
 		code = err.code == JIRA_DB_UNAVAILABLE ? EXIT_UNAVAILABLE
-		       : err.code == JIRA_CONFIG_ERROR ? EXIT_CONFIG : EXIT_FAILED;
+		       : err.code == JIRA_CONFIG_ERROR ? EXIT_CONFIG
+						       : EXIT_FAILED;
 		goto out;
 	}
 	char rid[24];
@@ -195,16 +200,16 @@ int worker_sync_cli(int argc, char **argv)
 	double secs = (double)(mono_ms() - t0) / 1000.0;
 	char elapsed[32];
 	snprintf(elapsed, sizeof elapsed, "%.3f", secs);
-	log_info("sync finished", "project", key, "#run", fmt_i64(v[0], run_id),
-		 "#issues_upserted", fmt_i64(v[1], c.issues_upserted),
-		 "#issues_deleted", fmt_i64(v[2], c.issues_deleted),
-		 "#comments_upserted", fmt_i64(v[3], c.comments_upserted),
-		 "#comments_deleted", fmt_i64(v[4], c.comments_deleted),
-		 "#worklogs_upserted", fmt_i64(v[5], c.worklogs_upserted),
-		 "#worklogs_deleted", fmt_i64(v[6], c.worklogs_deleted),
-		 "#sprints_upserted", fmt_i64(v[7], c.sprints_upserted),
-		 "#jira_requests", fmt_i64(v[8], c.jira_requests),
-		 "#jira_bytes", fmt_i64(v[9], c.jira_bytes), "#seconds", elapsed);
+	log_info("sync finished", "project", key, "#run", fmt_i64(v[0], run_id), "#issues_upserted",
+		 fmt_i64(v[1], c.issues_upserted), "#issues_deleted",
+		 fmt_i64(v[2], c.issues_deleted), "#comments_upserted",
+		 fmt_i64(v[3], c.comments_upserted), "#comments_deleted",
+		 fmt_i64(v[4], c.comments_deleted), "#worklogs_upserted",
+		 fmt_i64(v[5], c.worklogs_upserted), "#worklogs_deleted",
+		 fmt_i64(v[6], c.worklogs_deleted), "#sprints_upserted",
+		 fmt_i64(v[7], c.sprints_upserted), "#jira_requests",
+		 fmt_i64(v[8], c.jira_requests), "#jira_bytes", fmt_i64(v[9], c.jira_bytes),
+		 "#seconds", elapsed);
 	code = EXIT_OK;
 out:
 	if (w_init)

@@ -23,8 +23,8 @@
 #define STEP_KIND "sync.step"
 
 /* Codes the engine never retries, whatever a handler says. */
-static const char *const never_retried[] = {"AUTH_EXPIRED", "FORBIDDEN", "SUSPENDED_PAYMENT",
-					    "NOT_FOUND", "INVALID_QUERY", "API_REMOVED",
+static const char *const never_retried[] = {"AUTH_EXPIRED", "FORBIDDEN",     "SUSPENDED_PAYMENT",
+					    "NOT_FOUND",    "INVALID_QUERY", "API_REMOVED",
 					    "CONFIG_ERROR", "SCHEMA_CHANGE"};
 
 /*
@@ -70,8 +70,7 @@ static struct carrier *carrier_take(struct carriers *cs, int64_t run_id, int seq
 			break;
 		}
 		/* a free carrier first, else the least recently used */
-		if (!lru || (lru->run_id != 0 &&
-			     (x->run_id == 0 || x->used_mono < lru->used_mono)))
+		if (!lru || (lru->run_id != 0 && (x->run_id == 0 || x->used_mono < lru->used_mono)))
 			lru = x;
 	}
 	if (!c && lru) {
@@ -254,8 +253,8 @@ static struct engine_outcome handle_stale(struct wctx *w, struct engine_call *ca
 		goto out;
 	}
 	if (live <= 1) {
-		struct engine_task next = {.kind = STEP_KIND, .run_id = t->run_id, .seq = run.step_seq,
-					   .attempt = 1};
+		struct engine_task next = {
+			.kind = STEP_KIND, .run_id = t->run_id, .seq = run.step_seq, .attempt = 1};
 		if (engine_call_enqueue(call, &next) < 0)
 			o = engine_retry("INTERNAL", 0);
 	}
@@ -295,8 +294,8 @@ static struct engine_outcome step_handle(struct engine_call *call, const struct 
 
 	switch (r) {
 	case WORKER_STEP_MORE: {
-		struct engine_task next = {.kind = STEP_KIND, .run_id = t->run_id, .seq = t->seq + 1,
-					   .attempt = 1};
+		struct engine_task next = {
+			.kind = STEP_KIND, .run_id = t->run_id, .seq = t->seq + 1, .attempt = 1};
 		if (engine_call_enqueue(call, &next) < 0)
 			return engine_retry("INTERNAL", 0);
 		return engine_done();
@@ -312,8 +311,8 @@ static struct engine_outcome step_handle(struct engine_call *call, const struct 
 	w->last_err_run = t->run_id;
 	const char *code = jira_code_name(err.code);
 	char rid[24], sq[24];
-	log_warn("step failed", "#run", fmt_i64(rid, t->run_id), "#seq", fmt_i64(sq, t->seq), "code",
-		 code, "error", err.message);
+	log_warn("step failed", "#run", fmt_i64(rid, t->run_id), "#seq", fmt_i64(sq, t->seq),
+		 "code", code, "error", err.message);
 	if (err.code == JIRA_DB_UNAVAILABLE) {
 		PQreset(w->db); /* best effort now; ensure_db retries before the next step */
 		if (PQstatus(w->db) == CONNECTION_OK)
@@ -526,7 +525,8 @@ int worker_service_cli(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--concurrency") && i + 1 < argc) {
 			concurrency = argv[++i];
 		} else {
-			fprintf(stderr, "jirasync worker: unexpected argument '%s'\n%s", argv[i], usage);
+			fprintf(stderr, "jirasync worker: unexpected argument '%s'\n%s", argv[i],
+				usage);
 			return EXIT_USAGE;
 		}
 	}

@@ -25,13 +25,13 @@
 
 struct ckpt {
 	char phase[24];
-	char *cursor;          /* search cursor of the current phase, or NULL */
-	int64_t since_ms;      /* lower bound of the issue search, or JS_TIME_NULL */
+	char *cursor;     /* search cursor of the current phase, or NULL */
+	int64_t since_ms; /* lower bound of the issue search, or JS_TIME_NULL */
 	int64_t max_updated_ms;
-	int64_t wl_until_ms;   /* worklog feed position reached, or JS_TIME_NULL */
+	int64_t wl_until_ms; /* worklog feed position reached, or JS_TIME_NULL */
 	bool reconcile;
 	int64_t pages;
-	bool fresh;            /* a new run: the first step fills the checkpoint */
+	bool fresh; /* a new run: the first step fills the checkpoint */
 };
 
 static void ckpt_release(struct ckpt *c)
@@ -54,7 +54,8 @@ static int ckpt_parse(const char *text, struct ckpt *c)
 		return -1;
 	const cJSON *phase = cJSON_GetObjectItemCaseSensitive(o, "phase");
 	const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(o, "cursor");
-	snprintf(c->phase, sizeof c->phase, "%s", cJSON_IsString(phase) ? phase->valuestring : "issues");
+	snprintf(c->phase, sizeof c->phase, "%s",
+		 cJSON_IsString(phase) ? phase->valuestring : "issues");
 	c->cursor = cJSON_IsString(cursor) ? xstrdup(cursor->valuestring) : NULL;
 	c->since_ms = json_i64(o, "since");
 	c->max_updated_ms = json_i64(o, "maxUpdated");
@@ -77,8 +78,12 @@ static char *ckpt_text(const struct ckpt *c)
 	else
 		cJSON_AddNullToObject(o, "cursor");
 	/* Millisecond epochs fit a double exactly (< 2^53). */
-	const struct { const char *name; int64_t v; } nums[] = {
-		{"since", c->since_ms}, {"maxUpdated", c->max_updated_ms}, {"wlUntil", c->wl_until_ms}};
+	const struct {
+		const char *name;
+		int64_t v;
+	} nums[] = {{"since", c->since_ms},
+		    {"maxUpdated", c->max_updated_ms},
+		    {"wlUntil", c->wl_until_ms}};
 	for (size_t i = 0; i < JS_ARRAY_LEN(nums); i++)
 		if (nums[i].v == JS_TIME_NULL)
 			cJSON_AddNullToObject(o, nums[i].name);
@@ -118,8 +123,8 @@ struct worker_prefetch {
 	bool running;
 	struct jira_client *jira;
 	char phase[24];
-	char *cursor_in;          /* the cursor the page was asked with */
-	char *cursor_out;         /* the page's next cursor */
+	char *cursor_in;  /* the cursor the page was asked with */
+	char *cursor_out; /* the page's next cursor */
 	int64_t since_ms;
 	char *project_key;
 	char **accounts;
@@ -205,7 +210,8 @@ void worker_sync_release(struct worker_sync *w)
 }
 
 /* A database failure as a classified error. */
-static void db_error(struct worker_sync *w, struct jira_error *err, const char *what, const char *msg)
+static void db_error(struct worker_sync *w, struct jira_error *err, const char *what,
+		     const char *msg)
 {
 	jira_error_set(err, store_conn_lost(w->db) ? JIRA_DB_UNAVAILABLE : JIRA_INTERNAL, "%s: %s",
 		       what, msg);
@@ -288,9 +294,10 @@ int worker_prepare(struct worker_sync *w, bool fresh, struct jira_error *err)
 		int f = store_site_get(w->db, url, SITE_CACHE_MS, flavour, field, e, sizeof e);
 		if (f == 0) {
 			enum jira_flavour fl = strcmp(flavour, "cloud") == 0 ? JIRA_FLAVOUR_CLOUD
-									      : JIRA_FLAVOUR_DC;
+									     : JIRA_FLAVOUR_DC;
 			/* A flavour forced by configuration wins over the cache. */
-			if (w->cfg->jira_flavour == JIRA_FLAVOUR_AUTO || w->cfg->jira_flavour == fl) {
+			if (w->cfg->jira_flavour == JIRA_FLAVOUR_AUTO ||
+			    w->cfg->jira_flavour == fl) {
 				jira_set_site(w->jira, fl, field);
 				return 0;
 			}
@@ -301,7 +308,8 @@ int worker_prepare(struct worker_sync *w, bool fresh, struct jira_error *err)
 	if (jira_prepare(w->jira, err) < 0)
 		return -1;
 	if (url) {
-		const char *fl = jira_flavour_of(w->jira) == JIRA_FLAVOUR_CLOUD ? "cloud" : "datacenter";
+		const char *fl = jira_flavour_of(w->jira) == JIRA_FLAVOUR_CLOUD ? "cloud"
+										: "datacenter";
 		const char *sf = jira_sprint_field(w->jira);
 		if (store_site_put(w->db, url, fl, sf ? sf : NULL, e, sizeof e) < 0)
 			log_warn("cannot write the jira site cache", "error", e);
@@ -315,10 +323,10 @@ struct step {
 	struct worker_sync *w;
 	struct store_run run;
 	struct store_project project;
-	struct ckpt c;          /* becomes the next checkpoint */
+	struct ckpt c; /* becomes the next checkpoint */
 	struct store_counts counts;
 	struct jira_stats stats0;
-	const char *log_msg;    /* INFO line written with the step, or NULL */
+	const char *log_msg; /* INFO line written with the step, or NULL */
 	bool in_txn;
 };
 
@@ -381,8 +389,9 @@ static int init_checkpoint(struct step *s, struct jira_error *err)
 				: cursor - w->cfg->lookback_minutes * 60000;
 	s->c.max_updated_ms = JS_TIME_NULL;
 	s->c.wl_until_ms = JS_TIME_NULL;
-	s->c.reconcile = full || (!backfill && (last_reconcile == JS_TIME_NULL ||
-						now_ms() - last_reconcile >= w->cfg->reconcile_every_s * 1000));
+	s->c.reconcile = full || (!backfill &&
+				  (last_reconcile == JS_TIME_NULL ||
+				   now_ms() - last_reconcile >= w->cfg->reconcile_every_s * 1000));
 	return 0;
 }
 
@@ -411,7 +420,8 @@ static struct worker_prefetch *prefetch_ready(struct step *s)
 	struct worker_prefetch *pf = w->pf;
 	prefetch_clear(pf);
 	if (!jira_prepared(w->prefetch_jira))
-		jira_set_site(w->prefetch_jira, jira_flavour_of(w->jira), jira_sprint_field(w->jira));
+		jira_set_site(w->prefetch_jira, jira_flavour_of(w->jira),
+			      jira_sprint_field(w->jira));
 	if (!pf->jira) {
 		struct jira_stats st;
 		jira_get_stats(w->prefetch_jira, &st);
@@ -525,8 +535,8 @@ static int prefetch_take(struct step *s, const struct jira_query *q, char **curs
 	pthread_join(pf->thread, NULL);
 	pf->running = false;
 	prefetch_account(pf);
-	bool match = !pf->overflow && strcmp(pf->phase, s->c.phase) == 0 && same_str(pf->cursor_in, s->c.cursor) &&
-		     pf->since_ms == q->updated_since_ms;
+	bool match = !pf->overflow && strcmp(pf->phase, s->c.phase) == 0 &&
+		     same_str(pf->cursor_in, s->c.cursor) && pf->since_ms == q->updated_since_ms;
 	if (!match) {
 		prefetch_clear(pf);
 		return 0;
@@ -613,15 +623,16 @@ static int step_overflow(struct step *s, const char *kind, struct jira_error *er
 	/* This step's issues, and the next step's, fetched while this one writes. */
 	int64_t ids[2 * OVERFLOW_ISSUES_PER_STEP];
 	size_t n_all = 0;
-	if (store_overflow_next(w->db, s->run.id, kind, ids, JS_ARRAY_LEN(ids), &n_all, e, sizeof e) < 0) {
+	if (store_overflow_next(w->db, s->run.id, kind, ids, JS_ARRAY_LEN(ids), &n_all, e,
+				sizeof e) < 0) {
 		db_error(w, err, "cannot read overflow list", e);
 		return -1;
 	}
 	if (n_all == 0) {
 		next_phase(s, strcmp(kind, "comment") == 0 ? "overflow_worklog"
-				: is_backfill(s)	  ? "finalize"
-				: is_full(s)		  ? "sprints"
-							  : "worklog_deleted");
+			      : is_backfill(s)             ? "finalize"
+			      : is_full(s)                 ? "sprints"
+							   : "worklog_deleted");
 		return 0;
 	}
 	size_t n = n_all < OVERFLOW_ISSUES_PER_STEP ? n_all : OVERFLOW_ISSUES_PER_STEP;
@@ -638,12 +649,14 @@ static int step_overflow(struct step *s, const char *kind, struct jira_error *er
 	prefetch_overflow_start(s, kind, ids + n, n_all - n);
 	if (step_begin(s, err) < 0)
 		return -1;
-	if (store_replace_children(w->db, kind, done, n_done, &w->batch, &s->counts, e, sizeof e) < 0 ||
+	if (store_replace_children(w->db, kind, done, n_done, &w->batch, &s->counts, e, sizeof e) <
+		    0 ||
 	    store_overflow_done(w->db, s->run.id, kind, ids, n, e, sizeof e) < 0) {
 		db_error(w, err, "cannot write overflow", e);
 		return -1;
 	}
-	s->log_msg = strcmp(kind, "comment") == 0 ? "overflow comments synced" : "overflow worklogs synced";
+	s->log_msg = strcmp(kind, "comment") == 0 ? "overflow comments synced"
+						  : "overflow worklogs synced";
 	return 0;
 }
 
@@ -762,8 +775,10 @@ static int step_reconcile(struct step *s, struct jira_error *err)
 	}
 finish:
 	if (!s->c.cursor) {
-		if (store_seen_finish(w->db, s->run.id, s->run.project_id, &s->counts, e, sizeof e) < 0 ||
-		    store_state_reconciled(w->db, s->run.project_id, s->run.started_ms, e, sizeof e) < 0) {
+		if (store_seen_finish(w->db, s->run.id, s->run.project_id, &s->counts, e,
+				      sizeof e) < 0 ||
+		    store_state_reconciled(w->db, s->run.project_id, s->run.started_ms, e,
+					   sizeof e) < 0) {
 			db_error(w, err, "cannot finish reconciliation", e);
 			return -1;
 		}
@@ -795,18 +810,23 @@ static int step_finalize(struct step *s, struct jira_error *err)
 		if (is_full(s) || wl == JS_TIME_NULL)
 			wl = s->run.started_ms - FEED_LAG_MS - w->cfg->lookback_minutes * 60000;
 		if (rc == 0)
-			rc = store_state_set(w->db, pid, "issue", "SUCCESS", next, NULL, e, sizeof e);
-		if (rc == 0)
-			rc = store_state_set(w->db, pid, "comment", "SUCCESS", next, NULL, e, sizeof e);
-		if (rc == 0)
-			rc = store_state_set(w->db, pid, "worklog", "SUCCESS", wl, NULL, e, sizeof e);
-		if (rc == 0)
-			rc = store_state_set(w->db, pid, "sprint", "SUCCESS", s->run.started_ms, NULL, e,
+			rc = store_state_set(w->db, pid, "issue", "SUCCESS", next, NULL, e,
 					     sizeof e);
+		if (rc == 0)
+			rc = store_state_set(w->db, pid, "comment", "SUCCESS", next, NULL, e,
+					     sizeof e);
+		if (rc == 0)
+			rc = store_state_set(w->db, pid, "worklog", "SUCCESS", wl, NULL, e,
+					     sizeof e);
+		if (rc == 0)
+			rc = store_state_set(w->db, pid, "sprint", "SUCCESS", s->run.started_ms,
+					     NULL, e, sizeof e);
 	} else {
-		for (const char *const *ent = (const char *const[]){"issue", "comment", "worklog", "sprint", NULL};
+		for (const char *const *ent =
+			     (const char *const[]){"issue", "comment", "worklog", "sprint", NULL};
 		     rc == 0 && *ent; ent++)
-			rc = store_state_set(w->db, pid, *ent, "SUCCESS", JS_TIME_NULL, NULL, e, sizeof e);
+			rc = store_state_set(w->db, pid, *ent, "SUCCESS", JS_TIME_NULL, NULL, e,
+					     sizeof e);
 	}
 	if (rc < 0) {
 		db_error(w, err, "cannot finish run", e);
@@ -847,11 +867,11 @@ static char *step_details(const struct step *s)
 			    "{\"phase\":\"%s\",\"issues\":%s,\"issuesDeleted\":%s,\"comments\":%s,"
 			    "\"commentsDeleted\":%s,\"worklogs\":%s,\"worklogsDeleted\":%s,"
 			    "\"sprints\":%s,\"requests\":%s,\"bytes\":%s}",
-			    s->c.phase, fmt_i64(v[0], c->issues_upserted), fmt_i64(v[1], c->issues_deleted),
-			    fmt_i64(v[2], c->comments_upserted), fmt_i64(v[3], c->comments_deleted),
-			    fmt_i64(v[4], c->worklogs_upserted), fmt_i64(v[5], c->worklogs_deleted),
-			    fmt_i64(v[6], c->sprints_upserted), fmt_i64(v[7], c->jira_requests),
-			    fmt_i64(v[8], c->jira_bytes));
+			    s->c.phase, fmt_i64(v[0], c->issues_upserted),
+			    fmt_i64(v[1], c->issues_deleted), fmt_i64(v[2], c->comments_upserted),
+			    fmt_i64(v[3], c->comments_deleted), fmt_i64(v[4], c->worklogs_upserted),
+			    fmt_i64(v[5], c->worklogs_deleted), fmt_i64(v[6], c->sprints_upserted),
+			    fmt_i64(v[7], c->jira_requests), fmt_i64(v[8], c->jira_bytes));
 	(void)rc;
 	return buf_detach(&b);
 }
@@ -870,12 +890,14 @@ enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, i
 		db_error(w, err, "cannot load run", e);
 		return WORKER_STEP_FAILED;
 	}
-	if (strcmp(s.run.status, "RUNNING") != 0 || (expect_seq >= 0 && s.run.step_seq != expect_seq)) {
+	if (strcmp(s.run.status, "RUNNING") != 0 ||
+	    (expect_seq >= 0 && s.run.step_seq != expect_seq)) {
 		res = WORKER_STEP_STALE;
 		goto out_run;
 	}
 	if (ckpt_parse(s.run.checkpoint, &s.c) < 0) {
-		jira_error_set(err, JIRA_INTERNAL, "run %" PRId64 " has a malformed checkpoint", run_id);
+		jira_error_set(err, JIRA_INTERNAL, "run %" PRId64 " has a malformed checkpoint",
+			       run_id);
 		goto out_run;
 	}
 	if (s.c.fresh && init_checkpoint(&s, err) < 0)
@@ -884,10 +906,12 @@ enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, i
 	{
 		char pid[24];
 		const char *vals[1] = {fmt_i64(pid, s.run.project_id)};
-		PGresult *r = PQexecParams(w->db, "SELECT key FROM project WHERE id = $1", 1, NULL, vals,
-					   NULL, NULL, 0);
+		PGresult *r = PQexecParams(w->db, "SELECT key FROM project WHERE id = $1", 1, NULL,
+					   vals, NULL, NULL, 0);
 		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-		int f = ok ? store_project_by_key(w->db, PQgetvalue(r, 0, 0), &s.project, e, sizeof e) : -1;
+		int f = ok ? store_project_by_key(w->db, PQgetvalue(r, 0, 0), &s.project, e,
+						  sizeof e)
+			   : -1;
 		if (!ok)
 			snprintf(e, sizeof e, "%s", PQerrorMessage(w->db));
 		PQclear(r);
@@ -919,7 +943,8 @@ enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, i
 	else if (!strcmp(phase, "finalize"))
 		rc = step_finalize(&s, err);
 	else {
-		jira_error_set(err, JIRA_INTERNAL, "run %" PRId64 " is in unknown phase '%s'", run_id, phase);
+		jira_error_set(err, JIRA_INTERNAL, "run %" PRId64 " is in unknown phase '%s'",
+			       run_id, phase);
 		goto out;
 	}
 	if (rc < 0)
@@ -951,7 +976,8 @@ enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, i
 	}
 	if (s.log_msg) {
 		char *details = step_details(&s);
-		int lr = store_log(w->db, s.run.project_id, run_id, "INFO", s.log_msg, details, e, sizeof e);
+		int lr = store_log(w->db, s.run.project_id, run_id, "INFO", s.log_msg, details, e,
+				   sizeof e);
 		free(details);
 		if (lr < 0) {
 			db_error(w, err, "cannot write sync log", e);
@@ -1004,11 +1030,14 @@ int worker_run_fail(struct worker_sync *w, int64_t run_id, const struct jira_err
 	(void)rc;
 	int out = 0;
 	if (store_run_finish(w->db, run_id, false, code, err->message, e, sizeof e) < 0 ||
-	    store_log(w->db, run.project_id, run_id, "ERROR", "run failed", d.data, e, sizeof e) < 0)
+	    store_log(w->db, run.project_id, run_id, "ERROR", "run failed", d.data, e, sizeof e) <
+		    0)
 		out = -1;
-	for (const char *const *ent = (const char *const[]){"issue", "comment", "worklog", "sprint", NULL};
+	for (const char *const *ent =
+		     (const char *const[]){"issue", "comment", "worklog", "sprint", NULL};
 	     out == 0 && *ent; ent++)
-		if (store_state_set(w->db, run.project_id, *ent, "FAILED", JS_TIME_NULL, code, e, sizeof e) < 0)
+		if (store_state_set(w->db, run.project_id, *ent, "FAILED", JS_TIME_NULL, code, e,
+				    sizeof e) < 0)
 			out = -1;
 	if (out < 0)
 		log_error("cannot record run failure", "error", e);

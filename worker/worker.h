@@ -16,7 +16,7 @@ struct worker_progress {
 	const char *phase;
 	int64_t pages;
 	int64_t issues;
-	int64_t estimate;   /* approximate issue count of the run; -1 unknown */
+	int64_t estimate; /* approximate issue count of the run; -1 unknown */
 	int64_t elapsed_ms;
 };
 
@@ -48,10 +48,10 @@ struct worker_sync {
 void worker_prefetch_free(struct worker_prefetch *pf);
 
 struct worker_run_opts {
-	bool full;                       /* force a full sync */
-	const char *trigger;             /* schedule|manual|backfill */
-	int64_t slot_ms;                 /* schedule slot or JS_TIME_NULL */
-	const char *const *account_ids;  /* backfill these accounts */
+	bool full;                      /* force a full sync */
+	const char *trigger;            /* schedule|manual|backfill */
+	int64_t slot_ms;                /* schedule slot or JS_TIME_NULL */
+	const char *const *account_ids; /* backfill these accounts */
 	size_t n_account_ids;
 };
 

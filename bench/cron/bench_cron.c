@@ -63,8 +63,9 @@ int main(int argc, char **argv)
 {
 	double budget = argc > 1 ? strtod(argv[1], NULL) : 0.5;
 	static const char *const exprs[] = {
-		"*/15 * * * *",          "0 0 13 * FRI", "0 9 * JAN-MAR mon-fri", "0 0 31 * *",
-		"0 0 29 2 *",            "*/2 * * * * *", "0 0 30 2 *",
+		"*/15 * * * *", "0 0 13 * FRI", "0 9 * JAN-MAR mon-fri",
+		"0 0 31 * *",   "0 0 29 2 *",   "*/2 * * * * *",
+		"0 0 30 2 *",
 	};
 	printf("%-24s %16s %16s %10s\n", "expression", "cron_next/s", "naive/s", "ratio");
 	for (size_t i = 0; i < JS_ARRAY_LEN(exprs); i++) {
@@ -83,7 +84,8 @@ int main(int argc, char **argv)
 	do {
 		for (int i = 0; i < 256; i++) {
 			struct cron c;
-			if (cron_parse(i & 1 ? "0 9 * JAN-MAR mon-fri" : "*/15 * * * *", &c, NULL, 0) == 0)
+			if (cron_parse(i & 1 ? "0 9 * JAN-MAR mon-fri" : "*/15 * * * *", &c, NULL,
+				       0) == 0)
 				n++;
 		}
 		el = secs() - t0;

@@ -99,15 +99,16 @@ int main(int argc, char **argv)
 	}
 	int64_t t1 = mono_ms();
 
-	struct run_arg ra = {.e = e, .o = {.n_threads = conc, .stop = &stop_flag, .read_batch = batch}};
+	struct run_arg ra = {.e = e,
+			     .o = {.n_threads = conc, .stop = &stop_flag, .read_batch = batch}};
 	pthread_t tid;
 	if (pthread_create(&tid, NULL, run_main, &ra) != 0)
 		return 1;
 	/* Done when every task was handled and acknowledged (nothing pending). */
 	struct engine_depth d = {0};
 	for (;;) {
-		if (atomic_load(&handled) >= target && engine_queue_depth(c, &d) == 0 && d.ready == 0 &&
-		    d.pending == 0)
+		if (atomic_load(&handled) >= target && engine_queue_depth(c, &d) == 0 &&
+		    d.ready == 0 && d.pending == 0)
 			break;
 		usleep(500);
 	}

@@ -32,15 +32,17 @@ static int r_issues(const struct gql_resolve_info *info, const struct gql_value 
 		char b[32];
 		snprintf(b, sizeof b, "ISS-%d", (int)i + 1);
 		v.u.obj.fields[0] = (struct gql_field_value){"id", gql_int(i + 1)};
-		v.u.obj.fields[1] = (struct gql_field_value){"key", gql_string(gql_strdup(info->exec, b))};
-		v.u.obj.fields[2] = (struct gql_field_value){"summary", gql_string("A summary of the issue")};
+		v.u.obj.fields[1] = (struct gql_field_value){"key",
+							     gql_string(gql_strdup(info->exec, b))};
+		v.u.obj.fields[2] = (struct gql_field_value){"summary",
+							     gql_string("A summary of the issue")};
 		out->u.list.items[i] = v;
 	}
 	return 0;
 }
 
-static int b_comments(const struct gql_resolve_info *info, const struct gql_value *parents, size_t n,
-		      struct gql_value *out)
+static int b_comments(const struct gql_resolve_info *info, const struct gql_value *parents,
+		      size_t n, struct gql_value *out)
 {
 	int64_t first = gql_arg_int(info, "first", 10);
 	for (size_t i = 0; i < n; i++) {
@@ -48,7 +50,8 @@ static int b_comments(const struct gql_resolve_info *info, const struct gql_valu
 		for (int64_t k = 0; k < first; k++) {
 			struct gql_value c = gql_object_new(info->exec, 3);
 			c.u.obj.fields[0] = (struct gql_field_value){"id", gql_int(k)};
-			c.u.obj.fields[1] = (struct gql_field_value){"body", gql_string("Looks good to me \"ok\"")};
+			c.u.obj.fields[1] = (struct gql_field_value){
+				"body", gql_string("Looks good to me \"ok\"")};
 			c.u.obj.fields[2] = (struct gql_field_value){"authorId", gql_int(k % 7)};
 			out[i].u.list.items[k] = c;
 		}
@@ -62,7 +65,8 @@ static int b_author(const struct gql_resolve_info *info, const struct gql_value 
 {
 	for (size_t i = 0; i < n; i++) {
 		struct gql_value u = gql_object_new(info->exec, 2);
-		u.u.obj.fields[0] = (struct gql_field_value){"id", *gql_value_get(&parents[i], "authorId")};
+		u.u.obj.fields[0] = (struct gql_field_value){
+			"id", *gql_value_get(&parents[i], "authorId")};
 		u.u.obj.fields[1] = (struct gql_field_value){"name", gql_string("Ada Lovelace")};
 		out[i] = u;
 	}
@@ -99,8 +103,10 @@ int main(int argc, char **argv)
 	    gql_schema_bind(s, "Query.issues", r_issues, NULL) < 0 ||
 	    gql_schema_bind_batch(s, "Issue.comments", b_comments, NULL) < 0 ||
 	    gql_schema_bind_batch(s, "Comment.author", b_author, NULL) < 0 ||
-	    gql_schema_bind_property(s, "Issue.*") < 0 || gql_schema_bind_property(s, "Comment.*") < 0 ||
-	    gql_schema_bind_property(s, "User.*") < 0 || gql_schema_check_bound(s, err, sizeof err) < 0) {
+	    gql_schema_bind_property(s, "Issue.*") < 0 ||
+	    gql_schema_bind_property(s, "Comment.*") < 0 ||
+	    gql_schema_bind_property(s, "User.*") < 0 ||
+	    gql_schema_check_bound(s, err, sizeof err) < 0) {
 		fprintf(stderr, "schema: %s\n", err);
 		return 1;
 	}
@@ -111,8 +117,8 @@ int main(int argc, char **argv)
 	double t0 = secs(), t;
 	do {
 		char *errs = NULL;
-		if (gql_check_document(s, gql_introspection_query, strlen(gql_introspection_query), &lim,
-				       &errs) != 0)
+		if (gql_check_document(s, gql_introspection_query, strlen(gql_introspection_query),
+				       &lim, &errs) != 0)
 			return 1;
 		n++;
 		t = secs() - t0;

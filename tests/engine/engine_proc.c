@@ -186,7 +186,8 @@ static int cmd_work(int argc, char **argv)
 	pthread_t watch;
 	if (exit_when_idle && pthread_create(&watch, NULL, idle_watch, e) != 0)
 		return 2;
-	struct engine_worker_options o = {.n_threads = threads, .stop = &stop_flag, .grace_ms = grace};
+	struct engine_worker_options o = {
+		.n_threads = threads, .stop = &stop_flag, .grace_ms = grace};
 	int rc = engine_worker_run(e, &o);
 	if (rc == ENGINE_EGRACE) {
 		/* Handlers still run in detached threads: leave without tearing down. */
@@ -203,7 +204,8 @@ static int cmd_work(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (!getenv("REDIS_URL") || argc < 3) {
-		fprintf(stderr, "usage: REDIS_URL=... engine_proc enqueue|work|depth|live PREFIX ...\n");
+		fprintf(stderr,
+			"usage: REDIS_URL=... engine_proc enqueue|work|depth|live PREFIX ...\n");
 		return 64;
 	}
 	if (strcmp(argv[1], "work") == 0 && argc >= 4)
@@ -216,16 +218,20 @@ int main(int argc, char **argv)
 		long n = argc >= 7 ? num(argv[6]) : 1;
 		const char *payload = argc >= 8 ? argv[7] : "";
 		for (long i = 0; i < n && rc == 0; i++) {
-			struct engine_task t = {.kind = argv[3], .run_id = num(argv[4]),
-						.seq = (int)(num(argv[5]) + i), .attempt = 1,
-						.payload = payload, .payload_len = strlen(payload)};
+			struct engine_task t = {.kind = argv[3],
+						.run_id = num(argv[4]),
+						.seq = (int)(num(argv[5]) + i),
+						.attempt = 1,
+						.payload = payload,
+						.payload_len = strlen(payload)};
 			rc = engine_enqueue(c, &t, NULL);
 		}
 	} else if (strcmp(argv[1], "depth") == 0) {
 		struct engine_depth d;
 		rc = engine_queue_depth(c, &d);
 		if (rc == 0)
-			printf("ready %" PRId64 " pending %" PRId64 " delayed %" PRId64 " dead %" PRId64 "\n",
+			printf("ready %" PRId64 " pending %" PRId64 " delayed %" PRId64
+			       " dead %" PRId64 "\n",
 			       d.ready, d.pending, d.delayed, d.dead);
 	} else if (strcmp(argv[1], "live") == 0 && argc >= 4) {
 		int64_t n = 0;

@@ -14,12 +14,12 @@
 static const char *redis_url;
 static char why[512];
 
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			snprintf(why, sizeof why, __VA_ARGS__);            \
-			goto fail;                                         \
-		}                                                          \
+#define CHECK(cond, ...)                                        \
+	do {                                                    \
+		if (!(cond)) {                                  \
+			snprintf(why, sizeof why, __VA_ARGS__); \
+			goto fail;                              \
+		}                                               \
 	} while (0)
 
 /* ---- shared helpers ------------------------------------------------------- */
@@ -104,7 +104,8 @@ static int wait_drained(struct engine_conn *c, int64_t timeout_ms)
 	int64_t end = mono_ms() + timeout_ms;
 	struct engine_depth d;
 	while (mono_ms() < end) {
-		if (engine_queue_depth(c, &d) == 0 && d.ready == 0 && d.pending == 0 && d.delayed == 0)
+		if (engine_queue_depth(c, &d) == 0 && d.ready == 0 && d.pending == 0 &&
+		    d.delayed == 0)
 			return 0;
 		sleep_ms(20);
 	}
@@ -113,8 +114,12 @@ static int wait_drained(struct engine_conn *c, int64_t timeout_ms)
 
 static struct engine_task task(const char *kind, int64_t run, int seq, const char *payload)
 {
-	struct engine_task t = {.kind = kind, .run_id = run, .seq = seq, .attempt = 1,
-				.payload = payload, .payload_len = payload ? strlen(payload) : 0};
+	struct engine_task t = {.kind = kind,
+				.run_id = run,
+				.seq = seq,
+				.attempt = 1,
+				.payload = payload,
+				.payload_len = payload ? strlen(payload) : 0};
 	return t;
 }
 
@@ -160,7 +165,8 @@ static const struct failure_rec *failure_of(int64_t run)
 static atomic_int h_calls[H_RUNS + 1][H_SEQS + 1];
 static atomic_int h_total;
 
-static struct engine_outcome h_handle(struct engine_call *call, const struct engine_task *t, void *ctx)
+static struct engine_outcome h_handle(struct engine_call *call, const struct engine_task *t,
+				      void *ctx)
 {
 	(void)call;
 	(void)ctx;
@@ -194,7 +200,8 @@ static int case_happy(void)
 		}
 	CHECK(engine_enqueue_many(c, ts, n) == 0, "enqueue_many: %s", engine_conn_error(c));
 	int64_t live = 0;
-	CHECK(engine_run_live(c, 7, &live) == 0 && live == H_SEQS, "live(7) = %" PRId64 " before", live);
+	CHECK(engine_run_live(c, 7, &live) == 0 && live == H_SEQS, "live(7) = %" PRId64 " before",
+	      live);
 	struct engine_depth d;
 	CHECK(engine_queue_depth(c, &d) == 0 && d.ready == (int64_t)n, "ready = %" PRId64, d.ready);
 
@@ -203,13 +210,16 @@ static int case_happy(void)
 	CHECK(stop_workers(&r) == 0, "worker_run rc %d", r.rc);
 	for (int run = 1; run <= H_RUNS; run++)
 		for (int seq = 1; seq <= H_SEQS; seq++)
-			CHECK(atomic_load(&h_calls[run][seq]) == 1, "run %d seq %d handled %d times",
-			      run, seq, atomic_load(&h_calls[run][seq]));
+			CHECK(atomic_load(&h_calls[run][seq]) == 1,
+			      "run %d seq %d handled %d times", run, seq,
+			      atomic_load(&h_calls[run][seq]));
 	CHECK(atomic_load(&h_total) == H_RUNS * H_SEQS, "total %d", atomic_load(&h_total));
 	CHECK(engine_queue_depth(c, &d) == 0 && d.ready == 0 && d.pending == 0 && d.dead == 0,
-	      "depth after: ready %" PRId64 " pending %" PRId64 " dead %" PRId64, d.ready, d.pending, d.dead);
+	      "depth after: ready %" PRId64 " pending %" PRId64 " dead %" PRId64, d.ready,
+	      d.pending, d.dead);
 	for (int run = 1; run <= H_RUNS; run++)
-		CHECK(engine_run_live(c, run, &live) == 0 && live == 0, "live(%d) = %" PRId64 " after", run, live);
+		CHECK(engine_run_live(c, run, &live) == 0 && live == 0,
+		      "live(%d) = %" PRId64 " after", run, live);
 	ok = 1;
 fail:
 	if (r.running)
@@ -223,7 +233,8 @@ fail:
 
 static atomic_int chain_calls[8];
 
-static struct engine_outcome chain_handle(struct engine_call *call, const struct engine_task *t, void *ctx)
+static struct engine_outcome chain_handle(struct engine_call *call, const struct engine_task *t,
+					  void *ctx)
 {
 	(void)ctx;
 	if (t->seq >= 1 && t->seq <= 5)
@@ -262,7 +273,8 @@ static int case_chain(void)
 	CHECK(stop_workers(&r) == 0, "worker rc");
 	CHECK(gaps == 0, "run 42 looked dead %d times out of %d while running", gaps, samples);
 	for (int s = 1; s <= 5; s++)
-		CHECK(atomic_load(&chain_calls[s]) == 1, "step %d ran %d times", s, atomic_load(&chain_calls[s]));
+		CHECK(atomic_load(&chain_calls[s]) == 1, "step %d ran %d times", s,
+		      atomic_load(&chain_calls[s]));
 	int64_t live = -1;
 	CHECK(engine_run_live(c, 42, &live) == 0 && live == 0, "live after = %" PRId64, live);
 	ok = 1;
@@ -278,7 +290,8 @@ fail:
 
 static atomic_llong delayed_at;
 
-static struct engine_outcome delayed_handle(struct engine_call *call, const struct engine_task *t, void *ctx)
+static struct engine_outcome delayed_handle(struct engine_call *call, const struct engine_task *t,
+					    void *ctx)
 {
 	(void)call;
 	(void)t;
@@ -303,10 +316,13 @@ static int case_delayed(void)
 	start_workers(&r, e, 2, 1, 5000);
 	sleep_ms(100);
 	int64_t t0 = now_ms();
-	CHECK(engine_enqueue_delayed(c, &t, 1200) == 0, "enqueue_delayed: %s", engine_conn_error(c));
+	CHECK(engine_enqueue_delayed(c, &t, 1200) == 0, "enqueue_delayed: %s",
+	      engine_conn_error(c));
 	CHECK(engine_enqueue_delayed(c, &t, 1200) == 0, "enqueue_delayed twice");
-	CHECK(engine_queue_depth(c, &d) == 0 && d.delayed == 1, "delayed = %" PRId64 " (identical task twice)", d.delayed);
-	CHECK(engine_run_live(c, 9, &live) == 0 && live == 1, "live = %" PRId64 " while delayed", live);
+	CHECK(engine_queue_depth(c, &d) == 0 && d.delayed == 1,
+	      "delayed = %" PRId64 " (identical task twice)", d.delayed);
+	CHECK(engine_run_live(c, 9, &live) == 0 && live == 1, "live = %" PRId64 " while delayed",
+	      live);
 	sleep_ms(900);
 	CHECK(atomic_load(&delayed_at) == 0, "delivered %lld ms after enqueue, due after 1200",
 	      (long long)(atomic_load(&delayed_at) - t0));
@@ -326,10 +342,11 @@ fail:
 
 /* ---- retry policy -------------------------------------------------------------- */
 
-static int64_t rt_seen[4][8];   /* run 1..3: delivery time of attempt n */
+static int64_t rt_seen[4][8]; /* run 1..3: delivery time of attempt n */
 static atomic_int rt_calls[4];
 
-static struct engine_outcome rt_handle(struct engine_call *call, const struct engine_task *t, void *ctx)
+static struct engine_outcome rt_handle(struct engine_call *call, const struct engine_task *t,
+				       void *ctx)
 {
 	(void)call;
 	(void)ctx;
@@ -339,9 +356,12 @@ static struct engine_outcome rt_handle(struct engine_call *call, const struct en
 	if (t->attempt >= 1 && t->attempt < 8)
 		rt_seen[t->run_id][t->attempt] = mono_ms();
 	switch (t->run_id) {
-	case 1: return engine_retry("JIRA_UNAVAILABLE", 0);        /* backoff, exhausted */
-	case 2: return engine_retry("AUTH_EXPIRED", 0);            /* never retried */
-	default: return t->attempt == 1 ? engine_retry("RATE_LIMIT", 1500) : engine_done();
+	case 1:
+		return engine_retry("JIRA_UNAVAILABLE", 0); /* backoff, exhausted */
+	case 2:
+		return engine_retry("AUTH_EXPIRED", 0); /* never retried */
+	default:
+		return t->attempt == 1 ? engine_retry("RATE_LIMIT", 1500) : engine_done();
 	}
 }
 
@@ -349,8 +369,12 @@ static const char *const never[] = {"AUTH_EXPIRED", "FORBIDDEN"};
 static const struct engine_kind rt_kind = {
 	.kind = "flaky",
 	.handle = rt_handle,
-	.retry = {.initial_ms = 200, .coefficient = 3.0, .max_ms = 700, .max_attempts = 5,
-		  .non_retryable = never, .n_non_retryable = 2},
+	.retry = {.initial_ms = 200,
+		  .coefficient = 3.0,
+		  .max_ms = 700,
+		  .max_attempts = 5,
+		  .non_retryable = never,
+		  .n_non_retryable = 2},
 };
 
 static int case_retry(void)
@@ -359,7 +383,8 @@ static int case_retry(void)
 	struct engine_conn *c = mk_conn(e);
 	struct runner r = {0};
 	int ok = 0;
-	struct engine_task ts[3] = {task("flaky", 1, 1, ""), task("flaky", 2, 1, ""), task("flaky", 3, 1, "")};
+	struct engine_task ts[3] = {task("flaky", 1, 1, ""), task("flaky", 2, 1, ""),
+				    task("flaky", 3, 1, "")};
 
 	engine_on_failed(e, on_failed, NULL);
 	CHECK(engine_register(e, &rt_kind) == 0, "register");
@@ -370,33 +395,39 @@ static int case_retry(void)
 
 	/* Non-retryable: one call, failed at once with its code. */
 	const struct failure_rec *f2 = failure_of(2);
-	CHECK(atomic_load(&rt_calls[2]) == 1, "AUTH_EXPIRED task ran %d times", atomic_load(&rt_calls[2]));
-	CHECK(f2 && strcmp(f2->code, "AUTH_EXPIRED") == 0 && strcmp(f2->reason, "not_retryable") == 0,
+	CHECK(atomic_load(&rt_calls[2]) == 1, "AUTH_EXPIRED task ran %d times",
+	      atomic_load(&rt_calls[2]));
+	CHECK(f2 && strcmp(f2->code, "AUTH_EXPIRED") == 0 &&
+		      strcmp(f2->reason, "not_retryable") == 0,
 	      "run 2 failure: %s/%s", f2 ? f2->code : "none", f2 ? f2->reason : "");
 
 	/* Backoff 200, 600, then capped at 700, 700; failed after 5 attempts. */
 	const struct failure_rec *f1 = failure_of(1);
-	CHECK(atomic_load(&rt_calls[1]) == 5, "retried task ran %d times, want 5", atomic_load(&rt_calls[1]));
-	CHECK(f1 && strcmp(f1->code, "JIRA_UNAVAILABLE") == 0 && strcmp(f1->reason, "exhausted") == 0,
+	CHECK(atomic_load(&rt_calls[1]) == 5, "retried task ran %d times, want 5",
+	      atomic_load(&rt_calls[1]));
+	CHECK(f1 && strcmp(f1->code, "JIRA_UNAVAILABLE") == 0 &&
+		      strcmp(f1->reason, "exhausted") == 0,
 	      "run 1 failure: %s/%s", f1 ? f1->code : "none", f1 ? f1->reason : "");
 	const int64_t want[] = {0, 0, 200, 600, 700, 700};
 	for (int a = 2; a <= 5; a++) {
 		int64_t gap = rt_seen[1][a] - rt_seen[1][a - 1];
-		CHECK(gap >= want[a] - 15 && gap <= want[a] + 350, "gap before attempt %d = %" PRId64
-		      " ms, want about %" PRId64, a, gap, want[a]);
+		CHECK(gap >= want[a] - 15 && gap <= want[a] + 350,
+		      "gap before attempt %d = %" PRId64 " ms, want about %" PRId64, a, gap,
+		      want[a]);
 	}
 
 	/* RATE_LIMIT with a minimum delay longer than the backoff: the minimum wins. */
 	int64_t gap3 = rt_seen[3][2] - rt_seen[3][1];
-	CHECK(atomic_load(&rt_calls[3]) == 2 && failure_of(3) == NULL, "rate-limited task: %d calls",
-	      atomic_load(&rt_calls[3]));
+	CHECK(atomic_load(&rt_calls[3]) == 2 && failure_of(3) == NULL,
+	      "rate-limited task: %d calls", atomic_load(&rt_calls[3]));
 	CHECK(gap3 >= 1485 && gap3 <= 2000, "rate-limit gap %" PRId64 " ms, want >= 1500", gap3);
 
 	struct engine_depth d;
 	int64_t live = -1;
 	CHECK(engine_queue_depth(c, &d) == 0 && d.dead == 2, "dead = %" PRId64 ", want 2", d.dead);
 	for (int run = 1; run <= 3; run++)
-		CHECK(engine_run_live(c, run, &live) == 0 && live == 0, "live(%d) = %" PRId64, run, live);
+		CHECK(engine_run_live(c, run, &live) == 0 && live == 0, "live(%d) = %" PRId64, run,
+		      live);
 	ok = 1;
 fail:
 	if (r.running)
@@ -410,7 +441,8 @@ fail:
 
 static atomic_int hb_calls[3];
 
-static struct engine_outcome hb_handle(struct engine_call *call, const struct engine_task *t, void *ctx)
+static struct engine_outcome hb_handle(struct engine_call *call, const struct engine_task *t,
+				       void *ctx)
 {
 	(void)ctx;
 	int which = t->run_id == 1 ? 1 : 2;
@@ -438,7 +470,8 @@ static int case_heartbeat(void)
 	start_workers(&r, e, 3, 1, 5000);
 	CHECK(wait_drained(c, 10000) == 0, "not drained");
 	CHECK(stop_workers(&r) == 0, "worker rc");
-	CHECK(atomic_load(&hb_calls[1]) == 1, "heartbeating task ran %d times", atomic_load(&hb_calls[1]));
+	CHECK(atomic_load(&hb_calls[1]) == 1, "heartbeating task ran %d times",
+	      atomic_load(&hb_calls[1]));
 	/* The control: without heartbeats the same task is reclaimed mid-run. */
 	CHECK(atomic_load(&hb_calls[2]) >= 2, "silent task ran %d times, expected a reclaim",
 	      atomic_load(&hb_calls[2]));
@@ -461,21 +494,29 @@ static int case_lease(void)
 	bool ha = false, hb = true;
 
 	CHECK(engine_lease_acquire(a, "lease:scheduler", "A", 600, &ha) == 0 && ha, "A acquire");
-	CHECK(engine_lease_acquire(b, "lease:scheduler", "B", 600, &hb) == 0 && !hb, "B acquired a held lease");
+	CHECK(engine_lease_acquire(b, "lease:scheduler", "B", 600, &hb) == 0 && !hb,
+	      "B acquired a held lease");
 	for (int i = 0; i < 4; i++) { /* A renews past the ttl: B still cannot take it */
 		sleep_ms(250);
-		CHECK(engine_lease_renew(a, "lease:scheduler", "A", 600, &ha) == 0 && ha, "A renew %d", i);
-		CHECK(engine_lease_acquire(b, "lease:scheduler", "B", 600, &hb) == 0 && !hb, "B took it at %d", i);
+		CHECK(engine_lease_renew(a, "lease:scheduler", "A", 600, &ha) == 0 && ha,
+		      "A renew %d", i);
+		CHECK(engine_lease_acquire(b, "lease:scheduler", "B", 600, &hb) == 0 && !hb,
+		      "B took it at %d", i);
 	}
-	CHECK(engine_lease_renew(b, "lease:scheduler", "B", 600, &hb) == 0 && !hb, "B renewed A's lease");
+	CHECK(engine_lease_renew(b, "lease:scheduler", "B", 600, &hb) == 0 && !hb,
+	      "B renewed A's lease");
 	CHECK(engine_lease_release(b, "lease:scheduler", "B") == 0, "B release");
-	CHECK(engine_lease_renew(a, "lease:scheduler", "A", 600, &ha) == 0 && ha, "B's release removed A's lease");
+	CHECK(engine_lease_renew(a, "lease:scheduler", "A", 600, &ha) == 0 && ha,
+	      "B's release removed A's lease");
 	/* A stops renewing: B takes over after the ttl, and A knows it lost it. */
 	sleep_ms(700);
-	CHECK(engine_lease_acquire(b, "lease:scheduler", "B", 600, &hb) == 0 && hb, "B did not take over");
-	CHECK(engine_lease_renew(a, "lease:scheduler", "A", 600, &ha) == 0 && !ha, "A still thinks it leads");
+	CHECK(engine_lease_acquire(b, "lease:scheduler", "B", 600, &hb) == 0 && hb,
+	      "B did not take over");
+	CHECK(engine_lease_renew(a, "lease:scheduler", "A", 600, &ha) == 0 && !ha,
+	      "A still thinks it leads");
 	CHECK(engine_lease_release(b, "lease:scheduler", "B") == 0, "release");
-	CHECK(engine_lease_acquire(a, "lease:scheduler", "A", 600, &ha) == 0 && ha, "A after release");
+	CHECK(engine_lease_acquire(a, "lease:scheduler", "A", 600, &ha) == 0 && ha,
+	      "A after release");
 	ok = 1;
 fail:
 	engine_conn_free(a);
@@ -489,7 +530,8 @@ fail:
 static atomic_int gs_calls[41];
 static atomic_int gs_done;
 
-static struct engine_outcome gs_handle(struct engine_call *call, const struct engine_task *t, void *ctx)
+static struct engine_outcome gs_handle(struct engine_call *call, const struct engine_task *t,
+				       void *ctx)
 {
 	(void)call;
 	(void)ctx;
@@ -522,7 +564,8 @@ static int case_graceful(void)
 	int64_t took = mono_ms() - t_stop;
 	int done = atomic_load(&gs_done);
 	CHECK(done > 0 && done < 40, "done %d at stop", done);
-	CHECK(engine_queue_depth(c, &d) == 0 && d.pending == 0, "pending after stop = %" PRId64, d.pending);
+	CHECK(engine_queue_depth(c, &d) == 0 && d.pending == 0, "pending after stop = %" PRId64,
+	      d.pending);
 	CHECK(d.ready == 40 - done, "ready %" PRId64 " + done %d != 40", d.ready, done);
 	CHECK(took < 1000, "stop took %" PRId64 " ms", took);
 
@@ -531,7 +574,8 @@ static int case_graceful(void)
 	CHECK(wait_drained(c, 10000) == 0, "not drained");
 	CHECK(stop_workers(&r) == 0, "worker rc");
 	for (int i = 1; i <= 40; i++)
-		CHECK(atomic_load(&gs_calls[i]) == 1, "task %d ran %d times", i, atomic_load(&gs_calls[i]));
+		CHECK(atomic_load(&gs_calls[i]) == 1, "task %d ran %d times", i,
+		      atomic_load(&gs_calls[i]));
 	ok = 1;
 fail:
 	if (r.running)
@@ -543,7 +587,8 @@ fail:
 
 /* ---- unknown kinds and FAIL go to the dead-letter stream ----------------------------- */
 
-static struct engine_outcome fail_handle(struct engine_call *call, const struct engine_task *t, void *ctx)
+static struct engine_outcome fail_handle(struct engine_call *call, const struct engine_task *t,
+					 void *ctx)
 {
 	(void)call;
 	(void)t;
@@ -582,14 +627,17 @@ static int case_dead(void)
 
 	engine_on_failed(e, on_failed, NULL);
 	CHECK(engine_register(e, &fail_kind) == 0, "register");
-	CHECK(engine_enqueue(c, &ts[0], NULL) == 0 && engine_enqueue(c, &ts[1], NULL) == 0, "enqueue");
+	CHECK(engine_enqueue(c, &ts[0], NULL) == 0 && engine_enqueue(c, &ts[1], NULL) == 0,
+	      "enqueue");
 	start_workers(&r, e, 1, 1, 5000);
 	CHECK(wait_drained(c, 5000) == 0, "not drained");
 	CHECK(stop_workers(&r) == 0, "worker rc");
 	CHECK(engine_dead_list(c, 10, dead_cb, &s) == 0 && s.n == 2, "dead entries %d", s.n);
-	CHECK(s.runs[0] == 501 && strcmp(s.codes[0], "SCHEMA_CHANGE") == 0 && strcmp(s.reasons[0], "failed") == 0,
+	CHECK(s.runs[0] == 501 && strcmp(s.codes[0], "SCHEMA_CHANGE") == 0 &&
+		      strcmp(s.reasons[0], "failed") == 0,
 	      "dead[0] %" PRId64 " %s %s", s.runs[0], s.codes[0], s.reasons[0]);
-	CHECK(s.runs[1] == 502 && strcmp(s.reasons[1], "unknown_kind") == 0, "dead[1] %s", s.reasons[1]);
+	CHECK(s.runs[1] == 502 && strcmp(s.reasons[1], "unknown_kind") == 0, "dead[1] %s",
+	      s.reasons[1]);
 	const struct failure_rec *f = failure_of(501);
 	CHECK(f && strcmp(f->code, "SCHEMA_CHANGE") == 0, "callback for 501");
 	int64_t live = -1;
@@ -609,14 +657,10 @@ static const struct {
 	const char *name;
 	int (*fn)(void);
 } cases[] = {
-	{"happy_exactly_once", case_happy},
-	{"chain_live_tracking", case_chain},
-	{"delayed_due_time", case_delayed},
-	{"retry_policy", case_retry},
-	{"heartbeat_keeps_claim", case_heartbeat},
-	{"lease_takeover", case_lease},
-	{"graceful_stop", case_graceful},
-	{"dead_letter", case_dead},
+	{"happy_exactly_once", case_happy},        {"chain_live_tracking", case_chain},
+	{"delayed_due_time", case_delayed},        {"retry_policy", case_retry},
+	{"heartbeat_keeps_claim", case_heartbeat}, {"lease_takeover", case_lease},
+	{"graceful_stop", case_graceful},          {"dead_letter", case_dead},
 };
 
 int main(int argc, char **argv)

@@ -13,13 +13,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                     \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "check failed: %s (line %d), expression '%s'\n", \
-				#cond, __LINE__, expr);                                 \
-			abort();                                                        \
-		}                                                                       \
+#define CHECK(cond)                                                                             \
+	do {                                                                                    \
+		if (!(cond)) {                                                                  \
+			fprintf(stderr, "check failed: %s (line %d), expression '%s'\n", #cond, \
+				__LINE__, expr);                                                \
+			abort();                                                                \
+		}                                                                               \
 	} while (0)
 
 static const int64_t starts[] = {
@@ -62,7 +62,8 @@ static int64_t reference_next(const struct cron *c, int64_t after)
 			if (!(c->hour >> h & 1) || base + h * 3600 + 3599 <= after_s)
 				continue;
 			for (int m = 0; m < 60; m++) {
-				if (!(c->minute >> m & 1) || base + h * 3600 + m * 60 + 59 <= after_s)
+				if (!(c->minute >> m & 1) ||
+				    base + h * 3600 + m * 60 + 59 <= after_s)
 					continue;
 				for (int sec = 0; sec < 60; sec++) {
 					int64_t t = base + h * 3600 + m * 60 + sec;

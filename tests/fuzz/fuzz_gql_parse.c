@@ -69,7 +69,8 @@ static int b_children(const struct gql_resolve_info *info, const struct gql_valu
 	for (size_t i = 0; i < n; i++) {
 		intptr_t id = (intptr_t)parents[i].u.ptr;
 		if (id > 1000) {
-			out[i] = gql_error(info->exec, "TOO_DEEP", "no children below %ld", (long)id);
+			out[i] = gql_error(info->exec, "TOO_DEEP", "no children below %ld",
+					   (long)id);
 			continue;
 		}
 		out[i] = gql_list_new(info->exec, (size_t)first);
@@ -140,7 +141,8 @@ static struct gql_engine *engine(struct gql_schema **sp)
 	    gql_schema_bind_batch(s, "Item.children", b_children, NULL) < 0 ||
 	    gql_schema_bind_property(s, "Other.*") < 0)
 		abort();
-	static const char *const f[] = {"Item.id", "Item.name", "Item.color", "Item.tags", "Item.data"};
+	static const char *const f[] = {"Item.id", "Item.name", "Item.color", "Item.tags",
+					"Item.data"};
 	for (size_t i = 0; i < JS_ARRAY_LEN(f); i++)
 		if (gql_schema_bind(s, f[i], r_item_field, NULL) < 0)
 			abort();
@@ -177,8 +179,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(errs);
 	/* Full execution. */
-	struct gql_request rq = {.query = text, .query_len = qlen, .variables_json = vars,
-				 .allow_mutations = true};
+	struct gql_request rq = {
+		.query = text, .query_len = qlen, .variables_json = vars, .allow_mutations = true};
 	struct buf out = BUF_INIT;
 	int rc = gql_execute(e, &rq, &out);
 	cJSON *j = cJSON_Parse(out.data);

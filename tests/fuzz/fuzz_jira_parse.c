@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const cJSON *one = items ? NULL : root;
 		const cJSON *it;
 		if (items) {
-			cJSON_ArrayForEach(it, items) {
+			cJSON_ArrayForEach(it, items)
+			{
 				size_t n_before = b.issues.n;
 				if (jira_parse_issue(it, "customfield_10020", &b, &err) < 0 &&
 				    b.issues.n != n_before)

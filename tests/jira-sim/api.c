@@ -29,8 +29,10 @@ static const char *sprint_field(void)
 static void out_avatars(struct buf *b, const char *base)
 {
 	const char *q = strchr(base, '?') ? "&" : "?";
-	outf(b, "{\"48x48\":\"%s%ssize=48\",\"24x24\":\"%s%ssize=24\",\"16x16\":\"%s%ssize=16\","
-		"\"32x32\":\"%s%ssize=32\"}", base, q, base, q, base, q, base, q);
+	outf(b,
+	     "{\"48x48\":\"%s%ssize=48\",\"24x24\":\"%s%ssize=24\",\"16x16\":\"%s%ssize=16\","
+	     "\"32x32\":\"%s%ssize=32\"}",
+	     base, q, base, q, base, q, base, q);
 }
 
 static void render_user_obj(struct buf *b, const struct sim_req *r, const struct sim_user *u);
@@ -83,7 +85,8 @@ static void render_user_obj(struct buf *b, const struct sim_req *r, const struct
 		out(b, "}");
 		return;
 	}
-	outf(b, "{\"self\":\"%s/rest/api/3/user?accountId=%s\",\"accountId\":", r->host, u->account_id);
+	outf(b, "{\"self\":\"%s/rest/api/3/user?accountId=%s\",\"accountId\":", r->host,
+	     u->account_id);
 	out_str(b, u->account_id);
 	out(b, ",\"emailAddress\":");
 	out_str(b, u->email);
@@ -140,7 +143,8 @@ static void out_project_obj(struct buf *b, const struct sim_req *r, const struct
 	out(b, ",\"name\":");
 	out_str(b, p->name);
 	/* The Server capture's project has no projectTypeKey/simplified. */
-	out(b, SIM.o.dc ? ",\"avatarUrls\":" : ",\"projectTypeKey\":\"software\",\"simplified\":false,\"avatarUrls\":");
+	out(b, SIM.o.dc ? ",\"avatarUrls\":"
+			: ",\"projectTypeKey\":\"software\",\"simplified\":false,\"avatarUrls\":");
 	char av[200];
 	snprintf(av, sizeof(av), "%s/secure/projectavatar?pid=%" PRId64, r->host, p->id);
 	out_avatars(b, av);
@@ -153,8 +157,9 @@ static void out_status(struct buf *b, const struct sim_req *r, int s)
 	outf(b, "{\"self\":\"%s%s/status/%s\",\"description\":\"\",\"iconUrl\":\"%s/\",\"name\":",
 	     r->host, api_prefix(), st->id, r->host);
 	out_str(b, st->name);
-	outf(b, ",\"id\":\"%s\",\"statusCategory\":{\"self\":\"%s%s/statuscategory/%d\",\"id\":%d,"
-		"\"key\":\"%s\",\"colorName\":\"%s\",\"name\":\"%s\"}}",
+	outf(b,
+	     ",\"id\":\"%s\",\"statusCategory\":{\"self\":\"%s%s/statuscategory/%d\",\"id\":%d,"
+	     "\"key\":\"%s\",\"colorName\":\"%s\",\"name\":\"%s\"}}",
 	     st->id, r->host, api_prefix(), st->cat_id, st->cat_id, st->cat_key, st->cat_color,
 	     st->cat_name);
 }
@@ -186,18 +191,20 @@ static void out_sprint_value(struct buf *b, const struct sim_issue *is)
 			for (char *c = state; *c; c++)
 				*c = (char)toupper((unsigned char)*c);
 			struct buf v = BUF_INIT;
-			outf(&v, "com.atlassian.greenhopper.service.sprint.Sprint@%x[id=%" PRId64
-				 ",rapidViewId=%" PRId64 ",state=%s,name=%s,startDate=%s,endDate=%s,"
-				 "completeDate=%s,sequence=%d,goal=%s]",
-			     (unsigned)(sim_mix((uint64_t)s->id) & 0xffffff), s->id, s->board_id, state,
-			     s->name, st, en, co, s->seq, s->goal ? s->goal : "<null>");
+			outf(&v,
+			     "com.atlassian.greenhopper.service.sprint.Sprint@%x[id=%" PRId64
+			     ",rapidViewId=%" PRId64 ",state=%s,name=%s,startDate=%s,endDate=%s,"
+			     "completeDate=%s,sequence=%d,goal=%s]",
+			     (unsigned)(sim_mix((uint64_t)s->id) & 0xffffff), s->id, s->board_id,
+			     state, s->name, st, en, co, s->seq, s->goal ? s->goal : "<null>");
 			out_str(b, v.data);
 			buf_release(&v);
 			continue;
 		}
 		outf(b, "{\"id\":%" PRId64 ",\"name\":", s->id);
 		out_str(b, s->name);
-		outf(b, ",\"state\":\"%s\",\"boardId\":%" PRId64, sim_sprint_states[s->state], s->board_id);
+		outf(b, ",\"state\":\"%s\",\"boardId\":%" PRId64, sim_sprint_states[s->state],
+		     s->board_id);
 		if (s->goal) {
 			out(b, ",\"goal\":");
 			out_str(b, s->goal);
@@ -219,8 +226,10 @@ static void out_sprint_value(struct buf *b, const struct sim_issue *is)
 
 static void out_comment(struct buf *b, const struct sim_req *r, const struct sim_comment *c)
 {
-	outf(b, "{\"self\":\"%s%s/issue/%" PRId64 "/comment/%" PRId64 "\",\"id\":\"%" PRId64
-		"\",\"author\":", r->host, api_prefix(), c->issue_id, c->id, c->id);
+	outf(b,
+	     "{\"self\":\"%s%s/issue/%" PRId64 "/comment/%" PRId64 "\",\"id\":\"%" PRId64
+	     "\",\"author\":",
+	     r->host, api_prefix(), c->issue_id, c->id, c->id);
 	out_user(b, r, c->author);
 	out(b, ",\"body\":");
 	sim_doc_render(&c->body, b, NULL);
@@ -263,20 +272,38 @@ static void out_worklog(struct buf *b, const struct sim_req *r, const struct sim
 	out_t(b, w->started);
 	out(b, ",\"timeSpent\":");
 	out_time_spent(b, w->seconds);
-	outf(b, ",\"timeSpentSeconds\":%" PRId64 ",\"id\":\"%" PRId64 "\",\"issueId\":\"%" PRId64 "\"}",
+	outf(b,
+	     ",\"timeSpentSeconds\":%" PRId64 ",\"id\":\"%" PRId64 "\",\"issueId\":\"%" PRId64
+	     "\"}",
 	     w->seconds, w->id, w->issue_id);
 }
 
 /* ---- issue fields ---------------------------------------------------------- */
 enum {
-	F_SUMMARY, F_ISSUETYPE, F_PROJECT, F_STATUS, F_PRIORITY, F_ASSIGNEE, F_REPORTER,
-	F_CREATOR, F_CREATED, F_UPDATED, F_RESOLUTIONDATE, F_RESOLUTION, F_LABELS,
-	F_DESCRIPTION, F_COMMENT, F_WORKLOG, F_SPRINT, F_STORYPOINTS, F_N
+	F_SUMMARY,
+	F_ISSUETYPE,
+	F_PROJECT,
+	F_STATUS,
+	F_PRIORITY,
+	F_ASSIGNEE,
+	F_REPORTER,
+	F_CREATOR,
+	F_CREATED,
+	F_UPDATED,
+	F_RESOLUTIONDATE,
+	F_RESOLUTION,
+	F_LABELS,
+	F_DESCRIPTION,
+	F_COMMENT,
+	F_WORKLOG,
+	F_SPRINT,
+	F_STORYPOINTS,
+	F_N
 };
 static const char *const field_names[F_N] = {
-	"summary", "issuetype", "project", "status", "priority", "assignee", "reporter",
-	"creator", "created", "updated", "resolutiondate", "resolution", "labels",
-	"description", "comment", "worklog", NULL /* sprint */, "customfield_10016",
+	"summary",  "issuetype",   "project", "status",  "priority",        "assignee",
+	"reporter", "creator",     "created", "updated", "resolutiondate",  "resolution",
+	"labels",   "description", "comment", "worklog", NULL /* sprint */, "customfield_10016",
 };
 
 struct fieldset {
@@ -331,9 +358,8 @@ static void fieldset_parse(struct fieldset *fs, const cJSON *arr, const char *li
 	bool any = false;
 	if (cJSON_IsArray(arr)) {
 		const cJSON *it;
-		cJSON_ArrayForEach(it, arr)
-			if (cJSON_IsString(it))
-				fieldset_add(fs, it->valuestring, &any);
+		cJSON_ArrayForEach(it, arr) if (cJSON_IsString(it))
+			fieldset_add(fs, it->valuestring, &any);
 	} else if (cJSON_IsString(arr)) {
 		list = arr->valuestring;
 	}
@@ -360,8 +386,10 @@ static void out_issue(struct buf *b, const struct sim_req *r, const struct sim_i
 		out(b, "}");
 		return;
 	}
-	outf(b, "{\"expand\":\"operations,versionedRepresentations,editmeta,changelog,renderedFields\","
-		"\"id\":\"%" PRId64 "\",\"self\":\"%s%s/issue/%" PRId64 "\",\"key\":\"%s-%d\",\"fields\":{",
+	outf(b,
+	     "{\"expand\":\"operations,versionedRepresentations,editmeta,changelog,renderedFields\","
+	     "\"id\":\"%" PRId64 "\",\"self\":\"%s%s/issue/%" PRId64
+	     "\",\"key\":\"%s-%d\",\"fields\":{",
 	     is->id, r->host, api_prefix(), is->id, p->key, is->num);
 	bool first = true;
 	for (int f = 0; f < F_N; f++) {
@@ -377,9 +405,10 @@ static void out_issue(struct buf *b, const struct sim_req *r, const struct sim_i
 			break;
 		case F_ISSUETYPE: {
 			const struct sim_named *t = &sim_types[is->type];
-			outf(b, "{\"self\":\"%s%s/issuetype/%s\",\"id\":\"%s\",\"description\":\"\","
-				"\"iconUrl\":\"%s/secure/viewavatar?size=medium&avatarId=10315&avatarType=issuetype\","
-				"\"name\":\"%s\",\"subtask\":false,\"avatarId\":10315%s}",
+			outf(b,
+			     "{\"self\":\"%s%s/issuetype/%s\",\"id\":\"%s\",\"description\":\"\","
+			     "\"iconUrl\":\"%s/secure/viewavatar?size=medium&avatarId=10315&avatarType=issuetype\","
+			     "\"name\":\"%s\",\"subtask\":false,\"avatarId\":10315%s}",
 			     r->host, api_prefix(), t->id, t->id, r->host, t->name,
 			     SIM.o.dc ? "" : ",\"hierarchyLevel\":0");
 			break;
@@ -395,9 +424,11 @@ static void out_issue(struct buf *b, const struct sim_req *r, const struct sim_i
 				out(b, "null");
 			} else {
 				const struct sim_named *pr = &sim_priorities[is->priority];
-				outf(b, "{\"self\":\"%s%s/priority/%s\",\"iconUrl\":\"%s/images/icons/priorities/%s.svg\","
-					"\"name\":\"%s\",\"id\":\"%s\"}", r->host, api_prefix(), pr->id, r->host,
-				     pr->name, pr->name, pr->id);
+				outf(b,
+				     "{\"self\":\"%s%s/priority/%s\",\"iconUrl\":\"%s/images/icons/priorities/%s.svg\","
+				     "\"name\":\"%s\",\"id\":\"%s\"}",
+				     r->host, api_prefix(), pr->id, r->host, pr->name, pr->name,
+				     pr->id);
 			}
 			break;
 		case F_ASSIGNEE:
@@ -420,8 +451,9 @@ static void out_issue(struct buf *b, const struct sim_req *r, const struct sim_i
 			if (is->resolved == JS_TIME_NULL)
 				out(b, "null");
 			else
-				outf(b, "{\"self\":\"%s%s/resolution/10000\",\"id\":\"10000\",\"description\":"
-					"\"Work has been completed on this issue.\",\"name\":\"Done\"}",
+				outf(b,
+				     "{\"self\":\"%s%s/resolution/10000\",\"id\":\"10000\",\"description\":"
+				     "\"Work has been completed on this issue.\",\"name\":\"Done\"}",
 				     r->host, api_prefix());
 			break;
 		case F_LABELS:
@@ -445,26 +477,30 @@ static void out_issue(struct buf *b, const struct sim_req *r, const struct sim_i
 			out(b, "{\"comments\":[");
 			size_t n = 0;
 			for (size_t i = 0; i < is->n_comments && n < lim; i++) {
-				const struct sim_comment *c = &SIM.comments[is->comments[i] - SIM_ID_BASE];
+				const struct sim_comment *c =
+					&SIM.comments[is->comments[i] - SIM_ID_BASE];
 				if (c->deleted)
 					continue;
 				if (n++)
 					out(b, ",");
 				out_comment(b, r, c);
 			}
-			outf(b, "],\"self\":\"%s%s/issue/%" PRId64 "/comment\",\"maxResults\":%zu,"
-				"\"total\":%zu,\"startAt\":0}", r->host, api_prefix(), is->id,
-			     embed_limit ? (size_t)20 : live, live);
+			outf(b,
+			     "],\"self\":\"%s%s/issue/%" PRId64 "/comment\",\"maxResults\":%zu,"
+			     "\"total\":%zu,\"startAt\":0}",
+			     r->host, api_prefix(), is->id, embed_limit ? (size_t)20 : live, live);
 			break;
 		}
 		case F_WORKLOG: {
 			size_t live = 0;
 			for (size_t i = 0; i < is->n_worklogs; i++)
 				live += !SIM.worklogs[is->worklogs[i] - SIM_ID_BASE].deleted;
-			outf(b, "{\"startAt\":0,\"maxResults\":20,\"total\":%zu,\"worklogs\":[", live);
+			outf(b, "{\"startAt\":0,\"maxResults\":20,\"total\":%zu,\"worklogs\":[",
+			     live);
 			size_t n = 0;
 			for (size_t i = 0; i < is->n_worklogs && n < 20; i++) {
-				const struct sim_worklog *w = &SIM.worklogs[is->worklogs[i] - SIM_ID_BASE];
+				const struct sim_worklog *w =
+					&SIM.worklogs[is->worklogs[i] - SIM_ID_BASE];
 				if (w->deleted)
 					continue;
 				if (n++)
@@ -529,7 +565,8 @@ static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 static void token_encode(char *o, size_t on, int64_t updated, int64_t id, uint64_t hash)
 {
 	char raw[96];
-	int n = snprintf(raw, sizeof(raw), "v1|%" PRId64 "|%" PRId64 "|%016" PRIx64, updated, id, hash);
+	int n = snprintf(raw, sizeof(raw), "v1|%" PRId64 "|%" PRId64 "|%016" PRIx64, updated, id,
+			 hash);
 	size_t k = 0;
 	uint32_t acc = 0;
 	int bits = 0;
@@ -582,8 +619,9 @@ static bool parse_jql_or_400(struct sim_resp *w, const char *text, struct jql *q
 {
 	char err[512];
 	if (!text || !*text) {
-		resp_error(w, 400, "Unbounded JQL queries are not allowed here. Please add a search "
-				   "restriction to your query.");
+		resp_error(w, 400,
+			   "Unbounded JQL queries are not allowed here. Please add a search "
+			   "restriction to your query.");
 		return false;
 	}
 	if (jql_parse(text, q, err, sizeof(err)) < 0) {
@@ -629,13 +667,15 @@ static void search_jql(struct sim_req *r, struct sim_resp *w)
 			goto unlock;
 		}
 		if (th != q.hash) {
-			resp_error(w, 400, "The nextPageToken does not match the JQL query of the "
-					   "first page.");
+			resp_error(w, 400,
+				   "The nextPageToken does not match the JQL query of the "
+				   "first page.");
 			goto unlock;
 		}
 		if (q.project) {
-			size_t after = ti == INT64_MAX ? sim_order_lower(q.project, tu + 1, INT64_MIN)
-						       : sim_order_lower(q.project, tu, ti + 1);
+			size_t after = ti == INT64_MAX
+					       ? sim_order_lower(q.project, tu + 1, INT64_MIN)
+					       : sim_order_lower(q.project, tu, ti + 1);
 			if (after > i)
 				i = after;
 		}
@@ -712,9 +752,10 @@ static void search_dc(struct sim_req *r, struct sim_resp *w)
 		goto out;
 	}
 	if (start + max > 10000) {
-		resp_error(w, 500, "Search limit exceeded. The search request (startAt + maxResults) "
-				   "exceeds the search platform limit of 10000 results "
-				   "(jira.search.platform.max.result.window).");
+		resp_error(w, 500,
+			   "Search limit exceeded. The search request (startAt + maxResults) "
+			   "exceeds the search platform limit of 10000 results "
+			   "(jira.search.platform.max.result.window).");
 		goto out;
 	}
 	pthread_rwlock_rdlock(&SIM.lock);
@@ -723,7 +764,8 @@ static void search_dc(struct sim_req *r, struct sim_resp *w)
 	struct buf *b = &w->body;
 	w->status = 200;
 	w->ctype = "application/json;charset=UTF-8";
-	outf(b, "{\"expand\":\"schema,names\",\"startAt\":%ld,\"maxResults\":%ld,\"total\":", start, max);
+	outf(b, "{\"expand\":\"schema,names\",\"startAt\":%ld,\"maxResults\":%ld,\"total\":", start,
+	     max);
 	struct buf issues = BUF_INIT;
 	int64_t total = 0;
 	long n = 0;
@@ -776,7 +818,8 @@ static void issue_comments(struct sim_req *r, struct sim_resp *w, const char *re
 	struct buf *b = &w->body;
 	w->status = 200;
 	w->ctype = "application/json;charset=UTF-8";
-	outf(b, "{\"startAt\":%ld,\"maxResults\":%ld,\"total\":%zu,\"comments\":[", start, max, live);
+	outf(b, "{\"startAt\":%ld,\"maxResults\":%ld,\"total\":%zu,\"comments\":[", start, max,
+	     live);
 	long k = 0, n = 0;
 	for (size_t j = 0; j < is->n_comments && n < max; j++) {
 		size_t i = desc ? is->n_comments - 1 - j : j;
@@ -809,7 +852,8 @@ static void issue_worklogs(struct sim_req *r, struct sim_resp *w, const char *re
 	struct buf *b = &w->body;
 	w->status = 200;
 	w->ctype = "application/json;charset=UTF-8";
-	outf(b, "{\"startAt\":%ld,\"maxResults\":%ld,\"total\":%zu,\"worklogs\":[", start, max, live);
+	outf(b, "{\"startAt\":%ld,\"maxResults\":%ld,\"total\":%zu,\"worklogs\":[", start, max,
+	     live);
 	long k = 0, n = 0;
 	for (size_t i = 0; i < is->n_worklogs && n < max; i++) {
 		const struct sim_worklog *wl = &SIM.worklogs[is->worklogs[i] - SIM_ID_BASE];
@@ -885,13 +929,16 @@ static void worklog_feed(struct sim_req *r, struct sim_resp *w, bool deleted)
 	w->ctype = "application/json;charset=UTF-8";
 	out(b, "{\"values\":[");
 	for (size_t i = 0; i < m; i++)
-		outf(b, "%s{\"worklogId\":%" PRId64 ",\"updatedTime\":%" PRId64 ",\"properties\":[]}",
+		outf(b,
+		     "%s{\"worklogId\":%" PRId64 ",\"updatedTime\":%" PRId64 ",\"properties\":[]}",
 		     i ? "," : "", items[i].id, items[i].t);
-	outf(b, "],\"since\":%" PRId64 ",\"until\":%" PRId64 ",\"self\":\"%s%s/worklog/%s?since=%" PRId64
-		"\"", since, until, r->host, api_prefix(), what, since);
+	outf(b,
+	     "],\"since\":%" PRId64 ",\"until\":%" PRId64
+	     ",\"self\":\"%s%s/worklog/%s?since=%" PRId64 "\"",
+	     since, until, r->host, api_prefix(), what, since);
 	if (!last)
-		outf(b, ",\"nextPage\":\"%s%s/worklog/%s?since=%" PRId64 "\"", r->host, api_prefix(), what,
-		     until);
+		outf(b, ",\"nextPage\":\"%s%s/worklog/%s?since=%" PRId64 "\"", r->host,
+		     api_prefix(), what, until);
 	outf(b, ",\"lastPage\":%s}", last ? "true" : "false");
 	free(items);
 }
@@ -913,7 +960,8 @@ static void worklog_list(struct sim_req *r, struct sim_resp *w)
 	out(b, "[");
 	int k = 0;
 	const cJSON *it;
-	cJSON_ArrayForEach(it, ids) {
+	cJSON_ArrayForEach(it, ids)
+	{
 		int64_t id = -1;
 		if (cJSON_IsNumber(it))
 			id = (int64_t)it->valuedouble;
@@ -960,26 +1008,30 @@ static void fields_list(struct sim_req *r, struct sim_resp *w)
 	w->ctype = "application/json;charset=UTF-8";
 	out(b, "[");
 	for (size_t i = 0; i < JS_ARRAY_LEN(sys); i++) {
-		outf(b, "%s{\"id\":\"%s\",\"key\":\"%s\",\"name\":\"%s\",\"custom\":false,\"orderable\":true,"
-			"\"navigable\":true,\"searchable\":true,\"clauseNames\":[\"%s\"],\"schema\":{\"type\":\"%s\"",
+		outf(b,
+		     "%s{\"id\":\"%s\",\"key\":\"%s\",\"name\":\"%s\",\"custom\":false,\"orderable\":true,"
+		     "\"navigable\":true,\"searchable\":true,\"clauseNames\":[\"%s\"],\"schema\":{\"type\":\"%s\"",
 		     i ? "," : "", sys[i].id, sys[i].id, sys[i].name, sys[i].id, sys[i].type);
 		if (sys[i].items)
 			outf(b, ",\"items\":\"%s\"", sys[i].items);
 		outf(b, ",\"system\":\"%s\"}}", sys[i].system);
 	}
-	out(b, ",{\"id\":\"customfield_10016\",\"key\":\"customfield_10016\",\"name\":\"Story point estimate\","
-	       "\"untranslatedName\":\"Story point estimate\",\"custom\":true,\"orderable\":true,\"navigable\":true,"
-	       "\"searchable\":true,\"clauseNames\":[\"cf[10016]\",\"Story point estimate\"],\"schema\":{"
-	       "\"type\":\"number\",\"custom\":\"com.pyxis.greenhopper.jira:jsw-story-points\",\"customId\":10016}}");
-	out(b, ",{\"id\":\"customfield_10019\",\"key\":\"customfield_10019\",\"name\":\"Rank\",\"untranslatedName\":"
-	       "\"Rank\",\"custom\":true,\"orderable\":true,\"navigable\":true,\"searchable\":true,\"clauseNames\":"
-	       "[\"cf[10019]\",\"Rank\"],\"schema\":{\"type\":\"any\",\"custom\":"
-	       "\"com.pyxis.greenhopper.jira:gh-lexo-rank\",\"customId\":10019}}");
+	out(b,
+	    ",{\"id\":\"customfield_10016\",\"key\":\"customfield_10016\",\"name\":\"Story point estimate\","
+	    "\"untranslatedName\":\"Story point estimate\",\"custom\":true,\"orderable\":true,\"navigable\":true,"
+	    "\"searchable\":true,\"clauseNames\":[\"cf[10016]\",\"Story point estimate\"],\"schema\":{"
+	    "\"type\":\"number\",\"custom\":\"com.pyxis.greenhopper.jira:jsw-story-points\",\"customId\":10016}}");
+	out(b,
+	    ",{\"id\":\"customfield_10019\",\"key\":\"customfield_10019\",\"name\":\"Rank\",\"untranslatedName\":"
+	    "\"Rank\",\"custom\":true,\"orderable\":true,\"navigable\":true,\"searchable\":true,\"clauseNames\":"
+	    "[\"cf[10019]\",\"Rank\"],\"schema\":{\"type\":\"any\",\"custom\":"
+	    "\"com.pyxis.greenhopper.jira:gh-lexo-rank\",\"customId\":10019}}");
 	const char *sf = sprint_field();
-	outf(b, ",{\"id\":\"%s\",\"key\":\"%s\",\"name\":\"Sprint\",\"untranslatedName\":\"Sprint\",\"custom\":true,"
-		"\"orderable\":true,\"navigable\":true,\"searchable\":true,\"clauseNames\":[\"cf[%s]\",\"Sprint\"],"
-		"\"schema\":{\"type\":\"array\",\"items\":\"%s\",\"custom\":\"com.pyxis.greenhopper.jira:gh-sprint\","
-		"\"customId\":%s}}",
+	outf(b,
+	     ",{\"id\":\"%s\",\"key\":\"%s\",\"name\":\"Sprint\",\"untranslatedName\":\"Sprint\",\"custom\":true,"
+	     "\"orderable\":true,\"navigable\":true,\"searchable\":true,\"clauseNames\":[\"cf[%s]\",\"Sprint\"],"
+	     "\"schema\":{\"type\":\"array\",\"items\":\"%s\",\"custom\":\"com.pyxis.greenhopper.jira:gh-sprint\","
+	     "\"customId\":%s}}",
 	     sf, sf, sf + 12, SIM.o.dc ? "string" : "json", sf + 12);
 	out(b, "]");
 }
@@ -1001,15 +1053,19 @@ static void server_info(struct sim_req *r, struct sim_resp *w)
 	w->status = 200;
 	w->ctype = "application/json;charset=UTF-8";
 	if (SIM.o.dc)
-		outf(&w->body, "{\"baseUrl\":\"%s\",\"version\":\"9.12.2\",\"versionNumbers\":[9,12,2],"
-			       "\"deploymentType\":\"Server\",\"buildNumber\":9120002,\"buildDate\":"
-			       "\"2023-12-05T00:00:00.000+0000\",\"serverTime\":\"%s\",\"scmInfo\":"
-			       "\"0123456789abcdef\",\"serverTitle\":\"Jira Simulator\"}", r->host, t);
+		outf(&w->body,
+		     "{\"baseUrl\":\"%s\",\"version\":\"9.12.2\",\"versionNumbers\":[9,12,2],"
+		     "\"deploymentType\":\"Server\",\"buildNumber\":9120002,\"buildDate\":"
+		     "\"2023-12-05T00:00:00.000+0000\",\"serverTime\":\"%s\",\"scmInfo\":"
+		     "\"0123456789abcdef\",\"serverTitle\":\"Jira Simulator\"}",
+		     r->host, t);
 	else
-		outf(&w->body, "{\"baseUrl\":\"%s\",\"displayUrl\":\"%s\",\"version\":\"1001.0.0-SNAPSHOT\","
-			       "\"versionNumbers\":[1001,0,0],\"deploymentType\":\"Cloud\",\"buildNumber\":100289,"
-			       "\"buildDate\":\"2026-01-01T00:00:00.000+0000\",\"serverTime\":\"%s\",\"scmInfo\":"
-			       "\"0123456789abcdef\",\"serverTitle\":\"Jira\"}", r->host, r->host, t);
+		outf(&w->body,
+		     "{\"baseUrl\":\"%s\",\"displayUrl\":\"%s\",\"version\":\"1001.0.0-SNAPSHOT\","
+		     "\"versionNumbers\":[1001,0,0],\"deploymentType\":\"Cloud\",\"buildNumber\":100289,"
+		     "\"buildDate\":\"2026-01-01T00:00:00.000+0000\",\"serverTime\":\"%s\",\"scmInfo\":"
+		     "\"0123456789abcdef\",\"serverTitle\":\"Jira\"}",
+		     r->host, r->host, t);
 }
 
 static bool contains_ci(const char *hay, const char *needle)
@@ -1033,12 +1089,14 @@ static void users_search(struct sim_req *r, struct sim_resp *w, bool assignable)
 		const char *proj = sim_arg(r, "project");
 		const char *acc = sim_arg(r, "accountId");
 		if (!query && !acc) {
-			resp_error(w, 400, "The query parameter 'query' or 'accountId' is required.");
+			resp_error(w, 400,
+				   "The query parameter 'query' or 'accountId' is required.");
 			return;
 		}
 		if (!proj || !sim_project_by_key(proj)) {
 			char m[200];
-			snprintf(m, sizeof(m), "No project could be found with key '%s'.", proj ? proj : "");
+			snprintf(m, sizeof(m), "No project could be found with key '%s'.",
+				 proj ? proj : "");
 			resp_error(w, 404, m);
 			return;
 		}
@@ -1052,8 +1110,9 @@ static void users_search(struct sim_req *r, struct sim_resp *w, bool assignable)
 	long k = 0, n = 0;
 	for (size_t i = 0; i < SIM.n_users && n < max; i++) {
 		const struct sim_user *u = &SIM.users[i];
-		if (query && !contains_ci(u->display_name, query) && !contains_ci(u->email, query) &&
-		    strcmp(u->account_id, query) != 0 && !contains_ci(u->name, query))
+		if (query && !contains_ci(u->display_name, query) &&
+		    !contains_ci(u->email, query) && strcmp(u->account_id, query) != 0 &&
+		    !contains_ci(u->name, query))
 			continue;
 		if (k++ < start)
 			continue;
@@ -1081,21 +1140,26 @@ static void projects(struct sim_req *r, struct sim_resp *w, bool paged)
 		out_project_obj(&v, r, p);
 	}
 	if (paged)
-		outf(b, "{\"self\":\"%s/rest/api/3/project/search\",\"maxResults\":50,\"startAt\":0,"
-			"\"total\":%zu,\"isLast\":true,\"values\":[%s]}", r->host, n, v.data);
+		outf(b,
+		     "{\"self\":\"%s/rest/api/3/project/search\",\"maxResults\":50,\"startAt\":0,"
+		     "\"total\":%zu,\"isLast\":true,\"values\":[%s]}",
+		     r->host, n, v.data);
 	else
 		outf(b, "[%s]", v.data);
 	buf_release(&v);
 }
 
 /* ---- agile ----------------------------------------------------------------------- */
-static void out_board(struct buf *b, const struct sim_req *r, const struct sim_project *p, bool scrum)
+static void out_board(struct buf *b, const struct sim_req *r, const struct sim_project *p,
+		      bool scrum)
 {
 	int64_t id = scrum ? p->scrum_board : p->kanban_board;
-	outf(b, "{\"id\":%" PRId64 ",\"self\":\"%s/rest/agile/1.0/board/%" PRId64 "\",\"name\":\"%s - %s\","
-		"\"type\":\"%s\",\"location\":{\"projectId\":%" PRId64 ",\"displayName\":\"%s (%s)\","
-		"\"projectName\":\"%s\",\"projectKey\":\"%s\",\"projectTypeKey\":\"software\",\"avatarURI\":"
-		"\"/secure/projectavatar?size=small&s=small&pid=%" PRId64 "\",\"name\":\"%s (%s)\"}}",
+	outf(b,
+	     "{\"id\":%" PRId64 ",\"self\":\"%s/rest/agile/1.0/board/%" PRId64
+	     "\",\"name\":\"%s - %s\","
+	     "\"type\":\"%s\",\"location\":{\"projectId\":%" PRId64 ",\"displayName\":\"%s (%s)\","
+	     "\"projectName\":\"%s\",\"projectKey\":\"%s\",\"projectTypeKey\":\"software\",\"avatarURI\":"
+	     "\"/secure/projectavatar?size=small&s=small&pid=%" PRId64 "\",\"name\":\"%s (%s)\"}}",
 	     id, r->host, id, p->key, scrum ? "Scrum" : "Kanban", scrum ? "scrum" : "kanban", p->id,
 	     p->name, p->key, p->name, p->key, p->id, p->name, p->key);
 }
@@ -1135,7 +1199,8 @@ static void boards(struct sim_req *r, struct sim_resp *w)
 	}
 	w->status = 200;
 	w->ctype = "application/json;charset=UTF-8";
-	outf(&w->body, "{\"maxResults\":%ld,\"startAt\":%ld,\"total\":%ld,\"isLast\":%s,\"values\":[%s]}",
+	outf(&w->body,
+	     "{\"maxResults\":%ld,\"startAt\":%ld,\"total\":%ld,\"isLast\":%s,\"values\":[%s]}",
 	     max, start, total, start + n >= total ? "true" : "false", v.data);
 	buf_release(&v);
 }
@@ -1150,8 +1215,11 @@ static const struct sim_project *board_project(int64_t id, bool *scrum)
 
 static void out_sprint_obj(struct buf *b, const struct sim_req *r, const struct sim_sprint *s)
 {
-	outf(b, "{\"id\":%" PRId64 ",\"self\":\"%s/rest/agile/1.0/sprint/%" PRId64 "\",\"state\":\"%s\","
-		"\"name\":", s->id, r->host, s->id, sim_sprint_states[s->state]);
+	outf(b,
+	     "{\"id\":%" PRId64 ",\"self\":\"%s/rest/agile/1.0/sprint/%" PRId64
+	     "\",\"state\":\"%s\","
+	     "\"name\":",
+	     s->id, r->host, s->id, sim_sprint_states[s->state]);
 	out_str(b, s->name);
 	if (s->start != JS_TIME_NULL) {
 		out(b, ",\"startDate\":");
@@ -1211,8 +1279,8 @@ static void board_sprints(struct sim_req *r, struct sim_resp *w, int64_t board)
 	}
 	w->status = 200;
 	w->ctype = "application/json;charset=UTF-8";
-	outf(&w->body, "{\"maxResults\":%ld,\"startAt\":%ld,\"isLast\":%s,\"values\":[%s]}", max, start,
-	     more ? "false" : "true", v.data);
+	outf(&w->body, "{\"maxResults\":%ld,\"startAt\":%ld,\"isLast\":%s,\"values\":[%s]}", max,
+	     start, more ? "false" : "true", v.data);
 	buf_release(&v);
 out:
 	pthread_rwlock_unlock(&SIM.lock);
@@ -1259,7 +1327,9 @@ static bool agile_handle(struct sim_req *r, struct sim_resp *w, const char *rest
 			bool scrum;
 			const struct sim_project *p = board_project(id, &scrum);
 			if (!p) {
-				resp_error(w, 404, "Board does not exist or you do not have permission to see it.");
+				resp_error(
+					w, 404,
+					"Board does not exist or you do not have permission to see it.");
 			} else {
 				w->status = 200;
 				w->ctype = "application/json;charset=UTF-8";
@@ -1273,7 +1343,9 @@ static bool agile_handle(struct sim_req *r, struct sim_resp *w, const char *rest
 		pthread_rwlock_rdlock(&SIM.lock);
 		const struct sim_sprint *s = sim_sprint_by_id(id);
 		if (!s) {
-			resp_error(w, 404, "Sprint does not exist or you do not have permission to see it.");
+			resp_error(
+				w, 404,
+				"Sprint does not exist or you do not have permission to see it.");
 		} else {
 			w->status = 200;
 			w->ctype = "application/json;charset=UTF-8";
@@ -1292,10 +1364,12 @@ bool api_handle(struct sim_req *r, struct sim_resp *w)
 		return agile_handle(r, w, rest);
 	bool dc = SIM.o.dc;
 	/* Cloud: the old search is gone. */
-	if (!dc && (strcmp(r->path, "/rest/api/3/search") == 0 || strcmp(r->path, "/rest/api/2/search") == 0)) {
-		resp_error(w, 410, "The requested API has been removed. Please migrate to the "
-				   "/rest/api/3/search/jql API. A full migration guideline is available at "
-				   "https://developer.atlassian.com/changelog/#CHANGE-2046");
+	if (!dc && (strcmp(r->path, "/rest/api/3/search") == 0 ||
+		    strcmp(r->path, "/rest/api/2/search") == 0)) {
+		resp_error(w, 410,
+			   "The requested API has been removed. Please migrate to the "
+			   "/rest/api/3/search/jql API. A full migration guideline is available at "
+			   "https://developer.atlassian.com/changelog/#CHANGE-2046");
 		return true;
 	}
 	if (!seg_eq(r->path, api_prefix(), &rest))

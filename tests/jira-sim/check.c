@@ -23,9 +23,9 @@ static const char *attr_str(const cJSON *n, const char *k)
 
 static bool is_block(const char *t)
 {
-	static const char *const blocks[] = {"paragraph", "heading", "codeBlock", "blockquote",
-					     "panel", "rule", "mediaSingle", "expand", "taskItem",
-					     "decisionItem", "listItem"};
+	static const char *const blocks[] = {
+		"paragraph",   "heading", "codeBlock", "blockquote",   "panel",   "rule",
+		"mediaSingle", "expand",  "taskItem",  "decisionItem", "listItem"};
 	for (size_t i = 0; i < JS_ARRAY_LEN(blocks); i++)
 		if (strcmp(blocks[i], t) == 0)
 			return true;
@@ -82,9 +82,11 @@ static void walk(const cJSON *n, struct buf *t)
 		long num = cJSON_IsNumber(o) ? (long)o->valuedouble : 1;
 		const cJSON *c = CJ(n, "content"), *it;
 		if (cJSON_IsArray(c))
-			cJSON_ArrayForEach(it, c) {
+			cJSON_ArrayForEach(it, c)
+			{
 				const cJSON *ity = CJ(it, "type");
-				if (cJSON_IsString(ity) && strcmp(ity->valuestring, "listItem") == 0) {
+				if (cJSON_IsString(ity) &&
+				    strcmp(ity->valuestring, "listItem") == 0) {
 					if (ordered)
 						outf(t, "%ld. ", num++);
 					else
@@ -96,7 +98,8 @@ static void walk(const cJSON *n, struct buf *t)
 		const cJSON *c = CJ(n, "content"), *it;
 		bool first = true;
 		if (cJSON_IsArray(c))
-			cJSON_ArrayForEach(it, c) {
+			cJSON_ArrayForEach(it, c)
+			{
 				struct buf cell = BUF_INIT;
 				walk_children(it, &cell);
 				while (cell.len && cell.data[cell.len - 1] == '\n')
@@ -141,8 +144,11 @@ static int check_doc(const struct sim_doc *d, const char *what, int64_t id, int 
 		check_adf_text(doc, &mine);
 		if (strcmp(mine.data, text.data) != 0 || text.len == 0) {
 			if (*bad < 5)
-				fprintf(stderr, "self-test: %s %" PRId64 ": text differs\n--- exported\n%s\n"
-						"--- by the rules\n%s\n", what, id, text.data, mine.data);
+				fprintf(stderr,
+					"self-test: %s %" PRId64
+					": text differs\n--- exported\n%s\n"
+					"--- by the rules\n%s\n",
+					what, id, text.data, mine.data);
 			(*bad)++;
 		}
 	}
@@ -219,12 +225,18 @@ static unsigned type_of(const cJSON *v)
 static const char *type_name(unsigned t)
 {
 	switch (t) {
-	case TY_NULL: return "null";
-	case TY_BOOL: return "boolean";
-	case TY_NUM: return "number";
-	case TY_STR: return "string";
-	case TY_ARR: return "array";
-	default: return "object";
+	case TY_NULL:
+		return "null";
+	case TY_BOOL:
+		return "boolean";
+	case TY_NUM:
+		return "number";
+	case TY_STR:
+		return "string";
+	case TY_ARR:
+		return "array";
+	default:
+		return "object";
 	}
 }
 
@@ -284,7 +296,8 @@ static void learn(struct model *m, const char *path, const cJSON *v)
 	bool filter = m->n_fields && strcmp(path, "[].fields") == 0;
 	s = shape_get(m, path, false);
 	s->n_objects++;
-	cJSON_ArrayForEach(it, v) {
+	cJSON_ArrayForEach(it, v)
+	{
 		if (filter && !in_list(m->fields, m->n_fields, it->string))
 			continue;
 		size_t k;
@@ -368,7 +381,8 @@ static void check(struct model *m, const char *path, const cJSON *v)
 	}
 	if (!cJSON_IsObject(v))
 		return;
-	cJSON_ArrayForEach(it, v) {
+	cJSON_ArrayForEach(it, v)
+	{
 		bool known = false;
 		for (size_t k = 0; k < s->n_keys; k++)
 			known |= strcmp(s->keys[k].name, it->string) == 0;
@@ -385,7 +399,8 @@ static void check(struct model *m, const char *path, const cJSON *v)
 			continue; /* optional in the capture too */
 		child_path(cp, sizeof(cp), path, s->keys[k].name);
 		if (!CJ(v, s->keys[k].name) && !in_list(m->optional, m->n_optional, cp))
-			err(m, "%s: key '%s' missing (the capture always has it)", path, s->keys[k].name);
+			err(m, "%s: key '%s' missing (the capture always has it)", path,
+			    s->keys[k].name);
 	}
 	if (m->n_fields && strcmp(path, "[].fields") == 0) {
 		for (size_t i = 0; i < m->n_fields; i++)
@@ -427,8 +442,9 @@ static void push(char ***list, size_t *n, char *s)
 int check_shape_main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: jira-sim --check-shape ACTUAL FIXTURE [--at PATH] [--fields a,b] "
-				"[--nullable PATH]... [--optional PATH]...\n");
+		fprintf(stderr,
+			"usage: jira-sim --check-shape ACTUAL FIXTURE [--at PATH] [--fields a,b] "
+			"[--nullable PATH]... [--optional PATH]...\n");
 		return EXIT_USAGE;
 	}
 	struct model m;
@@ -441,7 +457,8 @@ int check_shape_main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--fields") == 0) {
 			fields = xstrdup(argv[i + 1]);
 			char *save = NULL;
-			for (char *t = strtok_r(fields, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			for (char *t = strtok_r(fields, ",", &save); t;
+			     t = strtok_r(NULL, ",", &save))
 				push(&m.fields, &m.n_fields, t);
 		} else if (strcmp(argv[i], "--nullable") == 0) {
 			push(&m.nullable, &m.n_nullable, argv[i + 1]);

@@ -36,7 +36,8 @@ static void out_uid(struct buf *b, int u)
 }
 
 /* "bodyText":..,"bodyAdf":.. for a document. */
-static void out_doc_truth(struct buf *b, const char *tkey, const char *akey, const struct sim_doc *d)
+static void out_doc_truth(struct buf *b, const char *tkey, const char *akey,
+			  const struct sim_doc *d)
 {
 	struct buf text = BUF_INIT;
 	bool present = d->seed || d->over_json;
@@ -117,7 +118,8 @@ static void truth(struct sim_req *r, struct sim_resp *w)
 		if (is->assignee >= 0)
 			used[is->assignee] = true;
 		used[is->reporter] = true;
-		outf(b, "{\"id\":%" PRId64 ",\"key\":\"%s-%d\",\"summary\":", is->id, p->key, is->num);
+		outf(b, "{\"id\":%" PRId64 ",\"key\":\"%s-%d\",\"summary\":", is->id, p->key,
+		     is->num);
 		out_str(b, is->summary);
 		const struct sim_status *st = &sim_statuses[is->status];
 		out(b, ",\"status\":");
@@ -157,7 +159,8 @@ static void truth(struct sim_req *r, struct sim_resp *w)
 			used[c->author] = used[c->update_author] = true;
 			if (n_cm++)
 				out(&cm, ",");
-			outf(&cm, "{\"id\":%" PRId64 ",\"issueId\":%" PRId64 ",\"author\":", c->id, c->issue_id);
+			outf(&cm, "{\"id\":%" PRId64 ",\"issueId\":%" PRId64 ",\"author\":", c->id,
+			     c->issue_id);
 			out_uid(&cm, c->author);
 			out(&cm, ",\"updateAuthor\":");
 			out_uid(&cm, c->update_author);
@@ -176,7 +179,8 @@ static void truth(struct sim_req *r, struct sim_resp *w)
 			used[x->author] = used[x->update_author] = true;
 			if (n_wl++)
 				out(&wl, ",");
-			outf(&wl, "{\"id\":%" PRId64 ",\"issueId\":%" PRId64 ",\"author\":", x->id, x->issue_id);
+			outf(&wl, "{\"id\":%" PRId64 ",\"issueId\":%" PRId64 ",\"author\":", x->id,
+			     x->issue_id);
 			out_uid(&wl, x->author);
 			out(&wl, ",\"updateAuthor\":");
 			out_uid(&wl, x->update_author);
@@ -223,7 +227,8 @@ static void truth(struct sim_req *r, struct sim_resp *w)
 			continue;
 		if (ns++)
 			out(b, ",");
-		outf(b, "{\"id\":%" PRId64 ",\"boardId\":%" PRId64 ",\"name\":", sp->id, sp->board_id);
+		outf(b, "{\"id\":%" PRId64 ",\"boardId\":%" PRId64 ",\"name\":", sp->id,
+		     sp->board_id);
 		out_str(b, sp->name);
 		outf(b, ",\"state\":\"%s\",\"goal\":", sim_sprint_states[sp->state]);
 		out_str(b, sp->goal);
@@ -269,8 +274,10 @@ static int named_index(const cJSON *v, const void *table, size_t stride, int n, 
 	if (!cJSON_IsString(v))
 		return -2;
 	for (int i = 0; i < n; i++) {
-		const char *const *name = (const char *const *)((const char *)table + stride * (size_t)i + name_off);
-		const char *const *id = (const char *const *)((const char *)table + stride * (size_t)i);
+		const char *const *name = (const char *const *)((const char *)table +
+								stride * (size_t)i + name_off);
+		const char *const *id = (const char *const *)((const char *)table +
+							      stride * (size_t)i);
 		if (strcasecmp(*name, v->valuestring) == 0 || strcmp(*id, v->valuestring) == 0)
 			return i;
 	}
@@ -299,8 +306,10 @@ static int apply_issue_fields(struct sim_issue *is, const cJSON *body, char *err
 		}
 	}
 	if (priority) {
-		pr = cJSON_IsNull(priority) ? -1 : named_index(priority, sim_priorities, sizeof(sim_priorities[0]),
-							       sim_n_priorities, offsetof(struct sim_named, name));
+		pr = cJSON_IsNull(priority)
+			     ? -1
+			     : named_index(priority, sim_priorities, sizeof(sim_priorities[0]),
+					   sim_n_priorities, offsetof(struct sim_named, name));
 		if (pr == -2) {
 			snprintf(err, errlen, "unknown priority");
 			return -1;
@@ -312,12 +321,15 @@ static int apply_issue_fields(struct sim_issue *is, const cJSON *body, char *err
 			return -1;
 	}
 	if (labels && (!cJSON_IsArray(labels) || cJSON_GetArraySize(labels) > SIM_MAX_LABELS)) {
-		snprintf(err, errlen, "labels must be an array of at most %d strings", SIM_MAX_LABELS);
+		snprintf(err, errlen, "labels must be an array of at most %d strings",
+			 SIM_MAX_LABELS);
 		return -1;
 	}
 	const cJSON *it;
 	if (labels)
-		cJSON_ArrayForEach(it, labels) if (!cJSON_IsString(it) || !*it->valuestring || strchr(it->valuestring, ' ')) {
+		cJSON_ArrayForEach(it, labels) if (!cJSON_IsString(it) || !*it->valuestring ||
+						   strchr(it->valuestring, ' '))
+		{
 			snprintf(err, errlen, "labels must be non-empty strings without spaces");
 			return -1;
 		}
@@ -326,12 +338,18 @@ static int apply_issue_fields(struct sim_issue *is, const cJSON *body, char *err
 		return -1;
 	}
 	if (sprints) {
-		if (!cJSON_IsArray(sprints) || cJSON_GetArraySize(sprints) > SIM_MAX_ISSUE_SPRINTS) {
-			snprintf(err, errlen, "sprintIds must be an array of at most %d ids", SIM_MAX_ISSUE_SPRINTS);
+		if (!cJSON_IsArray(sprints) ||
+		    cJSON_GetArraySize(sprints) > SIM_MAX_ISSUE_SPRINTS) {
+			snprintf(err, errlen, "sprintIds must be an array of at most %d ids",
+				 SIM_MAX_ISSUE_SPRINTS);
 			return -1;
 		}
-		cJSON_ArrayForEach(it, sprints) {
-			const struct sim_sprint *s = cJSON_IsNumber(it) ? sim_sprint_by_id((int64_t)it->valuedouble) : NULL;
+		cJSON_ArrayForEach(it, sprints)
+		{
+			const struct sim_sprint *s = cJSON_IsNumber(it)
+							     ? sim_sprint_by_id(
+								       (int64_t)it->valuedouble)
+							     : NULL;
 			if (!s || s->project != is->project) {
 				snprintf(err, errlen, "unknown sprint id for this project");
 				return -1;
@@ -359,13 +377,15 @@ static int apply_issue_fields(struct sim_issue *is, const cJSON *body, char *err
 		for (int l = 0; l < is->n_labels; l++)
 			free(is->labels[l]);
 		is->n_labels = 0;
-		cJSON_ArrayForEach(it, labels) is->labels[is->n_labels++] = xstrdup(it->valuestring);
+		cJSON_ArrayForEach(it, labels)
+			is->labels[is->n_labels++] = xstrdup(it->valuestring);
 	}
 	if (desc)
 		sim_doc_set_text(&is->desc, cJSON_IsString(desc) ? desc->valuestring : NULL);
 	if (sprints) {
 		is->n_sprints = 0;
-		cJSON_ArrayForEach(it, sprints) is->sprints[is->n_sprints++] = (int64_t)it->valuedouble;
+		cJSON_ArrayForEach(it, sprints)
+			is->sprints[is->n_sprints++] = (int64_t)it->valuedouble;
 	}
 	return 0;
 }
@@ -465,7 +485,8 @@ static void worklog_write(struct sim_resp *w, struct sim_issue *is, struct sim_w
 		if (secs)
 			x->seconds = (int64_t)secs->valuedouble;
 		if (comment)
-			sim_doc_set_text(&x->comment, cJSON_IsString(comment) ? comment->valuestring : NULL);
+			sim_doc_set_text(&x->comment,
+					 cJSON_IsString(comment) ? comment->valuestring : NULL);
 		x->update_author = author;
 		x->updated = sim_stamp();
 		sim_touch_issue(is);
@@ -492,12 +513,15 @@ static void sprint_write(struct sim_resp *w, struct sim_sprint *s, const cJSON *
 	int st = state ? state_index(state) : -2;
 	if (st == -1 || (name && (!cJSON_IsString(name) || !*name->valuestring)) ||
 	    (goal && !cJSON_IsString(goal) && !cJSON_IsNull(goal))) {
-		bad_request(w, "name must be a string, state closed|active|future, goal a string or null");
+		bad_request(
+			w,
+			"name must be a string, state closed|active|future, goal a string or null");
 		return;
 	}
 	if (!s) {
 		const cJSON *pk = CJ(body, "project");
-		struct sim_project *p = cJSON_IsString(pk) ? sim_project_by_key(pk->valuestring) : NULL;
+		struct sim_project *p = cJSON_IsString(pk) ? sim_project_by_key(pk->valuestring)
+							   : NULL;
 		if (!p || !name) {
 			bad_request(w, "project and name are required");
 			return;
@@ -598,7 +622,8 @@ static void mutate(struct sim_req *r, struct sim_resp *w, const char *path, cons
 	} else if (strncmp(path, "/issues/", 8) == 0 && parse_id_seg(path + 8, &id, &rest)) {
 		struct sim_issue *is = sim_issue_by_id(id);
 		if (!is) {
-			resp_error(w, 404, "Issue does not exist or you do not have permission to see it.");
+			resp_error(w, 404,
+				   "Issue does not exist or you do not have permission to see it.");
 		} else if (!*rest && post) {
 			char err[200];
 			if (apply_issue_fields(is, body, err, sizeof(err)) < 0) {
@@ -607,7 +632,8 @@ static void mutate(struct sim_req *r, struct sim_resp *w, const char *path, cons
 			}
 			sim_touch_issue(is);
 			ok_json(w, 200);
-			outf(&w->body, "{\"id\":%" PRId64 ",\"updated\":%" PRId64 "}", is->id, is->updated);
+			outf(&w->body, "{\"id\":%" PRId64 ",\"updated\":%" PRId64 "}", is->id,
+			     is->updated);
 		} else if (!*rest && del) {
 			sim_delete_issue(is);
 			ok_json(w, 200);
@@ -619,7 +645,8 @@ static void mutate(struct sim_req *r, struct sim_resp *w, const char *path, cons
 		} else {
 			resp_error(w, 404, "unknown control endpoint");
 		}
-	} else if (strncmp(path, "/comments/", 10) == 0 && parse_id_seg(path + 10, &id, &rest) && !*rest) {
+	} else if (strncmp(path, "/comments/", 10) == 0 && parse_id_seg(path + 10, &id, &rest) &&
+		   !*rest) {
 		struct sim_comment *c = sim_comment_by_id(id);
 		struct sim_issue *is = c ? sim_issue_by_id(c->issue_id) : NULL;
 		if (!is) {
@@ -632,7 +659,8 @@ static void mutate(struct sim_req *r, struct sim_resp *w, const char *path, cons
 			ok_json(w, 200);
 			out(&w->body, "{\"deleted\":true}");
 		}
-	} else if (strncmp(path, "/worklogs/", 10) == 0 && parse_id_seg(path + 10, &id, &rest) && !*rest) {
+	} else if (strncmp(path, "/worklogs/", 10) == 0 && parse_id_seg(path + 10, &id, &rest) &&
+		   !*rest) {
 		struct sim_worklog *x = sim_worklog_by_id(id);
 		struct sim_issue *is = x ? sim_issue_by_id(x->issue_id) : NULL;
 		if (!is) {
@@ -648,7 +676,8 @@ static void mutate(struct sim_req *r, struct sim_resp *w, const char *path, cons
 		}
 	} else if (strcmp(path, "/sprints") == 0 && post) {
 		sprint_write(w, NULL, body);
-	} else if (strncmp(path, "/sprints/", 9) == 0 && parse_id_seg(path + 9, &id, &rest) && !*rest && post) {
+	} else if (strncmp(path, "/sprints/", 9) == 0 && parse_id_seg(path + 9, &id, &rest) &&
+		   !*rest && post) {
 		struct sim_sprint *s = sim_sprint_by_id(id);
 		if (!s)
 			resp_error(w, 404, "no such sprint");
@@ -698,7 +727,8 @@ bool control_handle(struct sim_req *r, struct sim_resp *w)
 	}
 	if (get)
 		return false;
-	cJSON *body = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : cJSON_CreateObject();
+	cJSON *body = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len)
+				  : cJSON_CreateObject();
 	if (!cJSON_IsObject(body)) {
 		cJSON_Delete(body);
 		bad_request(w, "the body must be a JSON object");

@@ -27,7 +27,10 @@ const struct sim_named sim_priorities[] = {
 };
 const int sim_n_priorities = (int)JS_ARRAY_LEN(sim_priorities);
 const struct sim_named sim_types[] = {
-	{"10001", "Story"}, {"10002", "Task"}, {"10003", "Bug"}, {"10004", "Epic"},
+	{"10001", "Story"},
+	{"10002", "Task"},
+	{"10003", "Bug"},
+	{"10004", "Epic"},
 };
 const int sim_n_types = (int)JS_ARRAY_LEN(sim_types);
 
@@ -87,14 +90,32 @@ static const struct {
 	const char *zone;
 	int minutes;
 } zones[] = {
-	{"UTC", 0}, {"Etc/UTC", 0}, {"GMT", 0}, {"Europe/London", 0}, {"Europe/Lisbon", 0},
-	{"America/Los_Angeles", -480}, {"America/Denver", -420}, {"America/Chicago", -360},
-	{"America/Guatemala", -360}, {"America/New_York", -300}, {"America/Sao_Paulo", -180},
-	{"America/Argentina/Buenos_Aires", -180}, {"Pacific/Honolulu", -600},
-	{"Europe/Berlin", 60}, {"Europe/Paris", 60}, {"Europe/Warsaw", 60}, {"Africa/Cairo", 120},
-	{"Europe/Helsinki", 120}, {"Europe/Moscow", 180}, {"Asia/Dubai", 240},
-	{"Asia/Kolkata", 330}, {"Asia/Kathmandu", 345}, {"Asia/Shanghai", 480},
-	{"Asia/Singapore", 480}, {"Asia/Tokyo", 540}, {"Australia/Sydney", 600},
+	{"UTC", 0},
+	{"Etc/UTC", 0},
+	{"GMT", 0},
+	{"Europe/London", 0},
+	{"Europe/Lisbon", 0},
+	{"America/Los_Angeles", -480},
+	{"America/Denver", -420},
+	{"America/Chicago", -360},
+	{"America/Guatemala", -360},
+	{"America/New_York", -300},
+	{"America/Sao_Paulo", -180},
+	{"America/Argentina/Buenos_Aires", -180},
+	{"Pacific/Honolulu", -600},
+	{"Europe/Berlin", 60},
+	{"Europe/Paris", 60},
+	{"Europe/Warsaw", 60},
+	{"Africa/Cairo", 120},
+	{"Europe/Helsinki", 120},
+	{"Europe/Moscow", 180},
+	{"Asia/Dubai", 240},
+	{"Asia/Kolkata", 330},
+	{"Asia/Kathmandu", 345},
+	{"Asia/Shanghai", 480},
+	{"Asia/Singapore", 480},
+	{"Asia/Tokyo", 540},
+	{"Australia/Sydney", 600},
 	{"Pacific/Auckland", 720},
 };
 
@@ -263,32 +284,33 @@ void sim_touch_issue(struct sim_issue *is)
 
 /* ---- words -------------------------------------------------------------- */
 static const char *const first_names[] = {
-	"Carlos", "Ana", "Wei", "Priya", "Olga", "Tomás", "Fatima", "John", "Mia", "Kenji",
-	"Lucía", "Noah", "Amara", "Sven", "Zoë", "Ravi", "Hannah", "Diego", "Yuki", "Omar",
+	"Carlos", "Ana",  "Wei",   "Priya", "Olga", "Tomás", "Fatima", "John",  "Mia",  "Kenji",
+	"Lucía",  "Noah", "Amara", "Sven",  "Zoë",  "Ravi",  "Hannah", "Diego", "Yuki", "Omar",
 };
 static const char *const last_names[] = {
-	"Treminio", "Silva", "Zhang", "Patel", "Ivanova", "García", "Khan", "Smith", "Müller",
-	"Tanaka", "Fernández", "Brown", "Okafor", "Larsen", "O'Neil", "Rao", "Schmidt", "López",
-	"Sato", "Haddad",
+	"Treminio", "Silva",  "Zhang",   "Patel",     "Ivanova", "García", "Khan",
+	"Smith",    "Müller", "Tanaka",  "Fernández", "Brown",   "Okafor", "Larsen",
+	"O'Neil",   "Rao",    "Schmidt", "López",     "Sato",    "Haddad",
 };
 static const char *const user_zones[] = {
 	"America/Los_Angeles", "America/Sao_Paulo", "America/New_York", "America/Guatemala",
-	"Europe/London", "Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo", "Australia/Sydney",
-	"Pacific/Auckland", "America/Chicago", "Asia/Kathmandu",
+	"Europe/London",       "Europe/Berlin",     "Asia/Kolkata",     "Asia/Tokyo",
+	"Australia/Sydney",    "Pacific/Auckland",  "America/Chicago",  "Asia/Kathmandu",
 };
 static const char *const words[] = {
-	"login", "page", "timeout", "cache", "report", "export", "search", "invoice", "sync",
-	"dashboard", "token", "webhook", "query", "billing", "upload", "mobile", "API", "filter",
-	"latency", "migration", "schema", "retry", "queue", "worker", "café", "naïve", "日本語",
-	"\"quoted\"", "back\\slash", "50%", "<tag>", "a&b",
+	"login",       "page",   "timeout",   "cache",  "report",  "export",    "search",
+	"invoice",     "sync",   "dashboard", "token",  "webhook", "query",     "billing",
+	"upload",      "mobile", "API",       "filter", "latency", "migration", "schema",
+	"retry",       "queue",  "worker",    "café",   "naïve",   "日本語",    "\"quoted\"",
+	"back\\slash", "50%",    "<tag>",     "a&b",
 };
 static const char *const verbs[] = {
-	"Fix", "Add", "Improve", "Remove", "Investigate", "Refactor", "Document", "Speed up",
-	"Support", "Migrate",
+	"Fix",      "Add",      "Improve",  "Remove",  "Investigate",
+	"Refactor", "Document", "Speed up", "Support", "Migrate",
 };
 static const char *const label_words[] = {
-	"backend", "frontend", "ui", "api", "infra", "security", "perf", "customer", "tech-debt",
-	"ux",
+	"backend",  "frontend", "ui",       "api",       "infra",
+	"security", "perf",     "customer", "tech-debt", "ux",
 };
 static const struct {
 	const char *short_name, *id, *text;
@@ -433,8 +455,8 @@ static void gen_inlines(struct gen *g, bool rich)
 			iso[10] = '\0';
 			gt(g, iso);
 		} else {
-			outf(&w, "https://example.com/browse/%c%d", 'A' + (int)rng_range(&g->r, 0, 25),
-			     (int)rng_range(&g->r, 1, 999));
+			outf(&w, "https://example.com/browse/%c%d",
+			     'A' + (int)rng_range(&g->r, 0, 25), (int)rng_range(&g->r, 1, 999));
 			gj(g, "{\"type\":\"inlineCard\",\"attrs\":{\"url\":");
 			gjs(g, w.data);
 			gj(g, "}}");
@@ -461,7 +483,9 @@ static void gen_list(struct gen *g, bool ordered)
 			gj(g, "{\"type\":\"orderedList\",\"content\":[");
 		} else {
 			char a[64];
-			snprintf(a, sizeof(a), "{\"type\":\"orderedList\",\"attrs\":{\"order\":%d},\"content\":[", order);
+			snprintf(a, sizeof(a),
+				 "{\"type\":\"orderedList\",\"attrs\":{\"order\":%d},\"content\":[",
+				 order);
 			gj(g, a);
 		}
 	} else {
@@ -488,7 +512,8 @@ static void gen_list(struct gen *g, bool ordered)
 static void gen_table(struct gen *g)
 {
 	int rows = (int)rng_range(&g->r, 2, 3), cols = (int)rng_range(&g->r, 2, 3);
-	gj(g, "{\"type\":\"table\",\"attrs\":{\"isNumberColumnEnabled\":false,\"layout\":\"default\"},\"content\":[");
+	gj(g,
+	   "{\"type\":\"table\",\"attrs\":{\"isNumberColumnEnabled\":false,\"layout\":\"default\"},\"content\":[");
 	struct buf w = BUF_INIT;
 	for (int r = 0; r < rows; r++) {
 		if (r)
@@ -504,8 +529,9 @@ static void gen_table(struct gen *g)
 				outf(&w, "Header %d", c + 1);
 			else
 				gen_words(g, &w, (int)rng_range(&g->r, 1, 3));
-			gj(g, r == 0 ? "{\"type\":\"tableHeader\",\"attrs\":{},\"content\":[{\"type\":\"paragraph\",\"content\":["
-				     : "{\"type\":\"tableCell\",\"attrs\":{},\"content\":[{\"type\":\"paragraph\",\"content\":[");
+			gj(g,
+			   r == 0 ? "{\"type\":\"tableHeader\",\"attrs\":{},\"content\":[{\"type\":\"paragraph\",\"content\":["
+				  : "{\"type\":\"tableCell\",\"attrs\":{},\"content\":[{\"type\":\"paragraph\",\"content\":[");
 			gen_text_node(g, w.data, r == 0 ? 1 : 0);
 			gj(g, "]}]}");
 		}
@@ -524,7 +550,8 @@ static void gen_adf(struct gen *g, int kind)
 	for (int i = 0; i < blocks; i++) {
 		if (i)
 			gj(g, ",");
-		int b = kind == DOC_DESC ? (int)rng_range(&g->r, 0, 11) : (int)rng_range(&g->r, 0, 5);
+		int b = kind == DOC_DESC ? (int)rng_range(&g->r, 0, 11)
+					 : (int)rng_range(&g->r, 0, 5);
 		if (b <= 4 || (i == 0 && b == 11)) {
 			gen_paragraph(g, true);
 		} else if (b == 5) {
@@ -533,7 +560,8 @@ static void gen_adf(struct gen *g, int kind)
 			gen_list(g, true);
 		} else if (b == 7) {
 			char a[80];
-			snprintf(a, sizeof(a), "{\"type\":\"heading\",\"attrs\":{\"level\":%d},\"content\":[",
+			snprintf(a, sizeof(a),
+				 "{\"type\":\"heading\",\"attrs\":{\"level\":%d},\"content\":[",
 				 (int)rng_range(&g->r, 1, 3));
 			gj(g, a);
 			buf_reset(&w);
@@ -542,7 +570,8 @@ static void gen_adf(struct gen *g, int kind)
 			gj(g, "]}");
 			gt_block_end(g);
 		} else if (b == 8) {
-			gj(g, "{\"type\":\"codeBlock\",\"attrs\":{\"language\":\"sql\"},\"content\":[");
+			gj(g,
+			   "{\"type\":\"codeBlock\",\"attrs\":{\"language\":\"sql\"},\"content\":[");
 			buf_reset(&w);
 			outf(&w, "SELECT id FROM t WHERE n = %d;", (int)rng_range(&g->r, 1, 99));
 			gen_text_node(g, w.data, 0);
@@ -551,7 +580,8 @@ static void gen_adf(struct gen *g, int kind)
 		} else if (b == 9) {
 			gen_table(g);
 		} else if (b == 10) {
-			gj(g, "{\"type\":\"panel\",\"attrs\":{\"panelType\":\"info\"},\"content\":[");
+			gj(g,
+			   "{\"type\":\"panel\",\"attrs\":{\"panelType\":\"info\"},\"content\":[");
 			gen_paragraph(g, true);
 			gj(g, "]}");
 			gt_block_end(g);
@@ -659,7 +689,8 @@ void sim_doc_set_text(struct sim_doc *d, const char *text)
 	}
 	/* One paragraph; newlines become hardBreaks. */
 	struct buf j = BUF_INIT, t = BUF_INIT, part = BUF_INIT;
-	out(&j, "{\"version\":1,\"type\":\"doc\",\"content\":[{\"type\":\"paragraph\",\"content\":[");
+	out(&j,
+	    "{\"version\":1,\"type\":\"doc\",\"content\":[{\"type\":\"paragraph\",\"content\":[");
 	const char *p = text;
 	bool first = true;
 	for (;;) {
@@ -692,12 +723,12 @@ void sim_doc_set_text(struct sim_doc *d, const char *text)
 }
 
 /* ---- growth helpers ----------------------------------------------------- */
-#define GROW(arr, n, cap)                                                       \
-	do {                                                                    \
-		if ((n) == (cap)) {                                             \
-			(cap) = (cap) ? (cap) * 2 : 64;                         \
-			(arr) = xrealloc((arr), (cap) * sizeof(*(arr)));        \
-		}                                                               \
+#define GROW(arr, n, cap)                                                \
+	do {                                                             \
+		if ((n) == (cap)) {                                      \
+			(cap) = (cap) ? (cap)*2 : 64;                    \
+			(arr) = xrealloc((arr), (cap) * sizeof(*(arr))); \
+		}                                                        \
 	} while (0)
 
 static void issue_add_comment_id(struct sim_issue *is, int64_t id)
@@ -781,13 +812,14 @@ static void gen_users(struct rng *r)
 	for (size_t i = 0; i < SIM.n_users; i++) {
 		struct sim_user *u = &SIM.users[i];
 		const char *fn = first_names[i % JS_ARRAY_LEN(first_names)];
-		const char *ln = last_names[(i / JS_ARRAY_LEN(first_names) + i * 7) % JS_ARRAY_LEN(last_names)];
+		const char *ln = last_names[(i / JS_ARRAY_LEN(first_names) + i * 7) %
+					    JS_ARRAY_LEN(last_names)];
 		if (SIM.o.dc) {
 			snprintf(u->account_id, sizeof(u->account_id), "JIRAUSER%zu", 10100 + i);
 		} else {
 			uint64_t a = rng_next(r), b = rng_next(r);
-			snprintf(u->account_id, sizeof(u->account_id), "%016" PRIx64 "%08" PRIx64, a,
-				 (uint64_t)(b & 0xffffffffU));
+			snprintf(u->account_id, sizeof(u->account_id), "%016" PRIx64 "%08" PRIx64,
+				 a, (uint64_t)(b & 0xffffffffU));
 		}
 		snprintf(u->display_name, sizeof(u->display_name), "%s %s", fn, ln);
 		/* ASCII-only login names and mail addresses. */
@@ -804,7 +836,8 @@ static void gen_users(struct rng *r)
 		}
 		login[k] = '\0';
 		snprintf(u->name, sizeof(u->name), "%.24s%u", login, (unsigned)(i % 1000000));
-		snprintf(u->email, sizeof(u->email), "%.24s%u@example.com", login, (unsigned)(i % 1000000));
+		snprintf(u->email, sizeof(u->email), "%.24s%u@example.com", login,
+			 (unsigned)(i % 1000000));
 		u->tz = user_zones[i % JS_ARRAY_LEN(user_zones)];
 	}
 	struct sim_user *c = &SIM.caller;
@@ -814,7 +847,8 @@ static void gen_users(struct rng *r)
 		snprintf(c->account_id, sizeof(c->account_id), "5f0c277e70b8a90025a00000");
 	snprintf(c->name, sizeof(c->name), "sync-bot");
 	snprintf(c->display_name, sizeof(c->display_name), "Sync Bot");
-	snprintf(c->email, sizeof(c->email), "%s", SIM.o.email ? SIM.o.email : "sync-bot@example.com");
+	snprintf(c->email, sizeof(c->email), "%s",
+		 SIM.o.email ? SIM.o.email : "sync-bot@example.com");
 	c->tz = SIM.o.caller_tz;
 }
 
@@ -848,13 +882,15 @@ static void gen_sprints(struct sim_project *p, struct rng *r, long n_issues)
 		 * only when set. Future sprints have none. */
 		bool has_goal = rng_next(r) % 2;
 		if (has_goal && k <= n_closed)
-			s->goal = xstrdup(k % 3 ? "Ship the search rework" : "Stabilise, \"no\" new features");
+			s->goal = xstrdup(k % 3 ? "Ship the search rework"
+						: "Stabilise, \"no\" new features");
 		else if (!SIM.o.dc && k <= n_closed)
 			s->goal = xstrdup("");
 		s->start = s->end = s->complete = JS_TIME_NULL;
 		if (k < n_closed) {
 			s->state = SPRINT_CLOSED;
-			s->start = anchor - 7 * DAY_MS - (n_closed - k) * cadence + rng_range(r, 0, 3600000);
+			s->start = anchor - 7 * DAY_MS - (n_closed - k) * cadence +
+				   rng_range(r, 0, 3600000);
 			s->end = s->start + cadence;
 			s->complete = s->end + rng_range(r, -7200000, 7200000);
 		} else if (k == n_closed) {
@@ -890,7 +926,8 @@ static void gen_project(size_t pi, struct rng *r)
 		int64_t room = anchor - 60000 - is->created;
 		is->updated = is->created + (int64_t)((double)room * u * u * u);
 		/* Some issues share an updated stamp (bulk edits): (updated, id) ties. */
-		if (prev_updated >= is->created && prev_updated < anchor - 60000 && rng_next(r) % 50 == 0)
+		if (prev_updated >= is->created && prev_updated < anchor - 60000 &&
+		    rng_next(r) % 50 == 0)
 			is->updated = prev_updated;
 		prev_updated = is->updated;
 		is->summary = gen_summary(r);
@@ -898,7 +935,9 @@ static void gen_project(size_t pi, struct rng *r)
 		is->status = (int)(rng_next(r) % (uint64_t)sim_n_statuses);
 		if (strcmp(sim_statuses[is->status].cat_key, "done") == 0)
 			is->resolved = rng_range(r, is->created, is->updated);
-		is->priority = rng_next(r) % 8 == 0 ? -1 : (int)(rng_next(r) % (uint64_t)sim_n_priorities);
+		is->priority = rng_next(r) % 8 == 0
+				       ? -1
+				       : (int)(rng_next(r) % (uint64_t)sim_n_priorities);
 		is->reporter = (int)(rng_next(r) % SIM.n_users);
 		is->assignee = rng_next(r) % 5 == 0 ? -1 : (int)(rng_next(r) % SIM.n_users);
 		is->n_labels = (int)rng_range(r, 0, 3);
@@ -933,9 +972,11 @@ static void gen_project(size_t pi, struct rng *r)
 		for (int k = 0; k < nc; k++) {
 			struct sim_comment *c = new_comment(is);
 			c->author = (int)(rng_next(r) % SIM.n_users);
-			c->update_author = rng_next(r) % 10 == 0 ? (int)(rng_next(r) % SIM.n_users) : c->author;
+			c->update_author = rng_next(r) % 10 == 0 ? (int)(rng_next(r) % SIM.n_users)
+								 : c->author;
 			c->created = times[k];
-			c->updated = rng_next(r) % 6 == 0 ? rng_range(r, c->created, is->updated) : c->created;
+			c->updated = rng_next(r) % 6 == 0 ? rng_range(r, c->created, is->updated)
+							  : c->created;
 			c->body.seed = doc_seed(DOC_COMMENT, c->id);
 		}
 		for (int k = 0; k < nw; k++)
@@ -947,7 +988,8 @@ static void gen_project(size_t pi, struct rng *r)
 			w->update_author = w->author;
 			w->created = times[k];
 			w->started = w->created - rng_range(r, 0, 8 * 3600000LL);
-			w->updated = rng_next(r) % 8 == 0 ? rng_range(r, w->created, is->updated) : w->created;
+			w->updated = rng_next(r) % 8 == 0 ? rng_range(r, w->created, is->updated)
+							  : w->created;
 			w->seconds = 60 * rng_range(r, 1, 31) * 15; /* 15m .. 7h45m */
 			w->comment.seed = rng_next(r) % 2 ? doc_seed(DOC_WORKLOG, w->id) : 0;
 		}

@@ -72,8 +72,10 @@ static void next(struct lexer *L)
 			L->i++;
 		}
 		if (!s[L->i]) {
-			fail(L, "Error in the JQL Query: The quoted string '%s' has not been completed. "
-				"(line 1, character %zu)", t->text, t->pos);
+			fail(L,
+			     "Error in the JQL Query: The quoted string '%s' has not been completed. "
+			     "(line 1, character %zu)",
+			     t->text, t->pos);
 			t->kind = T_END;
 			return;
 		}
@@ -146,15 +148,18 @@ static int parse_value_list(struct lexer *L, char vals[][128], size_t max, size_
 {
 	*n = 0;
 	if (L->cur.kind != T_LP) {
-		fail(L, "Error in the JQL Query: Expecting '(' but got '%s'. (line 1, character %zu)",
+		fail(L,
+		     "Error in the JQL Query: Expecting '(' but got '%s'. (line 1, character %zu)",
 		     tok_desc(&L->cur), L->cur.pos);
 		return -1;
 	}
 	next(L);
 	for (;;) {
 		if (L->cur.kind != T_WORD && L->cur.kind != T_STRING) {
-			fail(L, "Error in the JQL Query: Expecting either a value, list or function but "
-				"got '%s'. (line 1, character %zu)", tok_desc(&L->cur), L->cur.pos);
+			fail(L,
+			     "Error in the JQL Query: Expecting either a value, list or function but "
+			     "got '%s'. (line 1, character %zu)",
+			     tok_desc(&L->cur), L->cur.pos);
 			return -1;
 		}
 		if (*n < max)
@@ -168,7 +173,8 @@ static int parse_value_list(struct lexer *L, char vals[][128], size_t max, size_
 			next(L);
 			return 0;
 		}
-		fail(L, "Error in the JQL Query: Expecting ')' but got '%s'. (line 1, character %zu)",
+		fail(L,
+		     "Error in the JQL Query: Expecting ')' but got '%s'. (line 1, character %zu)",
 		     tok_desc(&L->cur), L->cur.pos);
 		return -1;
 	}
@@ -186,7 +192,8 @@ static int add_users(struct pstate *P, const char *field, char vals[][128], size
 	for (size_t i = 0; i < n; i++) {
 		int u = sim_user_by_account(vals[i]);
 		if (u < 0) {
-			fail(&P->L, "The value '%s' does not exist for the field '%s'.", vals[i], field);
+			fail(&P->L, "The value '%s' does not exist for the field '%s'.", vals[i],
+			     field);
 			return -1;
 		}
 		struct jql *q = P->q;
@@ -207,8 +214,10 @@ static int parse_simple(struct pstate *P, bool *is_user)
 	struct lexer *L = &P->L;
 	struct jql *q = P->q;
 	if (L->cur.kind != T_WORD) {
-		fail(L, "Error in the JQL Query: Expecting a field name but got '%s'. (line 1, "
-			"character %zu)", tok_desc(&L->cur), L->cur.pos);
+		fail(L,
+		     "Error in the JQL Query: Expecting a field name but got '%s'. (line 1, "
+		     "character %zu)",
+		     tok_desc(&L->cur), L->cur.pos);
 		return -1;
 	}
 	char field[64];
@@ -217,9 +226,11 @@ static int parse_simple(struct pstate *P, bool *is_user)
 	next(L);
 	bool in = is_word(L, "in");
 	if (!in && L->cur.kind != T_OP) {
-		fail(L, "Error in the JQL Query: Expecting operator but got '%s'. Valid operators are "
-			"'=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' and 'IS NOT'. "
-			"(line 1, character %zu)", tok_desc(&L->cur), L->cur.pos);
+		fail(L,
+		     "Error in the JQL Query: Expecting operator but got '%s'. Valid operators are "
+		     "'=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' and 'IS NOT'. "
+		     "(line 1, character %zu)",
+		     tok_desc(&L->cur), L->cur.pos);
 		return -1;
 	}
 	char op[4];
@@ -232,8 +243,10 @@ static int parse_simple(struct pstate *P, bool *is_user)
 			return -1;
 	} else {
 		if (L->cur.kind != T_WORD && L->cur.kind != T_STRING) {
-			fail(L, "Error in the JQL Query: Expecting either a value, list or function but got "
-				"'%s'. (line 1, character %zu)", tok_desc(&L->cur), L->cur.pos);
+			fail(L,
+			     "Error in the JQL Query: Expecting either a value, list or function but got "
+			     "'%s'. (line 1, character %zu)",
+			     tok_desc(&L->cur), L->cur.pos);
 			return -1;
 		}
 		scopy(vals[0], sizeof(vals[0]), L->cur.text);
@@ -243,8 +256,10 @@ static int parse_simple(struct pstate *P, bool *is_user)
 	*is_user = false;
 	if (strcasecmp(field, "project") == 0) {
 		if ((!in && strcmp(op, "=") != 0) || n != 1) {
-			fail(L, "Error in the JQL Query: the simulator supports 'project = KEY' with one "
-				"project. (line 1, character %zu)", fpos);
+			fail(L,
+			     "Error in the JQL Query: the simulator supports 'project = KEY' with one "
+			     "project. (line 1, character %zu)",
+			     fpos);
 			return -1;
 		}
 		struct sim_project *p = sim_project_by_key(vals[0]);
@@ -262,8 +277,10 @@ static int parse_simple(struct pstate *P, bool *is_user)
 	}
 	if (strcasecmp(field, "updated") == 0 || strcasecmp(field, "updatedDate") == 0) {
 		if (in) {
-			fail(L, "Error in the JQL Query: the simulator compares 'updated' with one value. "
-				"(line 1, character %zu)", fpos);
+			fail(L,
+			     "Error in the JQL Query: the simulator compares 'updated' with one value. "
+			     "(line 1, character %zu)",
+			     fpos);
 			return -1;
 		}
 		int64_t ms;
@@ -275,9 +292,11 @@ static int parse_simple(struct pstate *P, bool *is_user)
 			if (parse_i64(v, &ms) < 0)
 				return -1;
 		} else if (parse_date_literal(v, &ms) < 0) {
-			fail(L, "Date value '%s' for field 'updated' is invalid. Valid formats include: "
-				"'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period "
-				"format e.g. '-5d', '4w 2d'.", v);
+			fail(L,
+			     "Date value '%s' for field 'updated' is invalid. Valid formats include: "
+			     "'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period "
+			     "format e.g. '-5d', '4w 2d'.",
+			     v);
 			return -1;
 		}
 		if (strcmp(op, ">=") == 0) {
@@ -298,8 +317,10 @@ static int parse_simple(struct pstate *P, bool *is_user)
 			if (ms < q->hi)
 				q->hi = ms;
 		} else {
-			fail(L, "Error in the JQL Query: The operator '%s' is not supported by the 'updated' "
-				"field. (line 1, character %zu)", op, fpos);
+			fail(L,
+			     "Error in the JQL Query: The operator '%s' is not supported by the 'updated' "
+			     "field. (line 1, character %zu)",
+			     op, fpos);
 			return -1;
 		}
 		return 0;
@@ -307,8 +328,10 @@ static int parse_simple(struct pstate *P, bool *is_user)
 	bool wl = strcasecmp(field, "worklogAuthor") == 0;
 	if (wl || strcasecmp(field, "assignee") == 0) {
 		if (!in && strcmp(op, "=") != 0) {
-			fail(L, "Error in the JQL Query: The operator '%s' is not supported by the '%s' "
-				"field. (line 1, character %zu)", op, field, fpos);
+			fail(L,
+			     "Error in the JQL Query: The operator '%s' is not supported by the '%s' "
+			     "field. (line 1, character %zu)",
+			     op, field, fpos);
 			return -1;
 		}
 		*is_user = true;
@@ -338,14 +361,16 @@ static int parse_term(struct pstate *P)
 			break;
 		}
 		if (L->cur.kind != T_RP) {
-			fail(L, "Error in the JQL Query: Expecting ')' but got '%s'. (line 1, character %zu)",
+			fail(L,
+			     "Error in the JQL Query: Expecting ')' but got '%s'. (line 1, character %zu)",
 			     tok_desc(&L->cur), L->cur.pos);
 			return -1;
 		}
 		next(L);
 		if (n > 1 && !all_user) {
-			fail(L, "Error in the JQL Query: the simulator supports OR only between assignee and "
-				"worklogAuthor clauses.");
+			fail(L,
+			     "Error in the JQL Query: the simulator supports OR only between assignee and "
+			     "worklogAuthor clauses.");
 			return -1;
 		}
 		if (all_user && ++P->user_groups > 1) {
@@ -370,8 +395,10 @@ static int parse_order(struct pstate *P)
 	int n = 0;
 	for (;;) {
 		if (L->cur.kind != T_WORD) {
-			fail(L, "Error in the JQL Query: Expecting a field name but got '%s'. (line 1, "
-				"character %zu)", tok_desc(&L->cur), L->cur.pos);
+			fail(L,
+			     "Error in the JQL Query: Expecting a field name but got '%s'. (line 1, "
+			     "character %zu)",
+			     tok_desc(&L->cur), L->cur.pos);
 			return -1;
 		}
 		char f[64];
@@ -384,11 +411,13 @@ static int parse_order(struct pstate *P)
 			desc = true;
 			next(L);
 		}
-		bool ok = !desc && (n == 0 ? strcasecmp(f, "updated") == 0
-					   : (strcasecmp(f, "key") == 0 || strcasecmp(f, "id") == 0));
+		bool ok = !desc &&
+			  (n == 0 ? strcasecmp(f, "updated") == 0
+				  : (strcasecmp(f, "key") == 0 || strcasecmp(f, "id") == 0));
 		if (!ok) {
-			fail(L, "Error in the JQL Query: the simulator orders by 'updated ASC' optionally "
-				"followed by 'key ASC' or 'id ASC'.");
+			fail(L,
+			     "Error in the JQL Query: the simulator orders by 'updated ASC' optionally "
+			     "followed by 'key ASC' or 'id ASC'.");
 			return -1;
 		}
 		n++;
@@ -417,8 +446,10 @@ int jql_parse(const char *text, struct jql *q, char *err, size_t errlen)
 	while (!L->failed && L->cur.kind != T_END && !is_word(L, "order")) {
 		if (any) {
 			if (!is_word(L, "and")) {
-				fail(L, "Error in the JQL Query: Expecting either 'OR' or 'AND' but got '%s'. "
-					"(line 1, character %zu)", tok_desc(&L->cur), L->cur.pos);
+				fail(L,
+				     "Error in the JQL Query: Expecting either 'OR' or 'AND' but got '%s'. "
+				     "(line 1, character %zu)",
+				     tok_desc(&L->cur), L->cur.pos);
 				break;
 			}
 			next(L);
@@ -430,20 +461,24 @@ int jql_parse(const char *text, struct jql *q, char *err, size_t errlen)
 	if (!L->failed && is_word(L, "order")) {
 		next(L);
 		if (!is_word(L, "by")) {
-			fail(L, "Error in the JQL Query: Expecting 'by' but got '%s'. (line 1, character %zu)",
+			fail(L,
+			     "Error in the JQL Query: Expecting 'by' but got '%s'. (line 1, character %zu)",
 			     tok_desc(&L->cur), L->cur.pos);
 		} else {
 			next(L);
 			if (parse_order(&P) == 0 && L->cur.kind != T_END)
-				fail(L, "Error in the JQL Query: Expecting either ',' or the end of the query but "
-					"got '%s'. (line 1, character %zu)", tok_desc(&L->cur), L->cur.pos);
+				fail(L,
+				     "Error in the JQL Query: Expecting either ',' or the end of the query but "
+				     "got '%s'. (line 1, character %zu)",
+				     tok_desc(&L->cur), L->cur.pos);
 		}
 	}
 	if (L->failed)
 		return -1;
 	if (!P.have_project) {
-		snprintf(err, errlen, "Unbounded JQL queries are not allowed here. Please add a search "
-				      "restriction to your query.");
+		snprintf(err, errlen,
+			 "Unbounded JQL queries are not allowed here. Please add a search "
+			 "restriction to your query.");
 		return -1;
 	}
 	return 0;

@@ -92,11 +92,10 @@ void resp_not_found_html(struct sim_resp *w)
 	w->status = 404;
 	w->ctype = "text/html;charset=UTF-8";
 	buf_reset(&w->body);
-	out(&w->body,
-	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	    "<title>Oops, you&#39;ve found a dead link. - JIRA</title></head><body>"
-	    "<div class=\"aui-page-panel\"><h1>Oops, you've found a dead link.</h1>"
-	    "<p>Use the links at the top to get back.</p></div></body></html>\n");
+	out(&w->body, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		      "<title>Oops, you&#39;ve found a dead link. - JIRA</title></head><body>"
+		      "<div class=\"aui-page-panel\"><h1>Oops, you've found a dead link.</h1>"
+		      "<p>Use the links at the top to get back.</p></div></body></html>\n");
 }
 
 const char *sim_arg(const struct sim_req *r, const char *name)
@@ -127,7 +126,8 @@ static void normalise_path(const char *path, char *outp, size_t n)
 			for (const char *c = dash + 1; c < seg + sl; c++)
 				key &= *c >= '0' && *c <= '9';
 			for (const char *c = seg; c < dash; c++)
-				key &= (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_';
+				key &= (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+				       *c == '_';
 		}
 		/* "/rest/api/3": the version is no id. */
 		bool version = b.len >= 4 && strcmp(b.data + b.len - 4, "/api") == 0;
@@ -226,17 +226,21 @@ static bool fault_respond(const struct sim_fault *f, struct sim_resp *w)
 		if (f->retry_after > 0)
 			resp_header(w, "Retry-After", "%d", f->retry_after);
 	} else if (strcmp(k, "401") == 0) {
-		resp_error(w, 401, "You are not authenticated. Authentication required to perform this "
-				   "operation.");
+		resp_error(w, 401,
+			   "You are not authenticated. Authentication required to perform this "
+			   "operation.");
 		resp_header(w, "X-Seraph-LoginReason", "AUTHENTICATED_FAILED");
 	} else if (strcmp(k, "403_suspended") == 0) {
 		resp_error(w, 403, "Tenant is restricted: suspended-payment");
 	} else if (strcmp(k, "404_site") == 0) {
-		resp_json(w, 404, "{\"errorMessage\":\"Site temporarily unavailable\",\"errorCode\":\"OTHER\"}");
+		resp_json(
+			w, 404,
+			"{\"errorMessage\":\"Site temporarily unavailable\",\"errorCode\":\"OTHER\"}");
 	} else if (strcmp(k, "410") == 0) {
-		resp_error(w, 410, "The requested API has been removed. Please migrate to the "
-				   "/rest/api/3/search/jql API. A full migration guideline is available at "
-				   "https://developer.atlassian.com/changelog/#CHANGE-2046");
+		resp_error(w, 410,
+			   "The requested API has been removed. Please migrate to the "
+			   "/rest/api/3/search/jql API. A full migration guideline is available at "
+			   "https://developer.atlassian.com/changelog/#CHANGE-2046");
 	} else if (strcmp(k, "malformed") == 0) {
 		w->status = 200;
 		w->ctype = "application/json;charset=UTF-8";
@@ -252,9 +256,9 @@ static bool fault_respond(const struct sim_fault *f, struct sim_resp *w)
 
 bool sim_fault_kind_valid(const char *k)
 {
-	static const char *const kinds[] = {"429", "500", "502", "503", "401", "403_suspended",
-					    "404_site", "410", "malformed", "truncated", "delay",
-					    "drop"};
+	static const char *const kinds[] = {"429",       "500",           "502",      "503",
+					    "401",       "403_suspended", "404_site", "410",
+					    "malformed", "truncated",     "delay",    "drop"};
 	for (size_t i = 0; i < JS_ARRAY_LEN(kinds); i++)
 		if (strcmp(kinds[i], k) == 0)
 			return true;
@@ -264,7 +268,8 @@ bool sim_fault_kind_valid(const char *k)
 /* ---- auth --------------------------------------------------------------- */
 static int b64_encode(const char *in, size_t n, char *o, size_t on)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t k = 0;
 	for (size_t i = 0; i < n; i += 3) {
 		uint32_t v = (uint32_t)(unsigned char)in[i] << 16;
@@ -295,7 +300,8 @@ static bool authorised(struct MHD_Connection *conn)
 	if (need_basic && strncasecmp(h, "Basic ", 6) == 0) {
 		char cred[512], enc[1024];
 		snprintf(cred, sizeof(cred), "%s:%s", SIM.o.email, SIM.o.api_token);
-		if (b64_encode(cred, strlen(cred), enc, sizeof(enc)) == 0 && secret_equal(h + 6, enc))
+		if (b64_encode(cred, strlen(cred), enc, sizeof(enc)) == 0 &&
+		    secret_equal(h + 6, enc))
 			return true;
 	}
 	if (need_bearer && strncasecmp(h, "Bearer ", 7) == 0 && secret_equal(h + 7, SIM.o.pat))
@@ -372,8 +378,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		if (faulted && fault_respond(&f, &w)) {
 			/* answered by the fault */
 		} else if (strncmp(url, "/rest/", 6) == 0 && !authorised(conn)) {
-			resp_error(&w, 401, "You are not authenticated. Authentication required to "
-					    "perform this operation.");
+			resp_error(&w, 401,
+				   "You are not authenticated. Authentication required to "
+				   "perform this operation.");
 			resp_header(&w, "X-Seraph-LoginReason", "AUTHENTICATED_FAILED");
 		} else if (!api_handle(&req, &w)) {
 			resp_not_found_html(&w);
@@ -450,13 +457,13 @@ static int parse_args(int argc, char **argv, bool *self_test)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		long lv;
 		int64_t i64;
-#define NEEDV()                                                                   \
-	do {                                                                      \
-		if (!v) {                                                         \
+#define NEEDV()                                                                      \
+	do {                                                                         \
+		if (!v) {                                                            \
 			fprintf(stderr, "jira-sim: option '%s' needs a value\n", a); \
-			return -1;                                                \
-		}                                                                 \
-		i++;                                                              \
+			return -1;                                                   \
+		}                                                                    \
+		i++;                                                                 \
 	} while (0)
 		if (strcmp(a, "--port") == 0) {
 			NEEDV();
@@ -480,10 +487,12 @@ static int parse_args(int argc, char **argv, bool *self_test)
 			NEEDV();
 			bool ok = v[0] >= 'A' && v[0] <= 'Z' && strlen(v) < 20;
 			for (const char *c = v; *c; c++)
-				ok &= (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_';
+				ok &= (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+				      *c == '_';
 			if (!ok)
 				goto bad;
-			o->projects = xrealloc(o->projects, (o->n_projects + 1) * sizeof(*o->projects));
+			o->projects = xrealloc(o->projects,
+					       (o->n_projects + 1) * sizeof(*o->projects));
 			o->projects[o->n_projects++] = (char *)v;
 		} else if (strcmp(a, "--issues") == 0) {
 			NEEDV();
@@ -533,7 +542,7 @@ static int parse_args(int argc, char **argv, bool *self_test)
 			return -1;
 		}
 		continue;
-bad:
+	bad:
 		fprintf(stderr, "jira-sim: invalid value '%s' for option '%s'\n", v, a);
 		return -1;
 #undef NEEDV

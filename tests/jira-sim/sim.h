@@ -40,7 +40,7 @@ struct sim_user {
 	char display_name[64];
 	char email[96];
 	const char *tz;
-	char *json_cloud;    /* pre-rendered user object for the default Host (api.c) */
+	char *json_cloud; /* pre-rendered user object for the default Host (api.c) */
 };
 
 enum { DOC_DESC = 1, DOC_COMMENT = 2, DOC_WORKLOG = 3 };
@@ -79,8 +79,8 @@ struct sim_issue {
 	int project;
 	int num;
 	char *summary;
-	int status, priority, type; /* indexes; priority -1 = null */
-	int assignee, reporter;     /* user index; assignee -1 = null */
+	int status, priority, type;         /* indexes; priority -1 = null */
+	int assignee, reporter;             /* user index; assignee -1 = null */
 	int64_t created, updated, resolved; /* resolved JS_TIME_NULL = null */
 	char *labels[SIM_MAX_LABELS];
 	int n_labels;
@@ -100,8 +100,8 @@ struct sim_sprint {
 	int project;
 	int seq;
 	char name[64];
-	char *goal; /* NULL = none */
-	int state;  /* SPRINT_* */
+	char *goal;                   /* NULL = none */
+	int state;                    /* SPRINT_* */
 	int64_t start, end, complete; /* JS_TIME_NULL when absent */
 };
 enum { SPRINT_CLOSED = 0, SPRINT_ACTIVE = 1, SPRINT_FUTURE = 2 };
@@ -197,8 +197,8 @@ void sim_generate(void);
 /* Strictly increasing "now" for mutations (ms); caller holds the write lock. */
 int64_t sim_stamp(void);
 
-struct sim_project *sim_project_by_key(const char *key); /* or numeric id */
-struct sim_issue *sim_issue_by_id(int64_t id);            /* live only */
+struct sim_project *sim_project_by_key(const char *key);   /* or numeric id */
+struct sim_issue *sim_issue_by_id(int64_t id);             /* live only */
 struct sim_issue *sim_issue_by_ref(const char *id_or_key); /* live only */
 struct sim_comment *sim_comment_by_id(int64_t id);
 struct sim_worklog *sim_worklog_by_id(int64_t id);
@@ -228,9 +228,9 @@ size_t sim_order_lower(const struct sim_project *p, int64_t updated, int64_t id)
 #define JQL_MAX_USERS 64
 struct jql {
 	struct sim_project *project;
-	int64_t lo;   /* updated >= lo (INT64_MIN: none) */
-	int64_t hi;   /* updated <= hi (INT64_MAX: none) */
-	int users[JQL_MAX_USERS]; /* tracked user indexes (assignee or worklogAuthor) */
+	int64_t lo;                   /* updated >= lo (INT64_MIN: none) */
+	int64_t hi;                   /* updated <= hi (INT64_MAX: none) */
+	int users[JQL_MAX_USERS];     /* tracked user indexes (assignee or worklogAuthor) */
 	size_t n_assignee, n_worklog; /* users[0..n_assignee) assignee, then worklog */
 	int wl_users[JQL_MAX_USERS];
 	bool has_user_filter;
@@ -243,11 +243,11 @@ bool jql_match(const struct jql *q, const struct sim_issue *is);
 /* ---- HTTP request / response ------------------------------------------- */
 struct sim_req {
 	const char *method;
-	const char *path;  /* without query */
-	const char *body;  /* NUL-terminated, "" when none */
+	const char *path; /* without query */
+	const char *body; /* NUL-terminated, "" when none */
 	size_t body_len;
-	void *conn;        /* struct MHD_Connection */
-	char host[128];    /* "http://127.0.0.1:port" */
+	void *conn;     /* struct MHD_Connection */
+	char host[128]; /* "http://127.0.0.1:port" */
 };
 
 #define SIM_MAX_HEADERS 8
@@ -270,7 +270,7 @@ void resp_not_found_html(struct sim_resp *w);
 void out(struct buf *b, const char *s);
 void outn(struct buf *b, const char *s, size_t n);
 void outf(struct buf *b, const char *fmt, ...) JS_PRINTF(2, 3);
-void out_str(struct buf *b, const char *s); /* JSON string or null */
+void out_str(struct buf *b, const char *s);               /* JSON string or null */
 void out_time(struct buf *b, int64_t ms, int offset_min); /* "\"...-0800\"" or null */
 
 bool sim_fault_kind_valid(const char *kind);

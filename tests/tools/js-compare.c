@@ -14,8 +14,8 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#define MAX_LINES 20     /* difference lines printed per category */
-#define SHOW_BYTES 72    /* bytes of a value shown in a difference line */
+#define MAX_LINES 20  /* difference lines printed per category */
+#define SHOW_BYTES 72 /* bytes of a value shown in a difference line */
 #define TRUTH_MAX ((size_t)2 << 30)
 
 enum { RC_EQUAL = 0, RC_DIFFER = 1, RC_ERROR = 2 };
@@ -197,11 +197,21 @@ struct field {
 #define MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 
 static const struct field issue_fields[] = {
-	{"id", F_INT}, {"key", F_TEXT}, {"summary", F_TEXT}, {"status", F_TEXT},
-	{"statusCategory", F_TEXT}, {"priority", F_TEXT}, {"issueType", F_TEXT},
-	{"assignee", F_USER}, {"reporter", F_USER}, {"created", F_TIME},
-	{"updated", F_TIME}, {"resolved", F_TIME}, {"labels", F_LIST},
-	{"descriptionText", F_TEXT}, {"descriptionAdf", F_JSON},
+	{"id", F_INT},
+	{"key", F_TEXT},
+	{"summary", F_TEXT},
+	{"status", F_TEXT},
+	{"statusCategory", F_TEXT},
+	{"priority", F_TEXT},
+	{"issueType", F_TEXT},
+	{"assignee", F_USER},
+	{"reporter", F_USER},
+	{"created", F_TIME},
+	{"updated", F_TIME},
+	{"resolved", F_TIME},
+	{"labels", F_LIST},
+	{"descriptionText", F_TEXT},
+	{"descriptionAdf", F_JSON},
 };
 /* $1 project id, $2 the truth's issue ids (found in another project too). */
 static const char issue_sql[] =
@@ -209,58 +219,66 @@ static const char issue_sql[] =
 	" i.status AS \"status\", i.status_category AS \"statusCategory\","
 	" i.priority AS \"priority\", i.issue_type AS \"issueType\","
 	" i.assignee_id AS \"assignee\", i.reporter_id AS \"reporter\","
-	" " MS("i.created") " AS \"created\", " MS("i.updated") " AS \"updated\","
-	" " MS("i.resolved") " AS \"resolved\", to_jsonb(i.labels)::text AS \"labels\","
-	" i.description AS \"descriptionText\", i.description_adf::text AS \"descriptionAdf\","
-	" i.project_id = $1 AS in_project, i.deleted_at IS NOT NULL AS deleted, p.key AS project_key"
-	" FROM issue i JOIN project p ON p.id = i.project_id"
-	" WHERE i.project_id = $1 OR i.id = ANY ($2::bigint[]) ORDER BY i.id";
+	" " MS("i.created") " AS \"created\", " MS(
+		"i.updated") " AS \"updated\","
+			     " " MS("i.resolved") " AS \"resolved\", to_jsonb(i.labels)::text AS \"labels\","
+						  " i.description AS \"descriptionText\", i.description_adf::text AS \"descriptionAdf\","
+						  " i.project_id = $1 AS in_project, i.deleted_at IS NOT NULL AS deleted, p.key AS project_key"
+						  " FROM issue i JOIN project p ON p.id = i.project_id"
+						  " WHERE i.project_id = $1 OR i.id = ANY ($2::bigint[]) ORDER BY i.id";
 
 static const struct field comment_fields[] = {
-	{"id", F_INT}, {"issueId", F_INT}, {"author", F_USER}, {"updateAuthor", F_USER},
+	{"id", F_INT},        {"issueId", F_INT},  {"author", F_USER},  {"updateAuthor", F_USER},
 	{"bodyText", F_TEXT}, {"bodyAdf", F_JSON}, {"created", F_TIME}, {"updated", F_TIME},
 };
 static const char comment_sql[] =
 	"SELECT c.id AS \"id\", c.issue_id AS \"issueId\", c.author_id AS \"author\","
 	" c.update_author_id AS \"updateAuthor\", c.body AS \"bodyText\","
-	" c.body_adf::text AS \"bodyAdf\", " MS("c.created") " AS \"created\","
-	" " MS("c.updated") " AS \"updated\","
-	" i.project_id = $1 AS in_project, i.deleted_at IS NOT NULL AS deleted, p.key AS project_key"
-	" FROM comment c JOIN issue i ON i.id = c.issue_id JOIN project p ON p.id = i.project_id"
-	" WHERE i.project_id = $1 OR c.id = ANY ($2::bigint[]) ORDER BY c.id";
+	" c.body_adf::text AS \"bodyAdf\", " MS(
+		"c.created") " AS \"created\","
+			     " " MS("c.updated") " AS \"updated\","
+						 " i.project_id = $1 AS in_project, i.deleted_at IS NOT NULL AS deleted, p.key AS project_key"
+						 " FROM comment c JOIN issue i ON i.id = c.issue_id JOIN project p ON p.id = i.project_id"
+						 " WHERE i.project_id = $1 OR c.id = ANY ($2::bigint[]) ORDER BY c.id";
 
 static const struct field worklog_fields[] = {
-	{"id", F_INT}, {"issueId", F_INT}, {"author", F_USER}, {"updateAuthor", F_USER},
-	{"commentText", F_TEXT}, {"commentAdf", F_JSON}, {"started", F_TIME},
-	{"created", F_TIME}, {"updated", F_TIME}, {"timeSpentSeconds", F_INT},
+	{"id", F_INT},           {"issueId", F_INT},
+	{"author", F_USER},      {"updateAuthor", F_USER},
+	{"commentText", F_TEXT}, {"commentAdf", F_JSON},
+	{"started", F_TIME},     {"created", F_TIME},
+	{"updated", F_TIME},     {"timeSpentSeconds", F_INT},
 };
 static const char worklog_sql[] =
 	"SELECT w.id AS \"id\", w.issue_id AS \"issueId\", w.author_id AS \"author\","
 	" w.update_author_id AS \"updateAuthor\", w.comment AS \"commentText\","
-	" w.comment_adf::text AS \"commentAdf\", " MS("w.started") " AS \"started\","
-	" " MS("w.created") " AS \"created\", " MS("w.updated") " AS \"updated\","
-	" w.time_spent_seconds AS \"timeSpentSeconds\","
-	" i.project_id = $1 AS in_project, i.deleted_at IS NOT NULL AS deleted, p.key AS project_key"
-	" FROM worklog w JOIN issue i ON i.id = w.issue_id JOIN project p ON p.id = i.project_id"
-	" WHERE i.project_id = $1 OR w.id = ANY ($2::bigint[]) ORDER BY w.id";
+	" w.comment_adf::text AS \"commentAdf\", " MS(
+		"w.started") " AS \"started\","
+			     " " MS("w.created") " AS \"created\", " MS(
+				     "w.updated") " AS \"updated\","
+						  " w.time_spent_seconds AS \"timeSpentSeconds\","
+						  " i.project_id = $1 AS in_project, i.deleted_at IS NOT NULL AS deleted, p.key AS project_key"
+						  " FROM worklog w JOIN issue i ON i.id = w.issue_id JOIN project p ON p.id = i.project_id"
+						  " WHERE i.project_id = $1 OR w.id = ANY ($2::bigint[]) ORDER BY w.id";
 
 static const struct field sprint_fields[] = {
-	{"id", F_INT}, {"boardId", F_INT}, {"name", F_TEXT}, {"state", F_TEXT},
+	{"id", F_INT},    {"boardId", F_INT},    {"name", F_TEXT},    {"state", F_TEXT},
 	{"goal", F_TEXT}, {"startDate", F_TIME}, {"endDate", F_TIME}, {"completeDate", F_TIME},
 };
 static const char sprint_sql[] =
 	"SELECT s.id AS \"id\", s.board_id AS \"boardId\", s.name AS \"name\","
-	" s.state AS \"state\", s.goal AS \"goal\", " MS("s.start_date") " AS \"startDate\","
-	" " MS("s.end_date") " AS \"endDate\", " MS("s.complete_date") " AS \"completeDate\","
-	" EXISTS (SELECT 1 FROM project_sprint ps WHERE ps.sprint_id = s.id AND ps.project_id = $1)"
-	" AS in_project"
-	" FROM sprint s"
-	" WHERE s.id IN (SELECT sprint_id FROM project_sprint WHERE project_id = $1)"
-	" OR s.id = ANY ($2::bigint[]) ORDER BY s.id";
+	" s.state AS \"state\", s.goal AS \"goal\", " MS(
+		"s.start_date") " AS \"startDate\","
+				" " MS("s.end_date") " AS \"endDate\", " MS(
+					"s.complete_date") " AS \"completeDate\","
+							   " EXISTS (SELECT 1 FROM project_sprint ps WHERE ps.sprint_id = s.id AND ps.project_id = $1)"
+							   " AS in_project"
+							   " FROM sprint s"
+							   " WHERE s.id IN (SELECT sprint_id FROM project_sprint WHERE project_id = $1)"
+							   " OR s.id = ANY ($2::bigint[]) ORDER BY s.id";
 
 static const struct field user_fields[] = {
 	{"accountId", F_TEXT}, {"displayName", F_TEXT}, {"emailAddress", F_TEXT},
-	{"timeZone", F_TEXT}, {"accountType", F_TEXT}, {"active", F_BOOL},
+	{"timeZone", F_TEXT},  {"accountType", F_TEXT}, {"active", F_BOOL},
 };
 /* $1 the truth's account ids as a JSON array. */
 static const char user_sql[] =
@@ -291,9 +309,9 @@ enum cat {
 	CAT_N
 };
 static const char *const cat_names[CAT_N] = {
-	"project", "missing issues", "extra issues", "soft-deleted live issues",
-	"issue fields", "sprint links", "comments", "worklogs", "sprints", "users",
-	"integrity",
+	"project",      "missing issues", "extra issues", "soft-deleted live issues",
+	"issue fields", "sprint links",   "comments",     "worklogs",
+	"sprints",      "users",          "integrity",
 };
 
 struct cmp {
@@ -450,11 +468,16 @@ static bool field_type_ok(const cJSON *v, enum ftype t)
 		int64_t x;
 		return json_i64(v, &x);
 	}
-	case F_TEXT: return cJSON_IsString(v);
-	case F_USER: return cJSON_IsString(v) || (cJSON_IsObject(v) && json_user(v));
-	case F_BOOL: return cJSON_IsBool(v);
-	case F_JSON: return true;
-	case F_LIST: return cJSON_IsArray(v);
+	case F_TEXT:
+		return cJSON_IsString(v);
+	case F_USER:
+		return cJSON_IsString(v) || (cJSON_IsObject(v) && json_user(v));
+	case F_BOOL:
+		return cJSON_IsBool(v);
+	case F_JSON:
+		return true;
+	case F_LIST:
+		return cJSON_IsArray(v);
 	}
 	return false;
 }
@@ -531,8 +554,9 @@ static void compare_value(struct cmp *c, enum cat cat, const char *label, const 
 	switch (f->type) {
 	case F_TEXT:
 	case F_USER: {
-		const char *ts = f->type == F_USER ? json_user(tv)
-			       : cJSON_IsString(tv) ? tv->valuestring : NULL;
+		const char *ts = f->type == F_USER    ? json_user(tv)
+				 : cJSON_IsString(tv) ? tv->valuestring
+						      : NULL;
 		if ((!ts && !dv) || (ts && dv && strcmp(ts, dv) == 0))
 			break;
 		size_t from = text_window(dv, ts);
@@ -563,7 +587,7 @@ static void compare_value(struct cmp *c, enum cat cat, const char *label, const 
 		if (dv && t == d)
 			break;
 		putf(&msg, "db %s != jira %s", dv ? (d ? "true" : "false") : "null",
-				 t ? "true" : "false");
+		     t ? "true" : "false");
 		break;
 	}
 	case F_JSON:
@@ -667,14 +691,16 @@ static int tset_load(struct tset *t, const cJSON *root, const char *member, char
 		for (size_t i = 0; i < t->nf; i++) {
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, t->fields[i].name);
 			if (!v || !field_type_ok(v, t->fields[i].type)) {
-				snprintf(err, errlen, "truth: %s #%zu: field '%s' is %s", t->what, t->n,
-					 t->fields[i].name, v ? "of the wrong type" : "missing");
+				snprintf(err, errlen, "truth: %s #%zu: field '%s' is %s", t->what,
+					 t->n, t->fields[i].name,
+					 v ? "of the wrong type" : "missing");
 				return -1;
 			}
 		}
 		int64_t id = item_id(o);
 		if (t->fields[0].type == F_INT && id <= 0) {
-			snprintf(err, errlen, "truth: %s #%zu: id is not a positive integer", t->what, t->n);
+			snprintf(err, errlen, "truth: %s #%zu: id is not a positive integer",
+				 t->what, t->n);
 			return -1;
 		}
 		if (t->fields[0].type == F_INT && !idmap_put(&t->ids, id, t->n)) {
@@ -693,8 +719,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 }
 
 /* GET <base>/_sim/truth?project=KEY[&tracked=a,b] into out. */
-static int fetch_truth(const char *base, const char *project, const char *tracked,
-		       struct buf *out, char *err, size_t errlen)
+static int fetch_truth(const char *base, const char *project, const char *tracked, struct buf *out,
+		       char *err, size_t errlen)
 {
 	int rc = -1;
 	struct buf url = BUF_INIT;
@@ -745,8 +771,8 @@ static int fetch_truth(const char *base, const char *project, const char *tracke
 	long status = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
-		snprintf(err, errlen, "cannot fetch truth from '%s': HTTP %ld: %.*s", url.data, status,
-			 (int)strcspn(out->data, "\n"), out->data);
+		snprintf(err, errlen, "cannot fetch truth from '%s': HTTP %ld: %.*s", url.data,
+			 status, (int)strcspn(out->data, "\n"), out->data);
 		goto out;
 	}
 	rc = 0;
@@ -832,7 +858,7 @@ struct state {
 	const cJSON **users;
 	size_t n_users;
 	struct strmap user_ids;
-	struct idmap live;  /* truth issue id -> truth index, for issues live in the db */
+	struct idmap live; /* truth issue id -> truth index, for issues live in the db */
 };
 
 static const char *truth_key(const cJSON *o)
@@ -860,23 +886,27 @@ static int compare_issues(struct state *s, char *err, size_t errlen)
 		size_t ti;
 		bool found = idmap_get(&s->issues.ids, id, &ti);
 		if (!idmap_put(&dbseen, id, (size_t)row)) {
-			report(&s->c, CAT_INTEGRITY, "issue %" PRId64 " (%s): duplicate row in db", id, dkey);
+			report(&s->c, CAT_INTEGRITY, "issue %" PRId64 " (%s): duplicate row in db",
+			       id, dkey);
 			continue;
 		}
 		if (!row_flag(r, row, c_in)) {
 			/* Selected only because the truth has this id. */
 			if (!found)
 				continue;
-			report(&s->c, CAT_INTEGRITY, "issue %" PRId64 " (%s): in project %s in db, not %s",
-			       id, truth_key(s->issues.items[ti]), PQgetvalue(r, row, c_pkey), s->c.project);
+			report(&s->c, CAT_INTEGRITY,
+			       "issue %" PRId64 " (%s): in project %s in db, not %s", id,
+			       truth_key(s->issues.items[ti]), PQgetvalue(r, row, c_pkey),
+			       s->c.project);
 			s->issues.seen[ti] = 1;
 			continue;
 		}
 		if (row_flag(r, row, c_del)) {
 			if (found) {
 				report(&s->c, CAT_DELETED_ISSUE,
-				       "issue %" PRId64 " (%s): soft-deleted in db but live in jira", id,
-				       truth_key(s->issues.items[ti]));
+				       "issue %" PRId64
+				       " (%s): soft-deleted in db but live in jira",
+				       id, truth_key(s->issues.items[ti]));
 				s->issues.seen[ti] = 1;
 			}
 			continue;
@@ -887,18 +917,21 @@ static int compare_issues(struct state *s, char *err, size_t errlen)
 			const char *re = PQgetisnull(r, row, 8) ? NULL : PQgetvalue(r, row, 8);
 			if (s->o->tracked)
 				report(&s->c, CAT_EXTRA_ISSUE,
-				       "issue %" PRId64 " (%s): extra in db: not in jira's tracked set"
+				       "issue %" PRId64
+				       " (%s): extra in db: not in jira's tracked set"
 				       " (assignee %s, reporter %s)",
 				       id, dkey, as ? as : "null", re ? re : "null");
 			else
-				report(&s->c, CAT_EXTRA_ISSUE, "issue %" PRId64 " (%s): extra in db (not live in jira)",
-				       id, dkey);
+				report(&s->c, CAT_EXTRA_ISSUE,
+				       "issue %" PRId64 " (%s): extra in db (not live in jira)", id,
+				       dkey);
 			continue;
 		}
 		s->issues.seen[ti] = 1;
 		(void)idmap_put(&s->live, id, ti);
 		char label[96];
-		snprintf(label, sizeof label, "issue %" PRId64 " (%s)", id, truth_key(s->issues.items[ti]));
+		snprintf(label, sizeof label, "issue %" PRId64 " (%s)", id,
+			 truth_key(s->issues.items[ti]));
 		compare_row(&s->c, CAT_ISSUE, label, issue_fields, nf, s->issues.items[ti], r, row);
 	}
 	for (size_t i = 0; i < s->issues.n; i++)
@@ -963,11 +996,15 @@ static int compare_links(struct state *s, char *err, size_t errlen)
 				row++;
 				k++;
 			} else if (t < d) {
-				report(&s->c, CAT_LINK, "issue %" PRId64 " (%s): sprint link %" PRId64 ": missing from db",
+				report(&s->c, CAT_LINK,
+				       "issue %" PRId64 " (%s): sprint link %" PRId64
+				       ": missing from db",
 				       id, truth_key(o), t);
 				k++;
 			} else {
-				report(&s->c, CAT_LINK, "issue %" PRId64 " (%s): sprint link %" PRId64 ": extra in db",
+				report(&s->c, CAT_LINK,
+				       "issue %" PRId64 " (%s): sprint link %" PRId64
+				       ": extra in db",
 				       id, truth_key(o), d);
 				row++;
 			}
@@ -997,16 +1034,18 @@ static int compare_children(struct state *s, struct tset *t, const char *sql, en
 		size_t ti;
 		bool found = idmap_get(&t->ids, id, &ti);
 		if (found && t->seen[ti]) {
-			report(&s->c, CAT_INTEGRITY, "%s %" PRId64 " (issue %" PRId64 "): duplicate row in db",
-			       t->what, id, issue);
+			report(&s->c, CAT_INTEGRITY,
+			       "%s %" PRId64 " (issue %" PRId64 "): duplicate row in db", t->what,
+			       id, issue);
 			continue;
 		}
 		if (!row_flag(r, row, c_in)) {
 			if (!found)
 				continue;
 			report(&s->c, CAT_INTEGRITY,
-			       "%s %" PRId64 " (issue %" PRId64 "): belongs to an issue of project %s in db", t->what,
-			       id, issue, PQgetvalue(r, row, c_pkey));
+			       "%s %" PRId64 " (issue %" PRId64
+			       "): belongs to an issue of project %s in db",
+			       t->what, id, issue, PQgetvalue(r, row, c_pkey));
 			t->seen[ti] = 1;
 			continue;
 		}
@@ -1014,7 +1053,8 @@ static int compare_children(struct state *s, struct tset *t, const char *sql, en
 			/* Rows of soft-deleted issues are ignored, unless Jira has them live. */
 			if (found) {
 				report(&s->c, CAT_INTEGRITY,
-				       "%s %" PRId64 " (issue %" PRId64 "): live in jira but on a soft-deleted issue in db",
+				       "%s %" PRId64 " (issue %" PRId64
+				       "): live in jira but on a soft-deleted issue in db",
 				       t->what, id, issue);
 				t->seen[ti] = 1;
 			}
@@ -1023,13 +1063,15 @@ static int compare_children(struct state *s, struct tset *t, const char *sql, en
 		if (!found) {
 			/* Rows of issues Jira does not have are covered by the extra issue. */
 			if (idmap_get(&s->issues.ids, issue, NULL))
-				report(&s->c, cat, "%s %" PRId64 " (issue %" PRId64 "): extra in db", t->what, id,
-				       issue);
+				report(&s->c, cat,
+				       "%s %" PRId64 " (issue %" PRId64 "): extra in db", t->what,
+				       id, issue);
 			continue;
 		}
 		t->seen[ti] = 1;
 		char label[96];
-		snprintf(label, sizeof label, "%s %" PRId64 " (issue %" PRId64 ")", t->what, id, issue);
+		snprintf(label, sizeof label, "%s %" PRId64 " (issue %" PRId64 ")", t->what, id,
+			 issue);
 		compare_row(&s->c, cat, label, t->fields, t->nf, t->items[ti], r, row);
 	}
 	for (size_t i = 0; i < t->n; i++) {
@@ -1072,12 +1114,14 @@ static int compare_sprints(struct state *s, char *err, size_t errlen)
 		}
 		t->seen[ti] = 1;
 		if (!row_flag(r, row, c_in))
-			report(&s->c, CAT_SPRINT, "%s: not linked to project %s in db", label, s->c.project);
+			report(&s->c, CAT_SPRINT, "%s: not linked to project %s in db", label,
+			       s->c.project);
 		compare_row(&s->c, CAT_SPRINT, label, t->fields, t->nf, t->items[ti], r, row);
 	}
 	for (size_t i = 0; i < t->n; i++)
 		if (!t->seen[i])
-			report(&s->c, CAT_SPRINT, "sprint %" PRId64 ": missing from db", item_id(t->items[i]));
+			report(&s->c, CAT_SPRINT, "sprint %" PRId64 ": missing from db",
+			       item_id(t->items[i]));
 	rc = 0;
 out:
 	PQclear(r);
@@ -1105,7 +1149,8 @@ static int compare_users(struct state *s, char *err, size_t errlen)
 	for (int row = 0; row < PQntuples(r); row++)
 		(void)strmap_put(&dbu, PQgetvalue(r, row, 0), (size_t)row);
 	for (size_t i = 0; i < s->n_users; i++) {
-		const char *acc = cJSON_GetObjectItemCaseSensitive(s->users[i], "accountId")->valuestring;
+		const char *acc =
+			cJSON_GetObjectItemCaseSensitive(s->users[i], "accountId")->valuestring;
 		struct buf label = BUF_INIT;
 		put(&label, "user ");
 		put_excerpt(&label, acc, 0);
@@ -1113,7 +1158,8 @@ static int compare_users(struct state *s, char *err, size_t errlen)
 		if (!strmap_get(&dbu, acc, &row))
 			report(&s->c, CAT_USER, "%s: missing from db", label.data);
 		else
-			compare_row(&s->c, CAT_USER, label.data, user_fields, nf, s->users[i], r, (int)row);
+			compare_row(&s->c, CAT_USER, label.data, user_fields, nf, s->users[i], r,
+				    (int)row);
 		buf_release(&label);
 	}
 	rc = 0;
@@ -1136,12 +1182,14 @@ static int load_users(struct state *s, const cJSON *root, char *err, size_t errl
 	s->users = xcalloc(n ? n : 1, sizeof *s->users);
 	for (const cJSON *o = arr->child; o; o = o->next) {
 		for (size_t i = 0; i < JS_ARRAY_LEN(user_fields); i++) {
-			const cJSON *v = cJSON_IsObject(o)
-				? cJSON_GetObjectItemCaseSensitive(o, user_fields[i].name) : NULL;
+			const cJSON *v = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(
+								     o, user_fields[i].name)
+							   : NULL;
 			if (!v || !field_type_ok(v, user_fields[i].type) ||
 			    (i == 0 && !cJSON_IsString(v))) {
-				snprintf(err, errlen, "truth: user #%zu: field '%s' is %s", s->n_users,
-					 user_fields[i].name, v ? "of the wrong type" : "missing");
+				snprintf(err, errlen, "truth: user #%zu: field '%s' is %s",
+					 s->n_users, user_fields[i].name,
+					 v ? "of the wrong type" : "missing");
 				return -1;
 			}
 		}
@@ -1164,31 +1212,34 @@ static int load_truth(struct state *s, const cJSON *root, char *err, size_t errl
 		return -1;
 	}
 	if (strcmp(k->valuestring, s->o->project) != 0) {
-		snprintf(err, errlen, "truth is for project '%s', not '%s'", k->valuestring, s->o->project);
+		snprintf(err, errlen, "truth is for project '%s', not '%s'", k->valuestring,
+			 s->o->project);
 		return -1;
 	}
-	s->issues = (struct tset){.what = "issue", .fields = issue_fields,
-				  .nf = JS_ARRAY_LEN(issue_fields)};
-	s->comments = (struct tset){.what = "comment", .fields = comment_fields,
-				    .nf = JS_ARRAY_LEN(comment_fields)};
-	s->worklogs = (struct tset){.what = "worklog", .fields = worklog_fields,
-				    .nf = JS_ARRAY_LEN(worklog_fields)};
-	s->sprints = (struct tset){.what = "sprint", .fields = sprint_fields,
-				   .nf = JS_ARRAY_LEN(sprint_fields)};
+	s->issues = (struct tset){
+		.what = "issue", .fields = issue_fields, .nf = JS_ARRAY_LEN(issue_fields)};
+	s->comments = (struct tset){
+		.what = "comment", .fields = comment_fields, .nf = JS_ARRAY_LEN(comment_fields)};
+	s->worklogs = (struct tset){
+		.what = "worklog", .fields = worklog_fields, .nf = JS_ARRAY_LEN(worklog_fields)};
+	s->sprints = (struct tset){
+		.what = "sprint", .fields = sprint_fields, .nf = JS_ARRAY_LEN(sprint_fields)};
 	if (tset_load(&s->issues, root, "issues", err, errlen) < 0 ||
 	    tset_load(&s->comments, root, "comments", err, errlen) < 0 ||
 	    tset_load(&s->worklogs, root, "worklogs", err, errlen) < 0 ||
 	    tset_load(&s->sprints, root, "sprints", err, errlen) < 0)
 		return -1;
 	for (size_t i = 0; i < s->issues.n; i++) {
-		const cJSON *ids = cJSON_GetObjectItemCaseSensitive(s->issues.items[i], "sprintIds");
+		const cJSON *ids = cJSON_GetObjectItemCaseSensitive(s->issues.items[i],
+								    "sprintIds");
 		bool ok = cJSON_IsArray(ids);
 		for (const cJSON *v = ok ? ids->child : NULL; v && ok; v = v->next) {
 			int64_t x;
 			ok = json_i64(v, &x);
 		}
 		if (!ok) {
-			snprintf(err, errlen, "truth: issue %" PRId64 ": sprintIds is not an array of integers",
+			snprintf(err, errlen,
+				 "truth: issue %" PRId64 ": sprintIds is not an array of integers",
 				 item_id(s->issues.items[i]));
 			return -1;
 		}
@@ -1200,8 +1251,8 @@ static int load_truth(struct state *s, const cJSON *root, char *err, size_t errl
 static int load_project(struct state *s, const cJSON *root, char *err, size_t errlen)
 {
 	const char *params[1] = {s->o->project};
-	PGresult *r = query(s->db, "SELECT id, jira_id, name FROM project WHERE key = $1", 1, params,
-			    err, errlen);
+	PGresult *r = query(s->db, "SELECT id, jira_id, name FROM project WHERE key = $1", 1,
+			    params, err, errlen);
 	if (!r)
 		return -1;
 	if (PQntuples(r) != 1) {
@@ -1218,7 +1269,8 @@ static int load_project(struct state *s, const cJSON *root, char *err, size_t er
 		if (!PQgetisnull(r, 0, i + 1) && v && field_type_ok(v, pf[i].type)) {
 			char label[300];
 			snprintf(label, sizeof label, "project %s", s->o->project);
-			compare_value(&s->c, CAT_PROJECT, label, &pf[i], v, PQgetvalue(r, 0, i + 1));
+			compare_value(&s->c, CAT_PROJECT, label, &pf[i], v,
+				      PQgetvalue(r, 0, i + 1));
 		}
 	}
 	PQclear(r);
@@ -1246,14 +1298,15 @@ static int run(struct state *s, const cJSON *root, char *err, size_t errlen)
 	for (int i = 0; i < CAT_N; i++) {
 		total += s->c.count[i];
 		if (s->c.count[i] > MAX_LINES)
-			printf("... and %zu more %s differences\n", s->c.count[i] - MAX_LINES, cat_names[i]);
+			printf("... and %zu more %s differences\n", s->c.count[i] - MAX_LINES,
+			       cat_names[i]);
 	}
 	if (total) {
 		struct buf sum = BUF_INIT;
 		for (int i = 0; i < CAT_N; i++)
 			if (s->c.count[i])
 				putf(&sum, "%s%s %zu", sum.len ? ", " : "", cat_names[i],
-						 s->c.count[i]);
+				     s->c.count[i]);
 		printf("js-compare: %s differs: %zu difference%s (%s)\n", s->o->project, total,
 		       total == 1 ? "" : "s", sum.data);
 		buf_release(&sum);
@@ -1261,7 +1314,8 @@ static int run(struct state *s, const cJSON *root, char *err, size_t errlen)
 	}
 	if (!s->o->quiet)
 		printf("js-compare: %s equal: %zu issues, %zu comments, %zu worklogs, %zu sprints, %zu users\n",
-		       s->o->project, s->issues.n, s->comments.n, s->worklogs.n, s->sprints.n, s->n_users);
+		       s->o->project, s->issues.n, s->comments.n, s->worklogs.n, s->sprints.n,
+		       s->n_users);
 	return RC_EQUAL;
 }
 
@@ -1292,7 +1346,8 @@ static int parse_args(int argc, char **argv, struct opts *o, char *err, size_t e
 {
 	static const char *const names[] = {"--db", "--project", "--truth-url", "--truth-file",
 					    "--tracked"};
-	const char **slots[] = {&o->db_url, &o->project, &o->truth_url, &o->truth_file, &o->tracked};
+	const char **slots[] = {&o->db_url, &o->project, &o->truth_url, &o->truth_file,
+				&o->tracked};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--quiet") == 0) {

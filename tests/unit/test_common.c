@@ -33,10 +33,22 @@ static void test_jtime_parse(void **state)
 	assert_int_equal(ms("2022-06-09T16:29:31.871-0700"), ms("2022-06-09T23:29:31.871Z"));
 
 	const char *bad[] = {
-		"", "garbage", "2021-13-01", "2021-00-10", "2021-02-30", "2023-02-29",
-		"2021-04-31", "2021-05-01T25:00:00Z", "2021-05-01T10:60:00Z", "2021-05-01T10:00:00+2500",
-		"2021-05-01T10:00:00.Z", "2021-05-01T10:00:00.000+00", "2021-5-1", "2021-05-01X",
-		"2021-05-01T10:00:00.000Zjunk", "12021-05-01",
+		"",
+		"garbage",
+		"2021-13-01",
+		"2021-00-10",
+		"2021-02-30",
+		"2023-02-29",
+		"2021-04-31",
+		"2021-05-01T25:00:00Z",
+		"2021-05-01T10:60:00Z",
+		"2021-05-01T10:00:00+2500",
+		"2021-05-01T10:00:00.Z",
+		"2021-05-01T10:00:00.000+00",
+		"2021-5-1",
+		"2021-05-01X",
+		"2021-05-01T10:00:00.000Zjunk",
+		"12021-05-01",
 	};
 	for (size_t i = 0; i < JS_ARRAY_LEN(bad); i++) {
 		int64_t v = 42;
@@ -54,7 +66,8 @@ static void test_jtime_format(void **state)
 	char out[32];
 	assert_string_equal(jtime_format(out, 1637194709845), "2021-11-18T00:18:29.845Z");
 	assert_string_equal(jtime_format(out, 0), "1970-01-01T00:00:00.000Z");
-	assert_string_equal(jtime_format_jira(out, 1654817371871, -420), "2022-06-09T16:29:31.871-0700");
+	assert_string_equal(jtime_format_jira(out, 1654817371871, -420),
+			    "2022-06-09T16:29:31.871-0700");
 	/* Round trips, including before 1970. */
 	int64_t samples[] = {0, 1, 999, 1637194709845, 1654817371871, 4102444799999, -1, -86400001};
 	for (size_t i = 0; i < JS_ARRAY_LEN(samples); i++) {
@@ -80,7 +93,8 @@ static void test_durations(void **state)
 	assert_int_equal(v, 86400);
 	assert_int_equal(parse_duration_s("7d", &v), 0);
 	assert_int_equal(v, 604800);
-	const char *bad[] = {"", "h", "-5m", "5x", "5mm", "1.5h", "99999999999999999999", "100000d"};
+	const char *bad[] = {"",       "h", "-5m", "5x", "5mm", "1.5h", "99999999999999999999",
+			     "100000d"};
 	for (size_t i = 0; i < JS_ARRAY_LEN(bad); i++) {
 		v = 7;
 		if (parse_duration_s(bad[i], &v) == 0)
@@ -126,10 +140,25 @@ static void test_buf_limits(void **state)
 }
 
 static const char *const config_vars[] = {
-	"DATABASE_URL", "REDIS_URL", "JIRA_BASE_URL", "JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_PAT",
-	"JIRA_FLAVOUR", "WORKER_CONCURRENCY", "SMTP_URL", "ALERT_EMAIL_TO", "ALERT_EMAIL_FROM",
-	"JIRA_PAGE_SIZE", "RECONCILE_EVERY", "ENGINE_VISIBILITY_MS", "ENGINE_MAX_DELIVERIES",
-	"WORKER_GRACE_MS", "SCHEDULER_LEASE_MS", "SCHEDULER_TICK_MS", "SCHEDULER_RECONCILE_GRACE_MS",
+	"DATABASE_URL",
+	"REDIS_URL",
+	"JIRA_BASE_URL",
+	"JIRA_EMAIL",
+	"JIRA_API_TOKEN",
+	"JIRA_PAT",
+	"JIRA_FLAVOUR",
+	"WORKER_CONCURRENCY",
+	"SMTP_URL",
+	"ALERT_EMAIL_TO",
+	"ALERT_EMAIL_FROM",
+	"JIRA_PAGE_SIZE",
+	"RECONCILE_EVERY",
+	"ENGINE_VISIBILITY_MS",
+	"ENGINE_MAX_DELIVERIES",
+	"WORKER_GRACE_MS",
+	"SCHEDULER_LEASE_MS",
+	"SCHEDULER_TICK_MS",
+	"SCHEDULER_RECONCILE_GRACE_MS",
 };
 
 static int clear_env(void **state)
@@ -215,9 +244,9 @@ static void test_config_errors(void **state)
 	assert_int_equal(c.scheduler_tick_ms, 1000);
 	assert_int_equal(c.scheduler_reconcile_grace_ms, 5000);
 	config_release(&c);
-	const char *tuning[] = {"ENGINE_VISIBILITY_MS", "ENGINE_MAX_DELIVERIES", "WORKER_GRACE_MS",
-				"SCHEDULER_LEASE_MS", "SCHEDULER_TICK_MS",
-				"SCHEDULER_RECONCILE_GRACE_MS"};
+	const char *tuning[] = {"ENGINE_VISIBILITY_MS", "ENGINE_MAX_DELIVERIES",
+				"WORKER_GRACE_MS",      "SCHEDULER_LEASE_MS",
+				"SCHEDULER_TICK_MS",    "SCHEDULER_RECONCILE_GRACE_MS"};
 	for (size_t i = 0; i < JS_ARRAY_LEN(tuning); i++) {
 		setenv(tuning[i], "5s", 1);
 		assert_non_null(strstr(load_err(all), tuning[i]));

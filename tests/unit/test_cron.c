@@ -45,14 +45,15 @@ static const struct next_case next_cases[] = {
 	/* Either rule: every 13th and every Friday. June 2025: Fridays 6, 13
 	 * (also the 13th), 20, 27. July: Fridays 4, 11, 18, 25; the 13th is a
 	 * Sunday and fires too. */
-	{"0 0 13 * FRI", "2025-06-01T00:00:00Z",
+	{"0 0 13 * FRI",
+	 "2025-06-01T00:00:00Z",
 	 {"2025-06-06T00:00:00Z", "2025-06-13T00:00:00Z", "2025-06-20T00:00:00Z",
 	  "2025-06-27T00:00:00Z", "2025-07-04T00:00:00Z", "2025-07-11T00:00:00Z"}},
-	{"0 0 13 * 5", "2025-07-11T00:00:00Z",
+	{"0 0 13 * 5",
+	 "2025-07-11T00:00:00Z",
 	 {"2025-07-13T00:00:00Z", "2025-07-18T00:00:00Z", "2025-07-25T00:00:00Z"}},
 	/* Day-of-week led by '*': both must match (Vixie): only Mondays. */
-	{"0 0 * * MON", "2025-06-01T00:00:00Z",
-	 {"2025-06-02T00:00:00Z", "2025-06-09T00:00:00Z"}},
+	{"0 0 * * MON", "2025-06-01T00:00:00Z", {"2025-06-02T00:00:00Z", "2025-06-09T00:00:00Z"}},
 	/* February 29: the next leap year, and across 2100 (not a leap year). */
 	{"0 0 29 2 *", "2025-01-01T00:00:00Z", {"2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z"}},
 	{"0 0 29 2 *", "2096-03-01T00:00:00Z", {"2104-02-29T00:00:00Z"}},
@@ -61,33 +62,42 @@ static const struct next_case next_cases[] = {
 	{"0 0 29 2 */7", "2088-03-01T00:00:00Z", {"2128-02-29T00:00:00Z"}},
 	{"0 0 29 2 */7", "2025-01-01T00:00:00Z", {"2032-02-29T00:00:00Z", "2060-02-29T00:00:00Z"}},
 	/* Steps on ranges and N/S. */
-	{"10-50/20 * * * *", "2025-01-01T00:00:00Z",
+	{"10-50/20 * * * *",
+	 "2025-01-01T00:00:00Z",
 	 {"2025-01-01T00:10:00Z", "2025-01-01T00:30:00Z", "2025-01-01T00:50:00Z",
 	  "2025-01-01T01:10:00Z"}},
-	{"5/10 * * * *", "2025-01-01T00:50:00Z",
+	{"5/10 * * * *",
+	 "2025-01-01T00:50:00Z",
 	 {"2025-01-01T00:55:00Z", "2025-01-01T01:05:00Z", "2025-01-01T01:15:00Z"}},
-	{"0 0 1-30/7 * *", "2025-04-01T00:00:00Z",
+	{"0 0 1-30/7 * *",
+	 "2025-04-01T00:00:00Z",
 	 {"2025-04-08T00:00:00Z", "2025-04-15T00:00:00Z", "2025-04-22T00:00:00Z",
 	  "2025-04-29T00:00:00Z", "2025-05-01T00:00:00Z"}},
 	{"0 */6 * * *", "2025-01-01T05:59:59Z", {"2025-01-01T06:00:00Z", "2025-01-01T12:00:00Z"}},
 	/* Month ends: the 31st skips 30-day months and February. */
-	{"0 0 31 * *", "2025-01-31T00:00:00Z",
+	{"0 0 31 * *",
+	 "2025-01-31T00:00:00Z",
 	 {"2025-03-31T00:00:00Z", "2025-05-31T00:00:00Z", "2025-07-31T00:00:00Z",
 	  "2025-08-31T00:00:00Z", "2025-10-31T00:00:00Z", "2025-12-31T00:00:00Z"}},
 	{"0 0 30 * *", "2025-01-30T00:00:00Z", {"2025-03-30T00:00:00Z", "2025-04-30T00:00:00Z"}},
 	/* Names, mixed case, and ranges of names. 2025-03-31 is a Monday; April
 	 * to December are skipped; 2026-01-01 is a Thursday. */
-	{"0 9 * JAN-MAR mon-fri", "2025-03-28T09:00:00Z",
+	{"0 9 * JAN-MAR mon-fri",
+	 "2025-03-28T09:00:00Z",
 	 {"2025-03-31T09:00:00Z", "2026-01-01T09:00:00Z", "2026-01-02T09:00:00Z",
 	  "2026-01-05T09:00:00Z"}},
-	{"0 9 1 jUn,Dec *", "2025-01-01T00:00:00Z", {"2025-06-01T09:00:00Z", "2025-12-01T09:00:00Z"}},
+	{"0 9 1 jUn,Dec *",
+	 "2025-01-01T00:00:00Z",
+	 {"2025-06-01T09:00:00Z", "2025-12-01T09:00:00Z"}},
 	/* 7 = Sunday, alone and in ranges; SUN closing a range is 7. */
 	{"0 12 * * 7", "2025-01-01T00:00:00Z", {"2025-01-05T12:00:00Z", "2025-01-12T12:00:00Z"}},
 	{"0 12 * * 0", "2025-01-01T00:00:00Z", {"2025-01-05T12:00:00Z"}},
-	{"0 12 * * 5-7", "2025-01-01T00:00:00Z",
+	{"0 12 * * 5-7",
+	 "2025-01-01T00:00:00Z",
 	 {"2025-01-03T12:00:00Z", "2025-01-04T12:00:00Z", "2025-01-05T12:00:00Z",
 	  "2025-01-10T12:00:00Z"}},
-	{"0 12 * * fri-sun", "2025-01-01T00:00:00Z",
+	{"0 12 * * fri-sun",
+	 "2025-01-01T00:00:00Z",
 	 {"2025-01-03T12:00:00Z", "2025-01-04T12:00:00Z", "2025-01-05T12:00:00Z"}},
 	/* Macros, from Thursday 2025-05-15 10:30. */
 	{"@hourly", "2025-05-15T10:30:00Z", {"2025-05-15T11:00:00Z", "2025-05-15T12:00:00Z"}},
@@ -109,10 +119,12 @@ static const struct next_case next_cases[] = {
 	{"59 23 31 12 *", "2025-12-31T23:59:00Z", {"2026-12-31T23:59:00Z"}},
 	{"30 2 * * *", "2024-12-31T03:00:00Z", {"2025-01-01T02:30:00Z"}},
 	/* Lists mixing items. */
-	{"0,30 8-9,17 * * *", "2025-01-01T09:30:00Z",
+	{"0,30 8-9,17 * * *",
+	 "2025-01-01T09:30:00Z",
 	 {"2025-01-01T17:00:00Z", "2025-01-01T17:30:00Z", "2025-01-02T08:00:00Z"}},
 	/* Seconds extension: six fields, seconds first. */
-	{"*/2 * * * * *", "2025-01-01T00:00:00Z",
+	{"*/2 * * * * *",
+	 "2025-01-01T00:00:00Z",
 	 {"2025-01-01T00:00:02Z", "2025-01-01T00:00:04Z", "2025-01-01T00:00:06Z"}},
 	{"*/2 * * * * *", "2025-01-01T00:00:01.500Z", {"2025-01-01T00:00:02Z"}},
 	{"*/2 * * * * *", "2025-12-31T23:59:58Z", {"2026-01-01T00:00:00Z"}},
@@ -136,8 +148,9 @@ static void test_next_table(void **state)
 				fail_msg("'%s' after %s: error %d, want %s", tc->expr, tc->from, rc,
 					 tc->want[k]);
 			if (next != ts(tc->want[k]))
-				fail_msg("'%s' from %s, fire %zu: got %s, want %s", tc->expr, tc->from,
-					 k + 1, cron_format_rfc3339(got, next), tc->want[k]);
+				fail_msg("'%s' from %s, fire %zu: got %s, want %s", tc->expr,
+					 tc->from, k + 1, cron_format_rfc3339(got, next),
+					 tc->want[k]);
 			assert_true(cron_matches(&c, next));
 			t = next;
 		}
@@ -250,11 +263,14 @@ static const struct err_case err_cases[] = {
 	{"*/0 * * * *", "invalid cron '*/0 * * * *': minute: step 0 out of range 1-60"},
 	{"0 0 1-31/0 * *", "invalid cron '0 0 1-31/0 * *': day-of-month: step 0 out of range 1-31"},
 	{"0 */25 * * *", "invalid cron '0 */25 * * *': hour: step 25 out of range 1-24"},
-	{"1/x * * * *", "invalid cron '1/x * * * *': minute: expected a step number after '/', got 'x'"},
-	{"5-1 * * * *", "invalid cron '5-1 * * * *': minute: range 5-1 has its start after its end"},
+	{"1/x * * * *",
+	 "invalid cron '1/x * * * *': minute: expected a step number after '/', got 'x'"},
+	{"5-1 * * * *",
+	 "invalid cron '5-1 * * * *': minute: range 5-1 has its start after its end"},
 	{"0 0 * * FRI-MON",
 	 "invalid cron '0 0 * * FRI-MON': day-of-week: range 5-1 has its start after its end"},
-	{"0 0 * DEC-JAN *", "invalid cron '0 0 * DEC-JAN *': month: range 12-1 has its start after its end"},
+	{"0 0 * DEC-JAN *",
+	 "invalid cron '0 0 * DEC-JAN *': month: range 12-1 has its start after its end"},
 	{"x", "invalid cron 'x': expected 5 fields, got 1"},
 	{"* * * *", "invalid cron '* * * *': expected 5 fields, got 4"},
 	{"* * * * * * *", "invalid cron '* * * * * * *': expected 5 fields, got 7"},
@@ -414,8 +430,9 @@ static void test_against_naive_search(void **state)
 		} else {
 			char g[32], w[32];
 			if (rc != 0 || got != want)
-				fail_msg("'%s' after %" PRId64 ": got %s (rc %d), want %s", b.data, after,
-					 cron_format_rfc3339(g, got), rc, cron_format_rfc3339(w, want));
+				fail_msg("'%s' after %" PRId64 ": got %s (rc %d), want %s", b.data,
+					 after, cron_format_rfc3339(g, got), rc,
+					 cron_format_rfc3339(w, want));
 			compared++;
 		}
 		buf_release(&b);
@@ -518,7 +535,8 @@ static void test_jittered_slots_unique_and_stable(void **state)
 		char key[16];
 		snprintf(key, sizeof key, "TEAM%d", i);
 		uint32_t pj = cron_jitter_seconds(key, cron_jitter_period_s(&c));
-		assert_int_equal(cron_next_jittered(&c, ts("2025-01-01T00:00:00Z"), pj, &slot, &fire), 0);
+		assert_int_equal(
+			cron_next_jittered(&c, ts("2025-01-01T00:00:00Z"), pj, &slot, &fire), 0);
 		int sec = (int)((fire - ts("2025-01-01T00:00:00Z")) / 1000) % 900;
 		if (!used[sec]) {
 			used[sec] = true;
@@ -534,7 +552,8 @@ static void test_format(void **state)
 {
 	(void)state;
 	char out[32];
-	assert_string_equal(cron_format_rfc3339(out, ts("2028-02-29T00:00:00Z")), "2028-02-29T00:00:00Z");
+	assert_string_equal(cron_format_rfc3339(out, ts("2028-02-29T00:00:00Z")),
+			    "2028-02-29T00:00:00Z");
 	assert_string_equal(cron_format_rfc3339(out, 1), "1970-01-01T00:00:00.001Z");
 	assert_string_equal(cron_format_rfc3339(out, -1), "1969-12-31T23:59:59.999Z");
 	assert_string_equal(cron_format_rfc3339(out, CRON_MAX_MS), "9999-12-31T23:59:59.999Z");
@@ -574,7 +593,8 @@ static void test_cli(void **state)
 	char *a1[] = {"cron", "0 0 29 2 *", "--from", "2025-01-01T00:00:00Z", "--count", "3"};
 	run_cli(&r, 6, a1);
 	assert_int_equal(r.rc, 0);
-	assert_string_equal(r.out, "2028-02-29T00:00:00Z\n2032-02-29T00:00:00Z\n2036-02-29T00:00:00Z\n");
+	assert_string_equal(r.out,
+			    "2028-02-29T00:00:00Z\n2032-02-29T00:00:00Z\n2036-02-29T00:00:00Z\n");
 	assert_string_equal(r.err, "");
 
 	/* Epoch milliseconds, --opt=value, default count 5. */
@@ -606,7 +626,8 @@ static void test_cli(void **state)
 	run_cli(&r, 2, a5);
 	assert_int_equal(r.rc, 64);
 	assert_string_equal(r.out, "");
-	assert_string_equal(r.err, "invalid cron '0 0 32 * *': day-of-month: value 32 out of range 1-31\n");
+	assert_string_equal(
+		r.err, "invalid cron '0 0 32 * *': day-of-month: value 32 out of range 1-31\n");
 
 	char *a6[] = {"cron", "0 0 30 2 *"};
 	run_cli(&r, 2, a6);

@@ -14,8 +14,12 @@
 
 static const char *const never[] = {"AUTH_EXPIRED", "FORBIDDEN"};
 static const struct engine_retry_policy policy = {
-	.initial_ms = 1000, .coefficient = 2.0, .max_ms = 10000, .max_attempts = 6,
-	.non_retryable = never, .n_non_retryable = 2,
+	.initial_ms = 1000,
+	.coefficient = 2.0,
+	.max_ms = 10000,
+	.max_attempts = 6,
+	.non_retryable = never,
+	.n_non_retryable = 2,
 };
 
 static void test_backoff_grows_then_caps(void **state)
@@ -76,8 +80,8 @@ static void test_defaults_and_huge_attempts(void **state)
 	assert_true(engine_retry_decide(&zero, 4, "X", 0, &d, &why));
 	assert_int_equal(d, 8000);
 	assert_false(engine_retry_decide(&zero, 5, "X", 0, &d, &why));
-	struct engine_retry_policy many = {.initial_ms = 1000, .coefficient = 10.0,
-					   .max_ms = 60000, .max_attempts = 1000000};
+	struct engine_retry_policy many = {
+		.initial_ms = 1000, .coefficient = 10.0, .max_ms = 60000, .max_attempts = 1000000};
 	assert_true(engine_retry_decide(&many, 900, "X", 0, &d, &why));
 	assert_int_equal(d, 60000); /* no overflow */
 }

@@ -60,11 +60,14 @@ static struct issue issues[50];
 static struct issue broken = {"99", "BROKEN", "broken", "OPEN", 2, {"u1", "ghost", NULL}};
 static struct issue nokey = {"98", "", "no key", "OPEN", 0, {NULL}};
 static const char *const users[][3] = {
-	{"u1", "Ada", "ada@example.com"}, {"u2", "Linus", NULL}, {"u3", "Grace \xF0\x9F\x98\x80", NULL},
+	{"u1", "Ada", "ada@example.com"},
+	{"u2", "Linus", NULL},
+	{"u3", "Grace \xF0\x9F\x98\x80", NULL},
 };
 
 struct counters {
-	int issues_calls, key_calls, summary_calls, comments_calls, comments_parents, author_calls, author_parents;
+	int issues_calls, key_calls, summary_calls, comments_calls, comments_parents, author_calls,
+		author_parents;
 	bool wanted_comments;
 	size_t n_subfields;
 	const char *subfields[8];
@@ -158,8 +161,8 @@ static int r_issue_field(const struct gql_resolve_info *info, const struct gql_v
 }
 
 /* One call for every issue at this level. */
-static int b_comments(const struct gql_resolve_info *info, const struct gql_value *parents, size_t n,
-		      struct gql_value *out)
+static int b_comments(const struct gql_resolve_info *info, const struct gql_value *parents,
+		      size_t n, struct gql_value *out)
 {
 	C.comments_calls++;
 	C.comments_parents += (int)n;
@@ -233,12 +236,24 @@ static int r_search(const struct gql_resolve_info *info, const struct gql_value 
 static void show(struct buf *b, const struct gql_value *v)
 {
 	switch (v->kind) {
-	case GQL_V_NULL: assert_int_equal(buf_puts(b, "null"), 0); break;
-	case GQL_V_INT: assert_int_equal(buf_printf(b, "int:%" PRId64, v->u.i), 0); break;
-	case GQL_V_FLOAT: assert_int_equal(buf_printf(b, "float:%g", v->u.f), 0); break;
-	case GQL_V_STRING: assert_int_equal(buf_printf(b, "str:%s", v->u.str.s), 0); break;
-	case GQL_V_ENUM: assert_int_equal(buf_printf(b, "enum:%s", v->u.str.s), 0); break;
-	case GQL_V_BOOL: assert_int_equal(buf_printf(b, "bool:%d", v->u.b), 0); break;
+	case GQL_V_NULL:
+		assert_int_equal(buf_puts(b, "null"), 0);
+		break;
+	case GQL_V_INT:
+		assert_int_equal(buf_printf(b, "int:%" PRId64, v->u.i), 0);
+		break;
+	case GQL_V_FLOAT:
+		assert_int_equal(buf_printf(b, "float:%g", v->u.f), 0);
+		break;
+	case GQL_V_STRING:
+		assert_int_equal(buf_printf(b, "str:%s", v->u.str.s), 0);
+		break;
+	case GQL_V_ENUM:
+		assert_int_equal(buf_printf(b, "enum:%s", v->u.str.s), 0);
+		break;
+	case GQL_V_BOOL:
+		assert_int_equal(buf_printf(b, "bool:%d", v->u.b), 0);
+		break;
 	case GQL_V_LIST:
 		assert_int_equal(buf_putc(b, '['), 0);
 		for (size_t i = 0; i < v->u.list.n; i++) {
@@ -251,12 +266,14 @@ static void show(struct buf *b, const struct gql_value *v)
 	case GQL_V_OBJECT:
 		assert_int_equal(buf_putc(b, '{'), 0);
 		for (size_t i = 0; i < v->u.obj.n; i++) {
-			assert_int_equal(buf_printf(b, "%s%s=", i ? " " : "", v->u.obj.fields[i].name), 0);
+			assert_int_equal(
+				buf_printf(b, "%s%s=", i ? " " : "", v->u.obj.fields[i].name), 0);
 			show(b, &v->u.obj.fields[i].value);
 		}
 		assert_int_equal(buf_putc(b, '}'), 0);
 		break;
-	default: assert_int_equal(buf_puts(b, "?"), 0);
+	default:
+		assert_int_equal(buf_puts(b, "?"), 0);
 	}
 }
 
@@ -377,16 +394,25 @@ static int setup(void **state)
 		const char *coord;
 		gql_resolve_fn fn;
 	} binds[] = {
-		{"Query.issues", r_issues}, {"Query.issue", r_issue}, {"Query.node", r_node},
-		{"Query.search", r_search}, {"Query.echo", r_echo}, {"Query.fails", r_fails},
-		{"Query.failsNonNull", r_fails}, {"Query.brokenIssues", r_broken},
-		{"Query.brokenIssuesStrict", r_broken}, {"Query.badInt", r_bad_int},
-		{"Query.text", r_text}, {"Query.wrongAbstract", r_wrong_abstract},
-		{"Mutation.incr", r_incr}, {"Query.issuePage", r_issue_page},
+		{"Query.issues", r_issues},
+		{"Query.issue", r_issue},
+		{"Query.node", r_node},
+		{"Query.search", r_search},
+		{"Query.echo", r_echo},
+		{"Query.fails", r_fails},
+		{"Query.failsNonNull", r_fails},
+		{"Query.brokenIssues", r_broken},
+		{"Query.brokenIssuesStrict", r_broken},
+		{"Query.badInt", r_bad_int},
+		{"Query.text", r_text},
+		{"Query.wrongAbstract", r_wrong_abstract},
+		{"Mutation.incr", r_incr},
+		{"Query.issuePage", r_issue_page},
 	};
 	for (size_t i = 0; i < JS_ARRAY_LEN(binds); i++)
 		assert_int_equal(gql_schema_bind(S, binds[i].coord, binds[i].fn, NULL), 0);
-	static const char *const issue_fields[] = {"id", "key", "summary", "status", "labels", "created"};
+	static const char *const issue_fields[] = {"id",     "key",    "summary",
+						   "status", "labels", "created"};
 	char coord[64];
 	for (size_t i = 0; i < JS_ARRAY_LEN(issue_fields); i++) {
 		snprintf(coord, sizeof coord, "Issue.%s", issue_fields[i]);
@@ -424,8 +450,11 @@ static int teardown(void **state)
 static char *run_full(struct gql_engine *e, const char *q, const char *vars, const char *opname,
 		      bool mut, int *rc_out)
 {
-	struct gql_request rq = {.query = q, .query_len = strlen(q), .variables_json = vars,
-				 .operation_name = opname, .allow_mutations = mut};
+	struct gql_request rq = {.query = q,
+				 .query_len = strlen(q),
+				 .variables_json = vars,
+				 .operation_name = opname,
+				 .allow_mutations = mut};
 	struct buf out = BUF_INIT;
 	int rc = gql_execute(e, &rq, &out);
 	if (rc_out)
@@ -467,15 +496,20 @@ static void expect_has(const char *q, const char *vars, const char *want, int wa
 static void test_basic_aliases_typename(void **state)
 {
 	(void)state;
-	expect("{ issue(key: \"ISS-2\") { __typename k: key summary status labels created } }", NULL,
+	expect("{ issue(key: \"ISS-2\") { __typename k: key summary status labels created } }",
+	       NULL,
 	       "{\"data\":{\"issue\":{\"__typename\":\"Issue\",\"k\":\"ISS-2\",\"summary\":\"Summary 2\","
-	       "\"status\":\"OPEN\",\"labels\":[\"a\",\"b\"],\"created\":\"2024-01-02T03:04:05Z\"}}}", 0);
-	expect("{ a: issue(key: \"ISS-1\") { key } b: issue(key: \"nope\") { key } __typename }", NULL,
-	       "{\"data\":{\"a\":{\"key\":\"ISS-1\"},\"b\":null,\"__typename\":\"Query\"}}", 0);
+	       "\"status\":\"OPEN\",\"labels\":[\"a\",\"b\"],\"created\":\"2024-01-02T03:04:05Z\"}}}",
+	       0);
+	expect("{ a: issue(key: \"ISS-1\") { key } b: issue(key: \"nope\") { key } __typename }",
+	       NULL, "{\"data\":{\"a\":{\"key\":\"ISS-1\"},\"b\":null,\"__typename\":\"Query\"}}",
+	       0);
 	/* Merged fields appear once, in first-seen order. */
 	expect("{ issue(key: \"ISS-3\") { key ... on Issue { summary key } ...F } } "
-	       "fragment F on Issue { status summary }", NULL,
-	       "{\"data\":{\"issue\":{\"key\":\"ISS-3\",\"summary\":\"Summary 3\",\"status\":\"OPEN\"}}}", 0);
+	       "fragment F on Issue { status summary }",
+	       NULL,
+	       "{\"data\":{\"issue\":{\"key\":\"ISS-3\",\"summary\":\"Summary 3\",\"status\":\"OPEN\"}}}",
+	       0);
 }
 
 static void test_variables_and_defaults(void **state)
@@ -497,18 +531,23 @@ static void test_variables_and_defaults(void **state)
 	expect("query ($f: IssueFilter) { issues(first: 3, filter: $f) { key status } }",
 	       "{\"f\": {\"status\": \"DONE\"}}",
 	       "{\"data\":{\"issues\":[{\"key\":\"ISS-1\",\"status\":\"DONE\"},{\"key\":\"ISS-6\","
-	       "\"status\":\"DONE\"},{\"key\":\"ISS-11\",\"status\":\"DONE\"}]}}", 0);
+	       "\"status\":\"DONE\"},{\"key\":\"ISS-11\",\"status\":\"DONE\"}]}}",
+	       0);
 	expect("query ($f: IssueFilter) { echo(in: $f) }", "{\"f\": {\"keys\": \"K-1\"}}",
 	       "{\"data\":{\"echo\":\"{in={keys=[str:K-1] limit=int:50}}\"}}", 0);
 	expect("{ echo(i: 1, f: 2, s: \"x\", b: true, id: 7, st: DONE, l: 5, "
-	       "in: {status: OPEN, keys: [\"A\", \"B\"]}, dt: {any: [1, \"two\"]}) }", NULL,
+	       "in: {status: OPEN, keys: [\"A\", \"B\"]}, dt: {any: [1, \"two\"]}) }",
+	       NULL,
 	       "{\"data\":{\"echo\":\"{i=int:1 f=float:2 s=str:x b=bool:1 id=str:7 st=enum:DONE "
 	       "l=[int:5] in={status=enum:OPEN keys=[str:A str:B] limit=int:50} "
-	       "dt={any=[int:1 str:two]}}\"}}", 0);
+	       "dt={any=[int:1 str:two]}}\"}}",
+	       0);
 	expect("query ($i: Int, $id: ID, $l: [Int], $f: Float) { echo(i: $i, id: $id, l: $l, f: $f) }",
 	       "{\"i\": -5, \"id\": 12, \"l\": [1, null, 3], \"f\": 1.5}",
-	       "{\"data\":{\"echo\":\"{i=int:-5 f=float:1.5 id=str:12 l=[int:1 null int:3]}\"}}", 0);
-	expect("query ($i: Int) { echo(l: [$i]) }", NULL, "{\"data\":{\"echo\":\"{l=[null]}\"}}", 0);
+	       "{\"data\":{\"echo\":\"{i=int:-5 f=float:1.5 id=str:12 l=[int:1 null int:3]}\"}}",
+	       0);
+	expect("query ($i: Int) { echo(l: [$i]) }", NULL, "{\"data\":{\"echo\":\"{l=[null]}\"}}",
+	       0);
 	expect("query ($i: Int) { echo(i: $i) }", "{\"i\": null}",
 	       "{\"data\":{\"echo\":\"{i=null}\"}}", 0);
 }
@@ -536,7 +575,8 @@ static void test_coercion_errors(void **state)
 		   "Field \\\"nope\\\" is not defined by type \\\"IssueFilter\\\"", -1);
 	expect_has("query ($f: IssueFilter) { echo(in: $f) }", "{\"f\": {\"keys\": [null]}}",
 		   "not to be null", -1);
-	expect_has("query ($b: Boolean) { echo(b: $b) }", "{\"b\": 1}", "Boolean cannot represent", -1);
+	expect_has("query ($b: Boolean) { echo(b: $b) }", "{\"b\": 1}", "Boolean cannot represent",
+		   -1);
 	expect_has("{ echo(s: \"x\") }", "[1]", "variables must be a JSON object", -1);
 	expect_has("{ echo(s: \"x\") }", "{bad json", "variables must be a JSON object", -1);
 	/* Valid requests are not affected by extra variables. */
@@ -561,10 +601,12 @@ static void test_fragments_and_directives(void **state)
 			"}\n"
 			"fragment F on Issue { status s2: summary @skip(if: true) }";
 	expect(q, "{\"yes\": true}",
-	       "{\"data\":{\"issue\":{\"summary\":\"Summary 4\",\"status\":\"OPEN\",\"nid\":\"4\"}}}", 0);
+	       "{\"data\":{\"issue\":{\"summary\":\"Summary 4\",\"status\":\"OPEN\",\"nid\":\"4\"}}}",
+	       0);
 	expect(q, "{\"yes\": false, \"no\": true}",
 	       "{\"data\":{\"issue\":{\"key\":\"ISS-4\",\"id\":\"4\",\"labels\":[\"a\",\"b\"],"
-	       "\"nid\":\"4\"}}}", 0);
+	       "\"nid\":\"4\"}}}",
+	       0);
 }
 
 static void test_abstract_types(void **state)
@@ -572,13 +614,17 @@ static void test_abstract_types(void **state)
 	(void)state;
 	expect("{ a: node(id: \"3\") { __typename id ... on Issue { key } ... on User { name } } "
 	       "b: node(id: \"u2\") { __typename id ... on Issue { key } ... on User { name email } } "
-	       "c: node(id: \"none\") { id } }", NULL,
+	       "c: node(id: \"none\") { id } }",
+	       NULL,
 	       "{\"data\":{\"a\":{\"__typename\":\"Issue\",\"id\":\"3\",\"key\":\"ISS-3\"},"
 	       "\"b\":{\"__typename\":\"User\",\"id\":\"u2\",\"name\":\"Linus\",\"email\":null},"
-	       "\"c\":null}}", 0);
-	expect("{ search(text: \"x\") { __typename ... on Issue { key } ... on User { name } } }", NULL,
+	       "\"c\":null}}",
+	       0);
+	expect("{ search(text: \"x\") { __typename ... on Issue { key } ... on User { name } } }",
+	       NULL,
 	       "{\"data\":{\"search\":[{\"__typename\":\"Issue\",\"key\":\"ISS-1\"},"
-	       "{\"__typename\":\"User\",\"name\":\"Nine\"}]}}", 0);
+	       "{\"__typename\":\"User\",\"name\":\"Nine\"}]}}",
+	       0);
 	expect_has("{ wrongAbstract { id } }", NULL,
 		   "Abstract type \\\"Node\\\" must resolve to an Object type at runtime", 1);
 }
@@ -590,12 +636,14 @@ static void test_errors_and_null_propagation(void **state)
 	expect("{ fails ok: issue(key: \"ISS-1\") { key } }", NULL,
 	       "{\"errors\":[{\"message\":\"the Jira token of 'ops' expired\",\"locations\":[{\"line\":1,"
 	       "\"column\":3}],\"path\":[\"fails\"],\"extensions\":{\"code\":\"AUTH_EXPIRED\"}}],"
-	       "\"data\":{\"fails\":null,\"ok\":{\"key\":\"ISS-1\"}}}", 1);
+	       "\"data\":{\"fails\":null,\"ok\":{\"key\":\"ISS-1\"}}}",
+	       1);
 	/* A failing non-null root field nulls the whole data. */
 	expect("{ ok: issue(key: \"ISS-1\") { key } failsNonNull }", NULL,
 	       "{\"errors\":[{\"message\":\"the Jira token of 'ops' expired\",\"locations\":[{\"line\":1,"
 	       "\"column\":35}],\"path\":[\"failsNonNull\"],\"extensions\":{\"code\":\"AUTH_EXPIRED\"}}],"
-	       "\"data\":null}", 1);
+	       "\"data\":null}",
+	       1);
 	/*
 	 * A null non-null field nulls its object; the nullable list item stops
 	 * it. The failed object's later fields are not resolved.
@@ -606,24 +654,29 @@ static void test_errors_and_null_propagation(void **state)
 	       "\"locations\":[{\"line\":1,\"column\":18}],\"path\":[\"brokenIssues\",1,\"key\"],"
 	       "\"extensions\":{\"code\":\"INTERNAL_ERROR\"}}],"
 	       "\"data\":{\"brokenIssues\":[{\"key\":\"ISS-1\",\"summary\":\"Summary 1\"},null,"
-	       "{\"key\":\"ISS-3\",\"summary\":\"Summary 3\"}]}}", 1);
+	       "{\"key\":\"ISS-3\",\"summary\":\"Summary 3\"}]}}",
+	       1);
 	assert_int_equal(C.summary_calls, 2);
 	/* With non-null items the whole list becomes null. */
-	expect_has("{ brokenIssuesStrict { key } }", NULL,
-		   "\"path\":[\"brokenIssuesStrict\",1,\"key\"],\"extensions\":{\"code\":\"INTERNAL_ERROR\"}}],"
-		   "\"data\":{\"brokenIssuesStrict\":null}}", 1);
+	expect_has(
+		"{ brokenIssuesStrict { key } }", NULL,
+		"\"path\":[\"brokenIssuesStrict\",1,\"key\"],\"extensions\":{\"code\":\"INTERNAL_ERROR\"}}],"
+		"\"data\":{\"brokenIssuesStrict\":null}}",
+		1);
 	/*
 	 * Deep: author User! fails -> Comment null -> [Comment!]! fails ->
 	 * issue.comments is non-null -> issue (nullable) becomes null. One error.
 	 */
 	int rc;
 	char *got = run("{ issue(key: \"BROKEN\") { key comments { body author { name } } } "
-			"other: issue(key: \"ISS-1\") { key } }", NULL, &rc);
+			"other: issue(key: \"ISS-1\") { key } }",
+			NULL, &rc);
 	assert_int_equal(rc, 1);
-	const char *want = "{\"errors\":[{\"message\":\"Cannot return null for non-nullable field "
-			   "Comment.author.\",\"locations\":[{\"line\":1,\"column\":46}],\"path\":"
-			   "[\"issue\",\"comments\",1,\"author\"],\"extensions\":{\"code\":"
-			   "\"INTERNAL_ERROR\"}}],\"data\":{\"issue\":null,\"other\":{\"key\":\"ISS-1\"}}}";
+	const char *want =
+		"{\"errors\":[{\"message\":\"Cannot return null for non-nullable field "
+		"Comment.author.\",\"locations\":[{\"line\":1,\"column\":46}],\"path\":"
+		"[\"issue\",\"comments\",1,\"author\"],\"extensions\":{\"code\":"
+		"\"INTERNAL_ERROR\"}}],\"data\":{\"issue\":null,\"other\":{\"key\":\"ISS-1\"}}}";
 	if (strcmp(got, want))
 		fail_msg("got %s", got);
 	free(got);
@@ -638,7 +691,8 @@ static void test_json_output(void **state)
 	/* Escapes, NUL kept, 4-byte characters kept, invalid UTF-8 replaced. */
 	expect("{ text }", NULL,
 	       "{\"data\":{\"text\":\"q\\\"b\\\\s\\n\\u0001 \xF0\x9F\x98\x80 bad:\xEF\xBF\xBD(\xEF\xBF\xBD "
-	       "end\\u0000after\"}}", 0);
+	       "end\\u0000after\"}}",
+	       0);
 	expect("{ node(id: \"u3\") { ... on User { name } } }", NULL,
 	       "{\"data\":{\"node\":{\"name\":\"Grace \xF0\x9F\x98\x80\"}}}", 0);
 }
@@ -648,8 +702,8 @@ static void test_mutations(void **state)
 	(void)state;
 	C.counter = 0;
 	int rc;
-	char *got = run_full(E, "mutation { a: incr(by: 1) b: incr(by: 10) c: incr(by: 100) }", NULL,
-			     NULL, true, &rc);
+	char *got = run_full(E, "mutation { a: incr(by: 1) b: incr(by: 10) c: incr(by: 100) }",
+			     NULL, NULL, true, &rc);
 	assert_string_equal(got, "{\"data\":{\"a\":1,\"b\":11,\"c\":111}}");
 	assert_int_equal(rc, 0);
 	free(got);
@@ -705,7 +759,8 @@ static void test_batch_resolvers(void **state)
 			    "comment 2 on ISS-50");
 	/* Issue 50 (index 49): authors users[(49 + j) % 3] -> j=2: users[0]. */
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(
-				    cJSON_GetObjectItemCaseSensitive(c2, "author"), "name")->valuestring,
+				    cJSON_GetObjectItemCaseSensitive(c2, "author"), "name")
+				    ->valuestring,
 			    "Ada");
 	cJSON_Delete(j);
 	free(got);
@@ -731,8 +786,8 @@ static void test_cache(void **state)
 	assert_int_equal(st.hits, 1);
 	assert_int_equal(st.misses, 1);
 	free(run_full(e, q2, NULL, NULL, false, NULL));
-	free(run_full(e, q3, NULL, NULL, false, NULL)); /* evicts q1 */
-	free(run_full(e, q2, NULL, NULL, false, NULL)); /* hit */
+	free(run_full(e, q3, NULL, NULL, false, NULL));       /* evicts q1 */
+	free(run_full(e, q2, NULL, NULL, false, NULL));       /* hit */
 	char *got = run_full(e, q1, NULL, NULL, false, NULL); /* miss again */
 	assert_string_equal(got, "{\"data\":{\"issue\":{\"key\":\"ISS-1\"}}}");
 	free(got);
@@ -764,17 +819,25 @@ static void test_http_body(void **state)
 	int rc;
 	char *got = body("{\"query\": \"query A { a: issue(key: \\\"ISS-1\\\") { key } } "
 			 "query B($k: String!) { issue(key: $k) { summary } }\", "
-			 "\"operationName\": \"B\", \"variables\": {\"k\": \"ISS-7\"}}", &rc);
+			 "\"operationName\": \"B\", \"variables\": {\"k\": \"ISS-7\"}}",
+			 &rc);
 	assert_string_equal(got, "{\"data\":{\"issue\":{\"summary\":\"Summary 7\"}}}");
 	assert_int_equal(rc, 0);
 	free(got);
-	got = body("{\"query\": \"{ issue(key: \\\"ISS-1\\\") { key } }\", \"operationName\": null, "
-		   "\"variables\": null}", &rc);
+	got = body(
+		"{\"query\": \"{ issue(key: \\\"ISS-1\\\") { key } }\", \"operationName\": null, "
+		"\"variables\": null}",
+		&rc);
 	assert_string_equal(got, "{\"data\":{\"issue\":{\"key\":\"ISS-1\"}}}");
 	free(got);
 	static const char *const bad[] = {
-		"", "[]", "{}", "{\"query\": 1}", "{\"query\": \"{ fails }\", \"variables\": []}",
-		"{\"query\": \"{ fails }\", \"operationName\": 3}", "{\"query\": \"{ fails }\"",
+		"",
+		"[]",
+		"{}",
+		"{\"query\": 1}",
+		"{\"query\": \"{ fails }\", \"variables\": []}",
+		"{\"query\": \"{ fails }\", \"operationName\": 3}",
+		"{\"query\": \"{ fails }\"",
 	};
 	for (size_t i = 0; i < JS_ARRAY_LEN(bad); i++) {
 		got = body(bad[i], &rc);
@@ -804,7 +867,8 @@ static void *worker(void *p)
 		struct buf out = BUF_INIT;
 		char want[128];
 		snprintf(want, sizeof want,
-			 "{\"data\":{\"issue\":{\"summary\":\"Summary %d\",\"id\":\"%d\"}}}", k + 1, k + 1);
+			 "{\"data\":{\"issue\":{\"summary\":\"Summary %d\",\"id\":\"%d\"}}}", k + 1,
+			 k + 1);
 		if (gql_execute(ta->e, &rq, &out) != 0 || strcmp(out.data, want) != 0)
 			ta->bad++;
 		buf_release(&out);
@@ -876,17 +940,20 @@ static void test_limits(void **state)
 	gql_limits_default(&lim);
 	lim.max_cost = 25;
 	e = gql_engine_new(S, &lim, 0);
-	const char *cq = "{ issuePage(first: 5) { edges { node { comments(first: 2) { body } } } } }";
+	const char *cq =
+		"{ issuePage(first: 5) { edges { node { comments(first: 2) { body } } } } }";
 	got = run_full(e, cq, NULL, NULL, false, &rc);
 	assert_non_null(strstr(got, "cost of 26,"));
 	free(got);
 	gql_engine_free(e);
 	lim.max_cost = 26;
 	e = gql_engine_new(S, &lim, 0);
-	got = run_full(e, "{ issuePage(first: 2) { total edges { cursor node { key } } } }", NULL, NULL,
-		       false, &rc);
-	assert_string_equal(got, "{\"data\":{\"issuePage\":{\"total\":50,\"edges\":[{\"cursor\":\"1\","
-				 "\"node\":{\"key\":\"ISS-1\"}},{\"cursor\":\"2\",\"node\":{\"key\":\"ISS-2\"}}]}}}");
+	got = run_full(e, "{ issuePage(first: 2) { total edges { cursor node { key } } } }", NULL,
+		       NULL, false, &rc);
+	assert_string_equal(
+		got,
+		"{\"data\":{\"issuePage\":{\"total\":50,\"edges\":[{\"cursor\":\"1\","
+		"\"node\":{\"key\":\"ISS-1\"}},{\"cursor\":\"2\",\"node\":{\"key\":\"ISS-2\"}}]}}}");
 	free(got);
 	got = run_full(e, cq, NULL, NULL, false, &rc);
 	assert_int_equal(rc, 0);

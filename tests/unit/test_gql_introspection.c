@@ -43,116 +43,115 @@ static const char SDL[] =
 
 /* What graphql-js 16.15 getIntrospectionQuery({specifiedByUrl: true,
  * directiveIsRepeatable: true}) sends, written out independently. */
-static const char INTROSPECTION_QUERY[] =
-	"\n"
-	"    query IntrospectionQuery {\n"
-	"      __schema {\n"
-	"        \n"
-	"        queryType { name kind }\n"
-	"        mutationType { name kind }\n"
-	"        subscriptionType { name kind }\n"
-	"        types {\n"
-	"          ...FullType\n"
-	"        }\n"
-	"        directives {\n"
-	"          name\n"
-	"          description\n"
-	"          isRepeatable\n"
-	"          \n"
-	"          \n"
-	"          locations\n"
-	"          args {\n"
-	"            ...InputValue\n"
-	"          }\n"
-	"        }\n"
-	"      }\n"
-	"    }\n"
-	"\n"
-	"    fragment FullType on __Type {\n"
-	"      kind\n"
-	"      name\n"
-	"      description\n"
-	"      specifiedByURL\n"
-	"      \n"
-	"      fields(includeDeprecated: true) {\n"
-	"        name\n"
-	"        description\n"
-	"        args {\n"
-	"          ...InputValue\n"
-	"        }\n"
-	"        type {\n"
-	"          ...TypeRef\n"
-	"        }\n"
-	"        isDeprecated\n"
-	"        deprecationReason\n"
-	"      }\n"
-	"      inputFields {\n"
-	"        ...InputValue\n"
-	"      }\n"
-	"      interfaces {\n"
-	"        ...TypeRef\n"
-	"      }\n"
-	"      enumValues(includeDeprecated: true) {\n"
-	"        name\n"
-	"        description\n"
-	"        isDeprecated\n"
-	"        deprecationReason\n"
-	"      }\n"
-	"      possibleTypes {\n"
-	"        ...TypeRef\n"
-	"      }\n"
-	"    }\n"
-	"\n"
-	"    fragment InputValue on __InputValue {\n"
-	"      name\n"
-	"      description\n"
-	"      type { ...TypeRef }\n"
-	"      defaultValue\n"
-	"      \n"
-	"      \n"
-	"    }\n"
-	"\n"
-	"    fragment TypeRef on __Type {\n"
-	"      kind\n"
-	"      name\n"
-	"      ofType {\n"
-	"        name\n"
-	"        kind\n"
-	"        ofType {\n"
-	"          name\n"
-	"          kind\n"
-	"          ofType {\n"
-	"            name\n"
-	"            kind\n"
-	"            ofType {\n"
-	"              name\n"
-	"              kind\n"
-	"              ofType {\n"
-	"                name\n"
-	"                kind\n"
-	"                ofType {\n"
-	"                  name\n"
-	"                  kind\n"
-	"                  ofType {\n"
-	"                    name\n"
-	"                    kind\n"
-	"                    ofType {\n"
-	"                      name\n"
-	"                      kind\n"
-	"                      ofType {\n"
-	"                        name\n"
-	"                        kind\n"
-	"                      }\n"
-	"                    }\n"
-	"                  }\n"
-	"                }\n"
-	"              }\n"
-	"            }\n"
-	"          }\n"
-	"        }\n"
-	"      }\n"
-	"    }\n"
-	"  ";
+static const char INTROSPECTION_QUERY[] = "\n"
+					  "    query IntrospectionQuery {\n"
+					  "      __schema {\n"
+					  "        \n"
+					  "        queryType { name kind }\n"
+					  "        mutationType { name kind }\n"
+					  "        subscriptionType { name kind }\n"
+					  "        types {\n"
+					  "          ...FullType\n"
+					  "        }\n"
+					  "        directives {\n"
+					  "          name\n"
+					  "          description\n"
+					  "          isRepeatable\n"
+					  "          \n"
+					  "          \n"
+					  "          locations\n"
+					  "          args {\n"
+					  "            ...InputValue\n"
+					  "          }\n"
+					  "        }\n"
+					  "      }\n"
+					  "    }\n"
+					  "\n"
+					  "    fragment FullType on __Type {\n"
+					  "      kind\n"
+					  "      name\n"
+					  "      description\n"
+					  "      specifiedByURL\n"
+					  "      \n"
+					  "      fields(includeDeprecated: true) {\n"
+					  "        name\n"
+					  "        description\n"
+					  "        args {\n"
+					  "          ...InputValue\n"
+					  "        }\n"
+					  "        type {\n"
+					  "          ...TypeRef\n"
+					  "        }\n"
+					  "        isDeprecated\n"
+					  "        deprecationReason\n"
+					  "      }\n"
+					  "      inputFields {\n"
+					  "        ...InputValue\n"
+					  "      }\n"
+					  "      interfaces {\n"
+					  "        ...TypeRef\n"
+					  "      }\n"
+					  "      enumValues(includeDeprecated: true) {\n"
+					  "        name\n"
+					  "        description\n"
+					  "        isDeprecated\n"
+					  "        deprecationReason\n"
+					  "      }\n"
+					  "      possibleTypes {\n"
+					  "        ...TypeRef\n"
+					  "      }\n"
+					  "    }\n"
+					  "\n"
+					  "    fragment InputValue on __InputValue {\n"
+					  "      name\n"
+					  "      description\n"
+					  "      type { ...TypeRef }\n"
+					  "      defaultValue\n"
+					  "      \n"
+					  "      \n"
+					  "    }\n"
+					  "\n"
+					  "    fragment TypeRef on __Type {\n"
+					  "      kind\n"
+					  "      name\n"
+					  "      ofType {\n"
+					  "        name\n"
+					  "        kind\n"
+					  "        ofType {\n"
+					  "          name\n"
+					  "          kind\n"
+					  "          ofType {\n"
+					  "            name\n"
+					  "            kind\n"
+					  "            ofType {\n"
+					  "              name\n"
+					  "              kind\n"
+					  "              ofType {\n"
+					  "                name\n"
+					  "                kind\n"
+					  "                ofType {\n"
+					  "                  name\n"
+					  "                  kind\n"
+					  "                  ofType {\n"
+					  "                    name\n"
+					  "                    kind\n"
+					  "                    ofType {\n"
+					  "                      name\n"
+					  "                      kind\n"
+					  "                      ofType {\n"
+					  "                        name\n"
+					  "                        kind\n"
+					  "                      }\n"
+					  "                    }\n"
+					  "                  }\n"
+					  "                }\n"
+					  "              }\n"
+					  "            }\n"
+					  "          }\n"
+					  "        }\n"
+					  "      }\n"
+					  "    }\n"
+					  "  ";
 
 static struct gql_schema *S;
 static struct gql_engine *E;
@@ -213,7 +212,8 @@ static const char *str(const cJSON *o, const char *k)
 static cJSON *by_name(const cJSON *arr, const char *name)
 {
 	const cJSON *it;
-	cJSON_ArrayForEach(it, arr) {
+	cJSON_ArrayForEach(it, arr)
+	{
 		const char *n = str(it, "name");
 		if (n && !strcmp(n, name))
 			return (cJSON *)it;
@@ -225,7 +225,8 @@ static cJSON *by_name(const cJSON *arr, const char *name)
 static bool has_name(const cJSON *arr, const char *name)
 {
 	const cJSON *it;
-	cJSON_ArrayForEach(it, arr) {
+	cJSON_ArrayForEach(it, arr)
+	{
 		const char *n = str(it, "name");
 		if (n && !strcmp(n, name))
 			return true;
@@ -266,9 +267,28 @@ static void test_standard_query(void **state)
 	assert_true(cJSON_IsNull(get(sch, "subscriptionType")));
 	cJSON *types = get(sch, "types");
 	static const char *const expected[] = {
-		"Query", "Mutation", "Issue", "User", "Comment", "Node", "SearchResult", "Status",
-		"IssueFilter", "DateTime", "String", "Int", "Float", "Boolean", "ID", "__Schema",
-		"__Type", "__TypeKind", "__Field", "__InputValue", "__EnumValue", "__Directive",
+		"Query",
+		"Mutation",
+		"Issue",
+		"User",
+		"Comment",
+		"Node",
+		"SearchResult",
+		"Status",
+		"IssueFilter",
+		"DateTime",
+		"String",
+		"Int",
+		"Float",
+		"Boolean",
+		"ID",
+		"__Schema",
+		"__Type",
+		"__TypeKind",
+		"__Field",
+		"__InputValue",
+		"__EnumValue",
+		"__Directive",
 		"__DirectiveLocation",
 	};
 	for (size_t i = 0; i < JS_ARRAY_LEN(expected); i++)
@@ -356,7 +376,8 @@ static void test_standard_query(void **state)
 	cJSON *cost = by_name(dirs, "cost");
 	assert_true(cJSON_IsTrue(get(cost, "isRepeatable")));
 	/* Locations in declaration order. */
-	assert_string_equal(cJSON_GetArrayItem(get(cost, "locations"), 0)->valuestring, "FIELD_DEFINITION");
+	assert_string_equal(cJSON_GetArrayItem(get(cost, "locations"), 0)->valuestring,
+			    "FIELD_DEFINITION");
 	assert_string_equal(cJSON_GetArrayItem(get(cost, "locations"), 1)->valuestring, "OBJECT");
 	cJSON_Delete(j);
 }
@@ -364,11 +385,12 @@ static void test_standard_query(void **state)
 static void test_type_lookup_and_deprecation_filter(void **state)
 {
 	(void)state;
-	cJSON *j = exec_json("{ t: __type(name: \"Issue\") { name kind fields { name } } "
-			     "n: __type(name: \"Nope\") { name } "
-			     "s: __type(name: \"Status\") { enumValues { name } } "
-			     "w: __type(name: \"Query\") { fields { name type { kind ofType { kind ofType "
-			     "{ kind ofType { kind name } } } } } } __typename }");
+	cJSON *j = exec_json(
+		"{ t: __type(name: \"Issue\") { name kind fields { name } } "
+		"n: __type(name: \"Nope\") { name } "
+		"s: __type(name: \"Status\") { enumValues { name } } "
+		"w: __type(name: \"Query\") { fields { name type { kind ofType { kind ofType "
+		"{ kind ofType { kind name } } } } } } __typename }");
 	cJSON *d = get(j, "data");
 	cJSON *t = get(d, "t");
 	assert_string_equal(str(t, "name"), "Issue");

@@ -212,8 +212,8 @@ static void test_numbers(void **state)
 	assert_string_equal(str_arg("{ f(n: 0) }"), "0");
 	assert_string_equal(str_arg("{ f(n: -0.5) }"), "-0.5");
 	assert_string_equal(str_arg("{ f(n: 12E+2) }"), "12E+2");
-	static const char *const bad[] = {"{ f(n: 01) }", "{ f(n: 1.) }", "{ f(n: 1a) }",
-					  "{ f(n: .5) }", "{ f(n: 1e) }", "{ f(n: -) }",
+	static const char *const bad[] = {"{ f(n: 01) }",   "{ f(n: 1.) }", "{ f(n: 1a) }",
+					  "{ f(n: .5) }",   "{ f(n: 1e) }", "{ f(n: -) }",
 					  "{ f(n: 1.5.2) }"};
 	for (size_t i = 0; i < JS_ARRAY_LEN(bad); i++)
 		parse_fail(bad[i], NULL);

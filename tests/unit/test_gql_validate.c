@@ -96,12 +96,14 @@ static void test_operations(void **state)
 static void test_field_selections(void **state)
 {
 	(void)state;
-	invalid("{ dog { meowVolume } }", "Cannot query field \\\"meowVolume\\\" on type \\\"Dog\\\"");
+	invalid("{ dog { meowVolume } }",
+		"Cannot query field \\\"meowVolume\\\" on type \\\"Dog\\\"");
 	invalid("{ pets { nickname } }", "on type \\\"Pet\\\"");
 	invalid("{ catOrDog { name } }", "on type \\\"CatOrDog\\\"");
 	valid("{ catOrDog { __typename ... on Cat { meowVolume } ... on Pet { name } } }");
 	valid("{ __typename __schema { queryType { name } } __type(name: \"Dog\") { name } }");
-	invalid("{ dog { __schema { queryType { name } } } }", "Cannot query field \\\"__schema\\\"");
+	invalid("{ dog { __schema { queryType { name } } } }",
+		"Cannot query field \\\"__schema\\\"");
 }
 
 static void test_field_merging(void **state)
@@ -112,7 +114,8 @@ static void test_field_merging(void **state)
 	invalid("{ dog { doesKnowCommand(dogCommand: SIT) doesKnowCommand(dogCommand: HEEL) } }",
 		"differing arguments");
 	invalid("query ($a: DogCommand!, $b: DogCommand!) { dog { doesKnowCommand(dogCommand: $a) "
-		"doesKnowCommand(dogCommand: $b) } }", "differing arguments");
+		"doesKnowCommand(dogCommand: $b) } }",
+		"differing arguments");
 	invalid("{ dog { ...A ...B } } fragment A on Dog { x: name } fragment B on Dog { x: nickname }",
 		"different fields");
 	invalid("{ dog { owner { x: name } } dog { owner { x: id } } }", "different fields");
@@ -138,11 +141,13 @@ static void test_arguments(void **state)
 {
 	(void)state;
 	invalid("{ dog { name(unknown: true) } }", "Unknown argument \\\"unknown\\\" on field");
-	invalid("{ dog @skip(unless: true) { id } }", "Unknown argument \\\"unless\\\" on directive");
+	invalid("{ dog @skip(unless: true) { id } }",
+		"Unknown argument \\\"unless\\\" on directive");
 	invalid("{ dog { name(surname: true, surname: false) } }",
 		"There can be only one argument named \\\"surname\\\"");
 	valid("{ dog { name(surname: true) } }");
-	invalid("{ dog { doesKnowCommand } }", "argument \\\"dogCommand\\\" of type \\\"DogCommand!\\\" "
+	invalid("{ dog { doesKnowCommand } }",
+		"argument \\\"dogCommand\\\" of type \\\"DogCommand!\\\" "
 		"is required");
 	invalid("{ nonNullBool(b: null) }", "Expected value of type \\\"Boolean!\\\", found null");
 	invalid("{ dog @include { id } }", "Directive \\\"@include\\\" argument \\\"if\\\"");
@@ -166,7 +171,8 @@ static void test_fragments(void **state)
 	valid("{ dog { ...A } } fragment A on Dog { ...B } fragment B on Dog { name }");
 	/* Fragment spread is possible. */
 	invalid("{ dog { ... on Cat { meowVolume } } }", "can never be of type \\\"Cat\\\"");
-	invalid("{ dog { ...C } } fragment C on Cat { meowVolume }", "Fragment \\\"C\\\" cannot be spread");
+	invalid("{ dog { ...C } } fragment C on Cat { meowVolume }",
+		"Fragment \\\"C\\\" cannot be spread");
 	invalid("{ catOrDog { ... on Human { name } } }", "can never be of type \\\"Human\\\"");
 	invalid("{ pets { ... on Human { name } } }", "can never be of type \\\"Human\\\"");
 	valid("{ dog { ... on Pet { name } ... on CatOrDog { __typename } } }");
@@ -184,7 +190,8 @@ static void test_values(void **state)
 	invalid("{ stringArg(s: ABC) }", "found ABC");
 	invalid("{ dog { doesKnowCommand(dogCommand: JUMP) } }", "found JUMP");
 	invalid("{ dog { doesKnowCommand(dogCommand: \"SIT\") } }", "found \\\"SIT\\\"");
-	invalid("{ booleanList(list: [true, 1]) }", "Expected value of type \\\"Boolean!\\\", found 1");
+	invalid("{ booleanList(list: [true, 1]) }",
+		"Expected value of type \\\"Boolean!\\\", found 1");
 	invalid("{ booleanList(list: [true, null]) }", "found null");
 	valid("{ floatArg(f: 1) booleanList(list: true) stringArg(s: null) "
 	      "dog { doesKnowCommand(dogCommand: SIT) } node(id: \"x\") { id } human(id: 4) { id } }");
@@ -207,7 +214,8 @@ static void test_directives(void **state)
 	invalid("{ dog @nope { id } }", "Unknown directive \\\"@nope\\\"");
 	invalid("query @skip(if: true) { dog { id } }", "may not be used on QUERY");
 	invalid("{ dog @onQuery { id } }", "may not be used on FIELD");
-	invalid("query ($v: Int @skip(if: true)) { intArg(i: $v) }", "may not be used on VARIABLE_DEFINITION");
+	invalid("query ($v: Int @skip(if: true)) { intArg(i: $v) }",
+		"may not be used on VARIABLE_DEFINITION");
 	valid("query @onQuery { dog { id } }");
 	invalid("{ dog @skip(if: true) @skip(if: false) { id } }",
 		"The directive \\\"@skip\\\" can only be used once at this location");
@@ -246,17 +254,21 @@ static void test_variables(void **state)
 		"not defined by operation \\\"B\\\"");
 	valid("query Q($x: Int!) { ...F } fragment F on Query { intArg(i: $x) }");
 	/* All variables used. */
-	invalid("query Q($x: Int) { dog { id } }", "Variable \\\"$x\\\" is never used in operation \\\"Q\\\"");
+	invalid("query Q($x: Int) { dog { id } }",
+		"Variable \\\"$x\\\" is never used in operation \\\"Q\\\"");
 	valid("query Q($x: Boolean!) { ...F } fragment F on Query { dog @skip(if: $x) { id } }");
 	/* All variable usages allowed. */
 	invalid("query ($b: Boolean) { nonNullBool(b: $b) }",
 		"Variable \\\"$b\\\" of type \\\"Boolean\\\" used in position expecting type \\\"Boolean!\\\"");
 	valid("query ($b: Boolean = true) { nonNullBool(b: $b) }");
 	invalid("query ($i: Int!) { floatArg(f: $i) }", "expecting type \\\"Float\\\"");
-	invalid("query ($l: [Boolean]) { booleanList(list: $l) }", "expecting type \\\"[Boolean!]\\\"");
-	invalid("query ($b: Boolean!) { booleanList(list: $b) }", "expecting type \\\"[Boolean!]\\\"");
+	invalid("query ($l: [Boolean]) { booleanList(list: $l) }",
+		"expecting type \\\"[Boolean!]\\\"");
+	invalid("query ($b: Boolean!) { booleanList(list: $b) }",
+		"expecting type \\\"[Boolean!]\\\"");
 	valid("query ($b: Boolean!) { booleanList(list: [$b]) }");
-	invalid("query ($l: Int) { findDog(input: {limit: $l}) { id } }", "expecting type \\\"Int!\\\"");
+	invalid("query ($l: Int) { findDog(input: {limit: $l}) { id } }",
+		"expecting type \\\"Int!\\\"");
 	valid("query ($n: String, $l: Int!) { findDog(input: {limit: $l, name: $n}) { id } }");
 	/* A nullable variable may feed a non-null argument that has a default. */
 	valid("query ($j: Int) { intArg(i: 1, j: $j) }");
@@ -318,7 +330,8 @@ static void test_fragment_chains(void **state)
 	free(q);
 	/* A chain that deep is refused even without a cycle ... */
 	q = fragment_chain(400, "name");
-	invalid(q, "more than the limit of 100\",\"locations\":[{\"line\":1,\"column\":1}],\"extensions\":{\"code\":\"QUERY_TOO_DEEP\"");
+	invalid(q,
+		"more than the limit of 100\",\"locations\":[{\"line\":1,\"column\":1}],\"extensions\":{\"code\":\"QUERY_TOO_DEEP\"");
 	free(q);
 	/* ... and a moderate one is fine, every fragment counted as used. */
 	q = fragment_chain(60, "name");
@@ -334,7 +347,8 @@ static void test_schema_errors(void **state)
 	} cases[] = {
 		{"type Query { a: Nope }", "unknown type 'Nope'"},
 		{"type Query { a: Int } type Query { b: Int }", "defined twice"},
-		{"interface I { a: Int } type Query implements I { b: Int }", "expected by interface"},
+		{"interface I { a: Int } type Query implements I { b: Int }",
+		 "expected by interface"},
 		{"interface I { a: Int } type Query implements I { a: String }", "incompatible"},
 		{"union U = Int type Query { a: U }", "must be an object type"},
 		{"type Query { a(x: Query): Int }", "must have an input type"},

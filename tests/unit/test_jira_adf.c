@@ -35,48 +35,94 @@ static const char *conv(const char *json)
 static void test_inline_nodes(void **state)
 {
 	(void)state;
-	assert_string_equal(conv(DOC(P(T("a") "," "{\"type\":\"hardBreak\"}" "," T("b")))), "a\nb");
-	assert_string_equal(conv(DOC(P("{\"type\":\"mention\",\"attrs\":{\"id\":\"5b86\",\"text\":\"@Carlos\"}}"))),
-			    "@Carlos");
-	assert_string_equal(conv(DOC(P("{\"type\":\"mention\",\"attrs\":{\"id\":\"5b86\"}}"))), "@5b86");
-	assert_string_equal(conv(DOC(P("{\"type\":\"emoji\",\"attrs\":{\"shortName\":\":grin:\",\"text\":\"\xF0\x9F\x98\x81\"}}"))),
-			    "\xF0\x9F\x98\x81");
-	assert_string_equal(conv(DOC(P("{\"type\":\"emoji\",\"attrs\":{\"shortName\":\":grin:\"}}"))), ":grin:");
-	assert_string_equal(conv(DOC(P("{\"type\":\"inlineCard\",\"attrs\":{\"url\":\"https://x.example/a\"}}"))),
-			    "https://x.example/a");
-	assert_string_equal(conv(DOC("{\"type\":\"blockCard\",\"attrs\":{\"url\":\"https://x.example/b\"}}")),
-			    "https://x.example/b");
-	assert_string_equal(conv(DOC(P("{\"type\":\"date\",\"attrs\":{\"timestamp\":\"1611014400000\"}}"))),
-			    "2021-01-19");
-	assert_string_equal(conv(DOC(P("{\"type\":\"status\",\"attrs\":{\"text\":\"IN PROGRESS\",\"color\":\"blue\"}}"))),
-			    "IN PROGRESS");
-	assert_string_equal(conv(DOC("{\"type\":\"mediaSingle\",\"content\":[{\"type\":\"media\",\"attrs\":{\"id\":\"x\",\"type\":\"file\"}}]}" "," P(T("after")))),
-			    "[attachment]\nafter");
-	assert_string_equal(conv(DOC(P(T("see ") "," "{\"type\":\"mediaInline\",\"attrs\":{\"id\":\"y\"}}"))),
-			    "see [attachment]");
+	assert_string_equal(conv(DOC(P(T("a") ","
+					      "{\"type\":\"hardBreak\"}"
+					      "," T("b")))),
+			    "a\nb");
+	assert_string_equal(
+		conv(DOC(P(
+			"{\"type\":\"mention\",\"attrs\":{\"id\":\"5b86\",\"text\":\"@Carlos\"}}"))),
+		"@Carlos");
+	assert_string_equal(conv(DOC(P("{\"type\":\"mention\",\"attrs\":{\"id\":\"5b86\"}}"))),
+			    "@5b86");
+	assert_string_equal(
+		conv(DOC(P(
+			"{\"type\":\"emoji\",\"attrs\":{\"shortName\":\":grin:\",\"text\":\"\xF0\x9F\x98\x81\"}}"))),
+		"\xF0\x9F\x98\x81");
+	assert_string_equal(
+		conv(DOC(P("{\"type\":\"emoji\",\"attrs\":{\"shortName\":\":grin:\"}}"))),
+		":grin:");
+	assert_string_equal(
+		conv(DOC(P(
+			"{\"type\":\"inlineCard\",\"attrs\":{\"url\":\"https://x.example/a\"}}"))),
+		"https://x.example/a");
+	assert_string_equal(
+		conv(DOC("{\"type\":\"blockCard\",\"attrs\":{\"url\":\"https://x.example/b\"}}")),
+		"https://x.example/b");
+	assert_string_equal(
+		conv(DOC(P("{\"type\":\"date\",\"attrs\":{\"timestamp\":\"1611014400000\"}}"))),
+		"2021-01-19");
+	assert_string_equal(
+		conv(DOC(P(
+			"{\"type\":\"status\",\"attrs\":{\"text\":\"IN PROGRESS\",\"color\":\"blue\"}}"))),
+		"IN PROGRESS");
+	assert_string_equal(
+		conv(DOC(
+			"{\"type\":\"mediaSingle\",\"content\":[{\"type\":\"media\",\"attrs\":{\"id\":\"x\",\"type\":\"file\"}}]}"
+			"," P(T("after")))),
+		"[attachment]\nafter");
+	assert_string_equal(
+		conv(DOC(P(T("see ") ","
+				     "{\"type\":\"mediaInline\",\"attrs\":{\"id\":\"y\"}}"))),
+		"see [attachment]");
 	/* Marks do not change the text. */
-	assert_string_equal(conv(DOC(P("{\"type\":\"text\",\"text\":\"bold\",\"marks\":[{\"type\":\"strong\"},{\"type\":\"link\",\"attrs\":{\"href\":\"https://a\"}}]}"))),
-			    "bold");
+	assert_string_equal(
+		conv(DOC(P(
+			"{\"type\":\"text\",\"text\":\"bold\",\"marks\":[{\"type\":\"strong\"},{\"type\":\"link\",\"attrs\":{\"href\":\"https://a\"}}]}"))),
+		"bold");
 }
 
 static void test_blocks(void **state)
 {
 	(void)state;
 	assert_string_equal(conv(DOC(P(T("one")) "," P(T("two")))), "one\ntwo");
-	assert_string_equal(conv(DOC("{\"type\":\"heading\",\"attrs\":{\"level\":2},\"content\":[" T("Title") "]}" "," P(T("body")))),
-			    "Title\nbody");
-	assert_string_equal(conv(DOC("{\"type\":\"codeBlock\",\"attrs\":{\"language\":\"c\"},\"content\":[" T("int x;\\nx++;") "]}" "," P(T("z")))),
-			    "int x;\nx++;\nz");
-	assert_string_equal(conv(DOC("{\"type\":\"blockquote\",\"content\":[" P(T("q")) "]}" "," "{\"type\":\"rule\"}" "," P(T("r")))),
-			    "q\nr");
-	assert_string_equal(conv(DOC("{\"type\":\"panel\",\"attrs\":{\"panelType\":\"info\"},\"content\":[" P(T("p")) "]}" "," P(T("x")))),
-			    "p\nx");
-	assert_string_equal(conv(DOC("{\"type\":\"expand\",\"attrs\":{\"title\":\"More\"},\"content\":[" P(T("hidden")) "]}" "," P(T("y")))),
-			    "hidden\ny");
-	assert_string_equal(conv(DOC("{\"type\":\"taskList\",\"content\":[{\"type\":\"taskItem\",\"attrs\":{\"state\":\"TODO\"},\"content\":[" T("t1") "]},{\"type\":\"taskItem\",\"content\":[" T("t2") "]}]}")),
-			    "t1\nt2");
-	assert_string_equal(conv(DOC("{\"type\":\"decisionList\",\"content\":[{\"type\":\"decisionItem\",\"content\":[" T("d1") "]}]}" "," P(T("e")))),
-			    "d1\ne");
+	assert_string_equal(
+		conv(DOC("{\"type\":\"heading\",\"attrs\":{\"level\":2},\"content\":[" T(
+			"Title") "]}"
+				 "," P(T("body")))),
+		"Title\nbody");
+	assert_string_equal(
+		conv(DOC("{\"type\":\"codeBlock\",\"attrs\":{\"language\":\"c\"},\"content\":[" T(
+			"int x;\\nx++;") "]}"
+					 "," P(T("z")))),
+		"int x;\nx++;\nz");
+	assert_string_equal(
+		conv(DOC("{\"type\":\"blockquote\",\"content\":[" P(T("q")) "]}"
+									    ","
+									    "{\"type\":\"rule\"}"
+									    "," P(T("r")))),
+		"q\nr");
+	assert_string_equal(
+		conv(DOC("{\"type\":\"panel\",\"attrs\":{\"panelType\":\"info\"},\"content\":[" P(
+			T("p")) "]}"
+				"," P(T("x")))),
+		"p\nx");
+	assert_string_equal(
+		conv(DOC("{\"type\":\"expand\",\"attrs\":{\"title\":\"More\"},\"content\":[" P(
+			T("hidden")) "]}"
+				     "," P(T("y")))),
+		"hidden\ny");
+	assert_string_equal(
+		conv(DOC(
+			"{\"type\":\"taskList\",\"content\":[{\"type\":\"taskItem\",\"attrs\":{\"state\":\"TODO\"},\"content\":[" T(
+				"t1") "]},{\"type\":\"taskItem\",\"content\":[" T("t2") "]}]}")),
+		"t1\nt2");
+	assert_string_equal(
+		conv(DOC(
+			"{\"type\":\"decisionList\",\"content\":[{\"type\":\"decisionItem\",\"content\":[" T(
+				"d1") "]}]}"
+				      "," P(T("e")))),
+		"d1\ne");
 	/* Trailing whitespace and newlines are trimmed; empty stays empty. */
 	assert_string_equal(conv(DOC(P(T("x  ")) "," P())), "x");
 	assert_string_equal(conv(DOC()), "");
@@ -86,54 +132,84 @@ static void test_blocks(void **state)
 static void test_lists(void **state)
 {
 	(void)state;
-	assert_string_equal(conv(DOC("{\"type\":\"bulletList\",\"content\":["
-				     "{\"type\":\"listItem\",\"content\":[" P(T("a")) "]},"
-				     "{\"type\":\"listItem\",\"content\":[" P(T("b")) "]}]}")),
-			    "- a\n- b");
-	assert_string_equal(conv(DOC("{\"type\":\"orderedList\",\"attrs\":{\"order\":3},\"content\":["
-				     "{\"type\":\"listItem\",\"content\":[" P(T("c")) "]},"
-				     "{\"type\":\"listItem\",\"content\":[" P(T("d")) "]}]}")),
-			    "3. c\n4. d");
+	assert_string_equal(
+		conv(DOC("{\"type\":\"bulletList\",\"content\":["
+			 "{\"type\":\"listItem\",\"content\":[" P(
+				 T("a")) "]},"
+					 "{\"type\":\"listItem\",\"content\":[" P(T("b")) "]}]}")),
+		"- a\n- b");
+	assert_string_equal(
+		conv(DOC("{\"type\":\"orderedList\",\"attrs\":{\"order\":3},\"content\":["
+			 "{\"type\":\"listItem\",\"content\":[" P(
+				 T("c")) "]},"
+					 "{\"type\":\"listItem\",\"content\":[" P(T("d")) "]}]}")),
+		"3. c\n4. d");
 	assert_string_equal(conv(DOC("{\"type\":\"orderedList\",\"content\":["
 				     "{\"type\":\"listItem\",\"content\":[" P(T("x")) "]}]}")),
 			    "1. x");
 	/* Nested: an ordered list inside a bullet item, then more bullets. */
-	assert_string_equal(conv(DOC("{\"type\":\"bulletList\",\"content\":["
-				     "{\"type\":\"listItem\",\"content\":[" P(T("top")) ","
-				     "{\"type\":\"orderedList\",\"content\":["
-				     "{\"type\":\"listItem\",\"content\":[" P(T("sub1")) "]},"
-				     "{\"type\":\"listItem\",\"content\":[" P(T("sub2")) "]}]}]},"
-				     "{\"type\":\"listItem\",\"content\":[" P(T("next")) "]}]}")),
-			    "- top\n1. sub1\n2. sub2\n- next");
+	assert_string_equal(
+		conv(DOC(
+			"{\"type\":\"bulletList\",\"content\":["
+			"{\"type\":\"listItem\",\"content\":[" P(T(
+				"top")) ","
+					"{\"type\":\"orderedList\",\"content\":["
+					"{\"type\":\"listItem\",\"content\":[" P(T(
+						"sub1")) "]},"
+							 "{\"type\":\"listItem\",\"content\":[" P(T(
+								 "sub2")) "]}]}]},"
+									  "{\"type\":\"listItem\",\"content\":[" P(
+										  T("next")) "]}]}")),
+		"- top\n1. sub1\n2. sub2\n- next");
 }
 
 static void test_tables(void **state)
 {
 	(void)state;
-	assert_string_equal(conv(DOC("{\"type\":\"table\",\"content\":["
-				     "{\"type\":\"tableRow\",\"content\":["
-				     "{\"type\":\"tableHeader\",\"content\":[" P(T("H1")) "]},"
-				     "{\"type\":\"tableHeader\",\"content\":[" P(T("H2")) "]}]},"
-				     "{\"type\":\"tableRow\",\"content\":["
-				     "{\"type\":\"tableCell\",\"content\":[" P(T("a")) "," P(T("a2")) "]},"
-				     "{\"type\":\"tableCell\",\"content\":[" P() "]}]}]}" "," P(T("end")))),
-			    "H1 | H2\na\na2 | \nend");
+	assert_string_equal(
+		conv(DOC(
+			"{\"type\":\"table\",\"content\":["
+			"{\"type\":\"tableRow\",\"content\":["
+			"{\"type\":\"tableHeader\",\"content\":[" P(T(
+				"H1")) "]},"
+				       "{\"type\":\"tableHeader\",\"content\":[" P(T(
+					       "H2")) "]}]},"
+						      "{\"type\":\"tableRow\",\"content\":["
+						      "{\"type\":\"tableCell\",\"content\":[" P(T("a")) "," P(T(
+							      "a2")) "]},"
+								     "{\"type\":\"tableCell\",\"content\":[" P() "]}]}]}"
+														 "," P(T("end")))),
+		"H1 | H2\na\na2 | \nend");
 }
 
 static void test_unknown_and_robust(void **state)
 {
 	(void)state;
 	/* Unknown nodes keep the text of their content. */
-	assert_string_equal(conv(DOC("{\"type\":\"layoutSection\",\"content\":[{\"type\":\"layoutColumn\",\"content\":[" P(T("col")) "]}]}" ","
-				     "{\"type\":\"futureNode\",\"attrs\":{\"x\":1},\"content\":[" T("kept") "]}")),
-			    "col\nkept");
+	assert_string_equal(
+		conv(DOC("{\"type\":\"layoutSection\",\"content\":[{\"type\":\"layoutColumn\",\"content\":[" P(
+			T("col")) "]}]}"
+				  ","
+				  "{\"type\":\"futureNode\",\"attrs\":{\"x\":1},\"content\":[" T(
+					  "kept") "]}")),
+		"col\nkept");
 	/* Odd shapes never fail. */
-	assert_string_equal(conv(DOC("{\"type\":\"text\"}" "," "{\"content\":\"nope\"}" "," "7" "," "null" ","
-				     "{\"type\":\"mention\"}" "," "{\"type\":\"date\",\"attrs\":{\"timestamp\":\"x\"}}")),
+	assert_string_equal(conv(DOC("{\"type\":\"text\"}"
+				     ","
+				     "{\"content\":\"nope\"}"
+				     ","
+				     "7"
+				     ","
+				     "null"
+				     ","
+				     "{\"type\":\"mention\"}"
+				     ","
+				     "{\"type\":\"date\",\"attrs\":{\"timestamp\":\"x\"}}")),
 			    "");
 	assert_string_equal(conv("\"just a string\""), "");
 	/* 4-byte UTF-8 and escapes survive. */
-	assert_string_equal(conv(DOC(P(T("caf\\u00e9 \\ud83d\\ude80 ok")))), "caf\xC3\xA9 \xF0\x9F\x9A\x80 ok");
+	assert_string_equal(conv(DOC(P(T("caf\\u00e9 \\ud83d\\ude80 ok")))),
+			    "caf\xC3\xA9 \xF0\x9F\x9A\x80 ok");
 	/* Appends to what is there; a full buffer is an error, not a crash. */
 	cJSON *doc = cJSON_Parse(DOC(P(T("0123456789"))));
 	struct buf b;
@@ -156,7 +232,8 @@ static cJSON *capture;
 static const cJSON *issue_by_key(const char *key)
 {
 	const cJSON *issues = cJSON_GetObjectItemCaseSensitive(capture, "issues"), *i;
-	cJSON_ArrayForEach(i, issues) {
+	cJSON_ArrayForEach(i, issues)
+	{
 		const cJSON *k = cJSON_GetObjectItemCaseSensitive(i, "key");
 		if (cJSON_IsString(k) && strcmp(k->valuestring, key) == 0)
 			return i;
@@ -186,7 +263,8 @@ static void test_real_capture(void **state)
 	(void)state;
 	struct buf raw;
 	buf_init(&raw, 0);
-	assert_int_equal(buf_read_file(&raw, FIXTURES_DIR "/jira-captures/cloud-v3-search-page.json"), 0);
+	assert_int_equal(
+		buf_read_file(&raw, FIXTURES_DIR "/jira-captures/cloud-v3-search-page.json"), 0);
 	capture = cJSON_Parse(raw.data);
 	buf_release(&raw);
 	assert_non_null(capture);
@@ -195,7 +273,10 @@ static void test_real_capture(void **state)
 	char *t = text_of(cJSON_GetObjectItemCaseSensitive(kp19, "description"));
 	/* Bold run + NBSP run in one paragraph, then a panel whose paragraph
 	 * starts with a hardBreak. */
-	assert_true(strncmp(t, "Lorem Ipsum\xC2\xA0" "es simplemente", 27) == 0);
+	assert_true(strncmp(t,
+			    "Lorem Ipsum\xC2\xA0"
+			    "es simplemente",
+			    27) == 0);
 	assert_non_null(strstr(t, "versiones de Lorem Ipsum.\n\nsadsadsad"));
 	assert_true(t[strlen(t) - 1] == 'd');
 	free(t);
@@ -216,13 +297,16 @@ static void test_real_capture(void **state)
 	free(t);
 	/* Worklog 10001: a 3x3 table. */
 	t = text_of(path(kp1, "worklog", "worklogs", 0, "comment"));
-	assert_string_equal(t, "Header 1 | Header 2 | Header 3\nRow 00 | Row 01 | Row 02\nRow 10 | Row 11 | Row 12");
+	assert_string_equal(
+		t,
+		"Header 1 | Header 2 | Header 3\nRow 00 | Row 01 | Row 02\nRow 10 | Row 11 | Row 12");
 	free(t);
 
 	/* Every ADF body of the capture converts without error. */
 	const cJSON *issues = cJSON_GetObjectItemCaseSensitive(capture, "issues"), *i;
 	int converted = 0;
-	cJSON_ArrayForEach(i, issues) {
+	cJSON_ArrayForEach(i, issues)
+	{
 		const cJSON *f = cJSON_GetObjectItemCaseSensitive(i, "fields");
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(f, "description");
 		if (cJSON_IsObject(d)) {
@@ -238,9 +322,12 @@ static void test_real_capture(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_inline_nodes), cmocka_unit_test(test_blocks),
-		cmocka_unit_test(test_lists),        cmocka_unit_test(test_tables),
-		cmocka_unit_test(test_unknown_and_robust), cmocka_unit_test(test_real_capture),
+		cmocka_unit_test(test_inline_nodes),
+		cmocka_unit_test(test_blocks),
+		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_unknown_and_robust),
+		cmocka_unit_test(test_real_capture),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,10 +59,10 @@ static struct {
 /* Checks inside the server's threads: cmocka's asserts must not run
  * there, so a failure is recorded and the test's teardown reports it. */
 static volatile int route_failed;
-#define RCHECK(c)                                              \
-	do {                                                   \
-		if (!(c) && !route_failed)                     \
-			route_failed = __LINE__;               \
+#define RCHECK(c)                                \
+	do {                                     \
+		if (!(c) && !route_failed)       \
+			route_failed = __LINE__; \
 	} while (0)
 
 struct upload {
@@ -70,11 +70,11 @@ struct upload {
 };
 
 static const unsigned char gz_user[] = {
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xab, 0x56, 0x4a, 0x4c, 0x4e,
-	0xce, 0x2f, 0xcd, 0x2b, 0xf1, 0x4c, 0x51, 0xb2, 0x52, 0x4a, 0xaf, 0xd2, 0x2d, 0x2d, 0x4e,
-	0x2d, 0x52, 0xd2, 0x51, 0x4a, 0xc9, 0x2c, 0x2e, 0xc8, 0x49, 0xac, 0xf4, 0x4b, 0xcc, 0x4d,
-	0x05, 0x8a, 0x47, 0x65, 0x16, 0x14, 0xa4, 0xa6, 0x28, 0x1c, 0x5e, 0xa9, 0x54, 0x0b, 0x00,
-	0xf3, 0xdc, 0xb7, 0x34, 0x31, 0x00, 0x00, 0x00,
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xab, 0x56, 0x4a, 0x4c,
+	0x4e, 0xce, 0x2f, 0xcd, 0x2b, 0xf1, 0x4c, 0x51, 0xb2, 0x52, 0x4a, 0xaf, 0xd2, 0x2d,
+	0x2d, 0x4e, 0x2d, 0x52, 0xd2, 0x51, 0x4a, 0xc9, 0x2c, 0x2e, 0xc8, 0x49, 0xac, 0xf4,
+	0x4b, 0xcc, 0x4d, 0x05, 0x8a, 0x47, 0x65, 0x16, 0x14, 0xa4, 0xa6, 0x28, 0x1c, 0x5e,
+	0xa9, 0x54, 0x0b, 0x00, 0xf3, 0xdc, 0xb7, 0x34, 0x31, 0x00, 0x00, 0x00,
 };
 
 /* Requests per path prefix, so a test can say "exactly N requests to X". */
@@ -160,9 +160,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	struct MHD_Response *resp;
 	if (r.gzip)
-		resp = MHD_create_response_from_buffer(sizeof gz_user, (void *)gz_user, MHD_RESPMEM_PERSISTENT);
+		resp = MHD_create_response_from_buffer(sizeof gz_user, (void *)gz_user,
+						       MHD_RESPMEM_PERSISTENT);
 	else
-		resp = MHD_create_response_from_buffer(r.body.len, r.body.data, MHD_RESPMEM_MUST_COPY);
+		resp = MHD_create_response_from_buffer(r.body.len, r.body.data,
+						       MHD_RESPMEM_MUST_COPY);
 	if (r.content_type)
 		MHD_add_response_header(resp, "Content-Type", r.content_type);
 	if (r.gzip)
@@ -194,9 +196,10 @@ static int server_start(void **state)
 	(void)state;
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	S.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-			       0, NULL, NULL, on_request, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-			       NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
+	S.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
+			       NULL, NULL, on_request, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+			       on_completed, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+			       MHD_OPTION_END);
 	if (!S.d)
 		return -1;
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(S.d, MHD_DAEMON_INFO_BIND_PORT);
@@ -245,9 +248,11 @@ static long query_long(const struct req *rq, const char *name, long def)
 static bool common_routes(const struct req *rq, struct reply *r)
 {
 	if (strcmp(rq->url, "/rest/api/3/field") == 0) {
-		reply_json(r, 200, "[{\"id\":\"summary\",\"schema\":{\"type\":\"string\"}},"
-				   "{\"id\":\"customfield_10020\",\"schema\":{\"type\":\"array\",\"items\":\"json\","
-				   "\"custom\":\"com.pyxis.greenhopper.jira:gh-sprint\",\"customId\":10020}}]");
+		reply_json(
+			r, 200,
+			"[{\"id\":\"summary\",\"schema\":{\"type\":\"string\"}},"
+			"{\"id\":\"customfield_10020\",\"schema\":{\"type\":\"array\",\"items\":\"json\","
+			"\"custom\":\"com.pyxis.greenhopper.jira:gh-sprint\",\"customId\":10020}}]");
 		return true;
 	}
 	if (strcmp(rq->url, "/rest/api/2/field") == 0) {
@@ -255,7 +260,9 @@ static bool common_routes(const struct req *rq, struct reply *r)
 		return true;
 	}
 	if (strcmp(rq->url, "/rest/api/2/serverInfo") == 0) {
-		reply_json(r, 200, "{\"baseUrl\":\"x\",\"version\":\"1001.0.0\",\"deploymentType\":\"Cloud\"}");
+		reply_json(
+			r, 200,
+			"{\"baseUrl\":\"x\",\"version\":\"1001.0.0\",\"deploymentType\":\"Cloud\"}");
 		return true;
 	}
 	return false;
@@ -327,7 +334,9 @@ static void route_503_html(const struct req *rq, int nth, struct reply *r)
 	(void)nth;
 	if (common_routes(rq, r))
 		return;
-	reply_json(r, 503, "<!DOCTYPE html><html><head><title>Atlassian Cloud Notifications - Page Unavailable</title></head></html>");
+	reply_json(
+		r, 503,
+		"<!DOCTYPE html><html><head><title>Atlassian Cloud Notifications - Page Unavailable</title></head></html>");
 	r->content_type = "text/html";
 }
 
@@ -357,7 +366,9 @@ static void route_401(const struct req *rq, int nth, struct reply *r)
 	(void)nth;
 	if (common_routes(rq, r))
 		return;
-	reply_json(r, 401, "{\"errorMessages\":[\"You are not authenticated. Authentication required to perform this operation.\"],\"errors\":{}}");
+	reply_json(
+		r, 401,
+		"{\"errorMessages\":[\"You are not authenticated. Authentication required to perform this operation.\"],\"errors\":{}}");
 	r->hdr_name[0] = "X-Seraph-LoginReason";
 	r->hdr_value[0] = "AUTHENTICATED_FAILED";
 }
@@ -366,8 +377,11 @@ static void test_401_not_retried(void **state)
 {
 	(void)state;
 	S.route = route_401;
-	struct jira_opts o = {.base_url = S.base, .pat = "pat-SECRET", .flavour = JIRA_FLAVOUR_DC,
-			      .max_attempts = 3, .backoff_base_ms = 100};
+	struct jira_opts o = {.base_url = S.base,
+			      .pat = "pat-SECRET",
+			      .flavour = JIRA_FLAVOUR_DC,
+			      .max_attempts = 3,
+			      .backoff_base_ms = 100};
 	struct jira_client *c = jira_client_new(&o);
 	struct jira_error err;
 	cJSON *me = NULL;
@@ -468,8 +482,10 @@ static void test_gzip_and_body_limit(void **state)
 	struct jira_error err;
 	cJSON *me = NULL;
 	assert_int_equal(jira_myself(c, &me, &err), 0);
-	assert_string_equal(cJSON_GetObjectItemCaseSensitive(me, "accountId")->valuestring, "gz-user");
-	assert_string_equal(cJSON_GetObjectItemCaseSensitive(me, "displayName")->valuestring, "Zipped \xC3\xA9");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(me, "accountId")->valuestring,
+			    "gz-user");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(me, "displayName")->valuestring,
+			    "Zipped \xC3\xA9");
 	assert_non_null(strstr(S.last_accept_enc, "gzip"));
 	cJSON_Delete(me);
 	jira_client_free(c);
@@ -477,7 +493,9 @@ static void test_gzip_and_body_limit(void **state)
 	/* A body over the limit is refused and classified, not buffered. */
 	S.route = route_429_then_ok; /* myself answers a 2nd time with a small body */
 	reset_counts();
-	struct jira_opts o = {.base_url = S.base, .flavour = JIRA_FLAVOUR_CLOUD, .max_attempts = 3,
+	struct jira_opts o = {.base_url = S.base,
+			      .flavour = JIRA_FLAVOUR_CLOUD,
+			      .max_attempts = 3,
 			      .max_body_bytes = 100};
 	c = jira_client_new(&o);
 	assert_int_equal(jira_prepare(c, &err), -1); /* the field list is 200+ bytes */
@@ -530,11 +548,13 @@ static void issue_json(struct buf *b, int id, int64_t updated_ms)
 {
 	char ts[32];
 	jtime_format_jira(ts, updated_ms, 60);
-	int rc = buf_printf(b, "{\"id\":\"%d\",\"key\":\"T-%d\",\"fields\":{\"summary\":\"Issue %d\","
-			       "\"status\":{\"name\":\"Open\",\"statusCategory\":{\"key\":\"new\"}},"
-			       "\"issuetype\":{\"name\":\"Task\"},\"created\":\"%s\",\"updated\":\"%s\","
-			       "\"comment\":{\"total\":0,\"comments\":[]},\"worklog\":{\"total\":0,\"worklogs\":[]}}}",
-			    id, id, id, ts, ts);
+	int rc = buf_printf(
+		b,
+		"{\"id\":\"%d\",\"key\":\"T-%d\",\"fields\":{\"summary\":\"Issue %d\","
+		"\"status\":{\"name\":\"Open\",\"statusCategory\":{\"key\":\"new\"}},"
+		"\"issuetype\":{\"name\":\"Task\"},\"created\":\"%s\",\"updated\":\"%s\","
+		"\"comment\":{\"total\":0,\"comments\":[]},\"worklog\":{\"total\":0,\"worklogs\":[]}}}",
+		id, id, id, ts, ts);
 	RCHECK((rc) == 0);
 }
 
@@ -553,10 +573,12 @@ static void route_cloud_search(const struct req *rq, int nth, struct reply *r)
 	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(rq->json, "nextPageToken");
 	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(rq->json, "fields");
 	const cJSON *mr = cJSON_GetObjectItemCaseSensitive(rq->json, "maxResults");
-	snprintf(cloud_last_jql, sizeof cloud_last_jql, "%s", cJSON_IsString(jql) ? jql->valuestring : "");
+	snprintf(cloud_last_jql, sizeof cloud_last_jql, "%s",
+		 cJSON_IsString(jql) ? jql->valuestring : "");
 	bool has_sprint = false, has_comment = false;
 	const cJSON *f;
-	cJSON_ArrayForEach(f, fields) {
+	cJSON_ArrayForEach(f, fields)
+	{
 		has_sprint |= strcmp(f->valuestring, "customfield_10020") == 0;
 		has_comment |= strcmp(f->valuestring, "comment") == 0;
 	}
@@ -568,7 +590,8 @@ static void route_cloud_search(const struct req *rq, int nth, struct reply *r)
 		issue_json(&r->body, 1, 1700000000000);
 		RCHECK((buf_putc(&r->body, ',')) == 0);
 		issue_json(&r->body, 2, 1700000001000);
-		RCHECK((buf_puts(&r->body, "],\"nextPageToken\":\"tok-2\",\"isLast\":false}")) == 0);
+		RCHECK((buf_puts(&r->body, "],\"nextPageToken\":\"tok-2\",\"isLast\":false}")) ==
+		       0);
 	} else if (strcmp(t, "tok-2") == 0) {
 		issue_json(&r->body, 3, 1700000002000);
 		if (cloud_last_is_flag) {
@@ -576,11 +599,13 @@ static void route_cloud_search(const struct req *rq, int nth, struct reply *r)
 		} else {
 			RCHECK((buf_putc(&r->body, ',')) == 0);
 			issue_json(&r->body, 4, 1700000003000);
-			RCHECK((buf_puts(&r->body, "],\"nextPageToken\":\"tok-3\",\"isLast\":false}")) == 0);
+			RCHECK((buf_puts(&r->body,
+					 "],\"nextPageToken\":\"tok-3\",\"isLast\":false}")) == 0);
 		}
 	} else {
 		/* An empty page that still carries a token: must end the loop. */
-		RCHECK((buf_puts(&r->body, "],\"nextPageToken\":\"tok-4\",\"isLast\":false}")) == 0);
+		RCHECK((buf_puts(&r->body, "],\"nextPageToken\":\"tok-4\",\"isLast\":false}")) ==
+		       0);
 	}
 }
 
@@ -611,7 +636,9 @@ static void test_cloud_paging(void **state)
 	assert_int_equal(b.max_updated_ms, 1700000003000);
 	assert_int_equal(b.requests, 3); /* the 3 pages (the field list is not the batch's) */
 	assert_true(cloud_fields_ok);
-	assert_string_equal(cloud_last_jql, "project = \"KP\" AND updated >= 1699999999000 ORDER BY updated ASC, key ASC");
+	assert_string_equal(
+		cloud_last_jql,
+		"project = \"KP\" AND updated >= 1699999999000 ORDER BY updated ASC, key ASC");
 
 	/* isLast:true without a token ends the loop too. */
 	cloud_last_is_flag = true;
@@ -648,7 +675,8 @@ static void test_cloud_paging(void **state)
 /* A DC search over a fixed data set: honours `updated >= N`, orders by
  * (updated, key), applies startAt/maxResults, reports total. Ties on
  * purpose: 3000 x 5 (more than a page), 5000 x 2. */
-static const int64_t dc_updated[] = {1000, 1000, 2000, 3000, 3000, 3000, 3000, 3000, 4000, 5000, 5000, 6000};
+static const int64_t dc_updated[] = {1000, 1000, 2000, 3000, 3000, 3000,
+				     3000, 3000, 4000, 5000, 5000, 6000};
 #define DC_N ((int)JS_ARRAY_LEN(dc_updated))
 static bool dc_bad_jql;
 
@@ -691,7 +719,7 @@ static void route_dc_search(const struct req *rq, int nth, struct reply *r)
 			}
 		}
 	RCHECK((buf_printf(&r->body, "{\"startAt\":%d,\"maxResults\":%d,\"total\":%d,\"issues\":[",
-				    start, max, n)) == 0);
+			   start, max, n)) == 0);
 	for (int i = start, k = 0; i < n && k < max; i++, k++) {
 		if (k)
 			RCHECK((buf_putc(&r->body, ',')) == 0);
@@ -766,39 +794,54 @@ static void route_comments_sprints(const struct req *rq, int nth, struct reply *
 		long start = query_long(rq, "startAt", 0), max = query_long(rq, "maxResults", 50);
 		RCHECK(max == 100);
 		long total = 150;
-		RCHECK(buf_printf(&r->body, "{\"startAt\":%ld,\"maxResults\":%ld,\"total\":%ld,\"comments\":[",
-				  start, max, total) == 0);
+		RCHECK(buf_printf(
+			       &r->body,
+			       "{\"startAt\":%ld,\"maxResults\":%ld,\"total\":%ld,\"comments\":[",
+			       start, max, total) == 0);
 		for (long i = start; i < total && i < start + max; i++)
-			RCHECK((buf_printf(&r->body, "%s{\"id\":\"%ld\",\"author\":{\"accountId\":\"u%ld\"},"
-							      "\"body\":{\"type\":\"doc\",\"content\":[{\"type\":\"paragraph\",\"content\":[{\"type\":\"text\",\"text\":\"c%ld\"}]}]},"
-							      "\"created\":\"2021-01-09T21:30:35.901+0000\",\"updated\":\"2021-01-09T21:30:35.901+0000\"}",
-						    i > start ? "," : "", 1000 + i, i % 3, i)) == 0);
+			RCHECK((buf_printf(
+				       &r->body,
+				       "%s{\"id\":\"%ld\",\"author\":{\"accountId\":\"u%ld\"},"
+				       "\"body\":{\"type\":\"doc\",\"content\":[{\"type\":\"paragraph\",\"content\":[{\"type\":\"text\",\"text\":\"c%ld\"}]}]},"
+				       "\"created\":\"2021-01-09T21:30:35.901+0000\",\"updated\":\"2021-01-09T21:30:35.901+0000\"}",
+				       i > start ? "," : "", 1000 + i, i % 3, i)) == 0);
 		RCHECK((buf_puts(&r->body, "]}")) == 0);
 		return;
 	}
 	if (strcmp(rq->url, "/rest/agile/1.0/board") == 0) {
-		const char *p = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "projectKeyOrId");
+		const char *p = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND,
+							    "projectKeyOrId");
 		RCHECK(p && strcmp(p, "KP") == 0);
-		reply_json(r, 200, "{\"maxResults\":50,\"startAt\":0,\"total\":3,\"isLast\":true,\"values\":["
-				   "{\"id\":4,\"type\":\"scrum\"},{\"id\":5,\"type\":\"simple\"},{\"id\":6,\"type\":\"scrum\"},"
-				   "{\"id\":7,\"type\":\"kanban\"}]}");
+		reply_json(
+			r, 200,
+			"{\"maxResults\":50,\"startAt\":0,\"total\":3,\"isLast\":true,\"values\":["
+			"{\"id\":4,\"type\":\"scrum\"},{\"id\":5,\"type\":\"simple\"},{\"id\":6,\"type\":\"scrum\"},"
+			"{\"id\":7,\"type\":\"kanban\"}]}");
 		return;
 	}
 	if (strcmp(rq->url, "/rest/agile/1.0/board/5/sprint") == 0) {
-		reply_json(r, 400, "{\"errorMessages\":[\"The board does not support sprints\"],\"errors\":{}}");
+		reply_json(
+			r, 400,
+			"{\"errorMessages\":[\"The board does not support sprints\"],\"errors\":{}}");
 		return;
 	}
 	if (strcmp(rq->url, "/rest/agile/1.0/board/4/sprint") == 0) {
 		long start = query_long(rq, "startAt", 0);
 		if (start == 0)
-			reply_json(r, 200, "{\"maxResults\":1,\"startAt\":0,\"isLast\":false,\"values\":[{\"id\":1,\"state\":\"closed\",\"name\":\"S1\",\"originBoardId\":4,\"startDate\":\"2021-04-30T04:29:38.642Z\"}]}");
+			reply_json(
+				r, 200,
+				"{\"maxResults\":1,\"startAt\":0,\"isLast\":false,\"values\":[{\"id\":1,\"state\":\"closed\",\"name\":\"S1\",\"originBoardId\":4,\"startDate\":\"2021-04-30T04:29:38.642Z\"}]}");
 		else
-			reply_json(r, 200, "{\"maxResults\":1,\"startAt\":1,\"isLast\":true,\"values\":[{\"id\":2,\"state\":\"future\",\"name\":\"S2\",\"originBoardId\":4}]}");
+			reply_json(
+				r, 200,
+				"{\"maxResults\":1,\"startAt\":1,\"isLast\":true,\"values\":[{\"id\":2,\"state\":\"future\",\"name\":\"S2\",\"originBoardId\":4}]}");
 		return;
 	}
 	if (strcmp(rq->url, "/rest/agile/1.0/board/6/sprint") == 0) {
 		/* Sprint 2 again (boards overlap) and a new one. */
-		reply_json(r, 200, "{\"maxResults\":50,\"startAt\":0,\"isLast\":true,\"values\":[{\"id\":2,\"state\":\"future\",\"name\":\"S2\",\"originBoardId\":4},{\"id\":3,\"state\":\"active\",\"name\":\"S3, the one\",\"originBoardId\":6}]}");
+		reply_json(
+			r, 200,
+			"{\"maxResults\":50,\"startAt\":0,\"isLast\":true,\"values\":[{\"id\":2,\"state\":\"future\",\"name\":\"S2\",\"originBoardId\":4},{\"id\":3,\"state\":\"active\",\"name\":\"S3, the one\",\"originBoardId\":6}]}");
 		return;
 	}
 	reply_json(r, 404, "{\"errorMessages\":[\"not here\"]}");
@@ -848,10 +891,14 @@ static void route_feeds(const struct req *rq, int nth, struct reply *r)
 	if (strcmp(rq->url, "/rest/api/3/worklog/deleted") == 0) {
 		long since = query_long(rq, "since", -1);
 		if (since == 0)
-			reply_json(r, 200, "{\"values\":[{\"worklogId\":10001,\"updatedTime\":50},{\"worklogId\":10002,\"updatedTime\":100}],"
-					   "\"since\":0,\"until\":100,\"lastPage\":false,\"nextPage\":\"http://x/rest/api/3/worklog/deleted?since=100\"}");
+			reply_json(
+				r, 200,
+				"{\"values\":[{\"worklogId\":10001,\"updatedTime\":50},{\"worklogId\":10002,\"updatedTime\":100}],"
+				"\"since\":0,\"until\":100,\"lastPage\":false,\"nextPage\":\"http://x/rest/api/3/worklog/deleted?since=100\"}");
 		else if (since == 100)
-			reply_json(r, 200, "{\"values\":[{\"worklogId\":10003,\"updatedTime\":200}],\"since\":100,\"until\":200,\"lastPage\":true}");
+			reply_json(
+				r, 200,
+				"{\"values\":[{\"worklogId\":10003,\"updatedTime\":200}],\"since\":100,\"until\":200,\"lastPage\":true}");
 		else
 			reply_json(r, 400, "{\"errorMessages\":[\"bad since\"]}");
 		return;
@@ -859,20 +906,29 @@ static void route_feeds(const struct req *rq, int nth, struct reply *r)
 	if (strcmp(rq->url, "/rest/api/3/search/approximate-count") == 0 ||
 	    strcmp(rq->url, "/rest/api/2/search") == 0) {
 		const cJSON *jql = cJSON_GetObjectItemCaseSensitive(rq->json, "jql");
-		snprintf(count_jql, sizeof count_jql, "%s", cJSON_IsString(jql) ? jql->valuestring : "");
-		reply_json(r, 200, rq->url[10] == '3' ? "{\"count\":1234}" : "{\"startAt\":0,\"maxResults\":0,\"total\":77,\"issues\":[]}");
+		snprintf(count_jql, sizeof count_jql, "%s",
+			 cJSON_IsString(jql) ? jql->valuestring : "");
+		reply_json(r, 200,
+			   rq->url[10] == '3'
+				   ? "{\"count\":1234}"
+				   : "{\"startAt\":0,\"maxResults\":0,\"total\":77,\"issues\":[]}");
 		return;
 	}
 	if (strcmp(rq->url, "/rest/api/3/project/search") == 0) {
-		const char *qv = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "query");
+		const char *qv = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND,
+							     "query");
 		if (qv && strcmp(qv, "none") == 0)
 			reply_json(r, 404, "{\"errorMessages\":[\"No projects found\"]}");
 		else
-			reply_json(r, 200, "{\"isLast\":true,\"values\":[{\"id\":\"10000\",\"key\":\"KP\",\"name\":\"Kanban Project\"}]}");
+			reply_json(
+				r, 200,
+				"{\"isLast\":true,\"values\":[{\"id\":\"10000\",\"key\":\"KP\",\"name\":\"Kanban Project\"}]}");
 		return;
 	}
 	if (strcmp(rq->url, "/rest/api/2/project") == 0) {
-		reply_json(r, 200, "[{\"id\":\"1\",\"key\":\"AR\",\"name\":\"Team Argon\"},{\"id\":\"2\",\"key\":\"KP\",\"name\":\"Kanban\"}]");
+		reply_json(
+			r, 200,
+			"[{\"id\":\"1\",\"key\":\"AR\",\"name\":\"Team Argon\"},{\"id\":\"2\",\"key\":\"KP\",\"name\":\"Kanban\"}]");
 		return;
 	}
 	reply_json(r, 404, "{}");
@@ -882,7 +938,8 @@ static void test_feeds_and_lookups(void **state)
 {
 	(void)state;
 	S.route = route_feeds;
-	struct jira_opts o = {.base_url = S.base, .email = "e", .api_token = "t", .max_attempts = 1};
+	struct jira_opts o = {
+		.base_url = S.base, .email = "e", .api_token = "t", .max_attempts = 1};
 	struct jira_client *c = jira_client_new(&o);
 	struct jira_error err;
 	struct batch b;
@@ -917,7 +974,9 @@ static void test_feeds_and_lookups(void **state)
 	cJSON *projects = NULL;
 	assert_int_equal(jira_find_projects(c, "kan", &projects, &err), 0);
 	assert_int_equal(cJSON_GetArraySize(projects), 1);
-	assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(projects, 0), "key")->valuestring, "KP");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(projects, 0), "key")
+				    ->valuestring,
+			    "KP");
 	cJSON_Delete(projects);
 	assert_int_equal(jira_find_projects(c, "none", &projects, &err), 0);
 	assert_int_equal(cJSON_GetArraySize(projects), 0);
@@ -932,7 +991,9 @@ static void test_feeds_and_lookups(void **state)
 	assert_int_equal(n, 77);
 	assert_int_equal(jira_find_projects(c, "argon", &projects, &err), 0);
 	assert_int_equal(cJSON_GetArraySize(projects), 1);
-	assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(projects, 0), "key")->valuestring, "AR");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(projects, 0), "key")
+				    ->valuestring,
+			    "AR");
 	cJSON_Delete(projects);
 	batch_release(&b);
 	jira_client_free(c);

@@ -29,8 +29,9 @@ static void test_full_and_incremental(void **state)
 
 	q.updated_since_ms = 1732877091000;
 	assert_int_equal(build(&q, &b, err, sizeof err), 0);
-	assert_string_equal(b.data,
-			    "project = \"KP\" AND updated >= 1732877091000 ORDER BY updated ASC, key ASC");
+	assert_string_equal(
+		b.data,
+		"project = \"KP\" AND updated >= 1732877091000 ORDER BY updated ASC, key ASC");
 	/* Never a date literal (read in the account's time zone). */
 	assert_null(strchr(b.data, '/'));
 	assert_null(strstr(b.data, "2024-"));
@@ -43,21 +44,26 @@ static void test_tracked_users(void **state)
 	struct buf b;
 	buf_init(&b, 0);
 	char err[256];
-	const char *ids[] = {"5b86be50b8e3cb5895860d6d", "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"};
-	struct jira_query q = {.project_key = "ABC_1", .updated_since_ms = 1000, .account_ids = ids,
+	const char *ids[] = {"5b86be50b8e3cb5895860d6d",
+			     "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"};
+	struct jira_query q = {.project_key = "ABC_1",
+			       .updated_since_ms = 1000,
+			       .account_ids = ids,
 			       .n_account_ids = 2};
 	assert_int_equal(build(&q, &b, err, sizeof err), 0);
-	assert_string_equal(b.data,
-			    "project = \"ABC_1\" AND updated >= 1000 AND (assignee in "
-			    "(\"5b86be50b8e3cb5895860d6d\",\"557058:f58131cb-b67d-43c7-b30d-6b58d40bd077\") "
-			    "OR worklogAuthor in (\"5b86be50b8e3cb5895860d6d\",\"557058:f58131cb-b67d-43c7-b30d-6b58d40bd077\")) "
-			    "ORDER BY updated ASC, key ASC");
+	assert_string_equal(
+		b.data,
+		"project = \"ABC_1\" AND updated >= 1000 AND (assignee in "
+		"(\"5b86be50b8e3cb5895860d6d\",\"557058:f58131cb-b67d-43c7-b30d-6b58d40bd077\") "
+		"OR worklogAuthor in (\"5b86be50b8e3cb5895860d6d\",\"557058:f58131cb-b67d-43c7-b30d-6b58d40bd077\")) "
+		"ORDER BY updated ASC, key ASC");
 	q.n_account_ids = 1;
 	q.updated_since_ms = JS_TIME_NULL;
 	assert_int_equal(build(&q, &b, err, sizeof err), 0);
-	assert_string_equal(b.data,
-			    "project = \"ABC_1\" AND (assignee in (\"5b86be50b8e3cb5895860d6d\") OR "
-			    "worklogAuthor in (\"5b86be50b8e3cb5895860d6d\")) ORDER BY updated ASC, key ASC");
+	assert_string_equal(
+		b.data,
+		"project = \"ABC_1\" AND (assignee in (\"5b86be50b8e3cb5895860d6d\") OR "
+		"worklogAuthor in (\"5b86be50b8e3cb5895860d6d\")) ORDER BY updated ASC, key ASC");
 	/* DC user keys and names pass too. */
 	assert_true(jira_valid_account_id("JIRAUSER10100"));
 	assert_true(jira_valid_account_id("mister.morris"));
@@ -69,8 +75,13 @@ static void test_invalid_keys(void **state)
 {
 	(void)state;
 	const char *bad[] = {
-		"", "K", "kp", "Kp", "1KP", "K P", "KP\"", "KP\\", "KP\" OR project != \"X",
-		"KP)", "KP-1", "AND", "OR", "ORDER", "EMPTY", "NULL", "NOT", "KP\n", "KP;", "ÄB",
+		"",     "K",     "kp",
+		"Kp",   "1KP",   "K P",
+		"KP\"", "KP\\",  "KP\" OR project != \"X",
+		"KP)",  "KP-1",  "AND",
+		"OR",   "ORDER", "EMPTY",
+		"NULL", "NOT",   "KP\n",
+		"KP;",  "ÄB",
 	};
 	for (size_t i = 0; i < JS_ARRAY_LEN(bad); i++)
 		if (jira_valid_project_key(bad[i]))
@@ -98,8 +109,8 @@ static void test_invalid_keys(void **state)
 static void test_invalid_account_ids(void **state)
 {
 	(void)state;
-	const char *bad[] = {"", "a b", "a\"b", "a\\b", "a'b", "a,b", "a)b", "x\nOR", "and", "Or",
-			     "order", "empty", "null"};
+	const char *bad[] = {"",      "a b", "a\"b", "a\\b",  "a'b",   "a,b", "a)b",
+			     "x\nOR", "and", "Or",   "order", "empty", "null"};
 	for (size_t i = 0; i < JS_ARRAY_LEN(bad); i++)
 		if (jira_valid_account_id(bad[i]))
 			fail_msg("account id '%s' accepted", bad[i]);
@@ -115,7 +126,9 @@ static void test_invalid_account_ids(void **state)
 	buf_init(&b, 0);
 	char err[256];
 	const char *ids[] = {"good", "bad\" OR assignee is EMPTY OR \"x"};
-	struct jira_query q = {.project_key = "KP", .updated_since_ms = JS_TIME_NULL, .account_ids = ids,
+	struct jira_query q = {.project_key = "KP",
+			       .updated_since_ms = JS_TIME_NULL,
+			       .account_ids = ids,
 			       .n_account_ids = 2};
 	assert_int_equal(build(&q, &b, err, sizeof err), -1);
 	assert_non_null(strstr(err, "account id"));

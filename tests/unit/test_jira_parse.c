@@ -63,7 +63,8 @@ static void test_cloud_search_page(void **state)
 	batch_init(&b);
 	struct jira_error err;
 	const cJSON *issue;
-	cJSON_ArrayForEach(issue, cJSON_GetObjectItemCaseSensitive(page, "issues")) {
+	cJSON_ArrayForEach(issue, cJSON_GetObjectItemCaseSensitive(page, "issues"))
+	{
 		if (jira_parse_issue(issue, "customfield_10020", &b, &err) < 0)
 			fail_msg("parse failed: %s", err.message);
 	}
@@ -78,8 +79,8 @@ static void test_cloud_search_page(void **state)
 	assert_string_equal(kp19->issue_type, "Story");
 	assert_null(kp19->assignee_id);
 	assert_string_equal(kp19->reporter_id, ACCOUNT);
-	assert_int_equal(kp19->created_ms, 1620453865376);  /* 2021-05-08T07:04:25.376+0100 */
-	assert_int_equal(kp19->updated_ms, 1637194709845);  /* 2021-11-18T00:18:29.845+0000 */
+	assert_int_equal(kp19->created_ms, 1620453865376); /* 2021-05-08T07:04:25.376+0100 */
+	assert_int_equal(kp19->updated_ms, 1637194709845); /* 2021-11-18T00:18:29.845+0000 */
 	assert_int_equal(kp19->resolved_ms, JS_TIME_NULL);
 	assert_string_equal(kp19->labels_json, "[\"test\"]");
 	assert_non_null(kp19->description_adf);
@@ -119,8 +120,9 @@ static void test_cloud_search_page(void **state)
 	assert_int_equal(w->started_ms, 1626418870774);
 	assert_int_equal(w->created_ms, 1626547910285);
 	assert_string_equal(w->author_id, ACCOUNT);
-	assert_string_equal(w->comment_text,
-			    "Header 1 | Header 2 | Header 3\nRow 00 | Row 01 | Row 02\nRow 10 | Row 11 | Row 12");
+	assert_string_equal(
+		w->comment_text,
+		"Header 1 | Header 2 | Header 3\nRow 00 | Row 01 | Row 02\nRow 10 | Row 11 | Row 12");
 	assert_non_null(w->comment_adf);
 	assert_int_equal(b.worklogs.v[1].id, 10002);
 
@@ -130,7 +132,8 @@ static void test_cloud_search_page(void **state)
 	assert_string_equal(find_comment(&b, 10017)->body_text, "Carlos Test\xF0\x9F\x98\x81");
 
 	const struct issue_row *kp7 = find_issue(&b, "KP-7");
-	assert_string_equal(kp7->labels_json, "[\"blocker\",\"triaged\",\"triaged-1\",\"triaged-2\"]");
+	assert_string_equal(kp7->labels_json,
+			    "[\"blocker\",\"triaged\",\"triaged-1\",\"triaged-2\"]");
 	assert_null(kp7->description_text);
 	assert_null(kp7->description_adf);
 
@@ -228,8 +231,8 @@ static void test_schema_change(void **state)
 	cJSON_AddItemToObject(issue, "key", key);
 
 	/* A broken embedded comment rolls the whole issue back. */
-	cJSON *comments = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(fields, "comment"),
-							   "comments");
+	cJSON *comments = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(fields, "comment"), "comments");
 	cJSON *c0 = cJSON_GetArrayItem(comments, 0);
 	cJSON_ReplaceItemInObjectCaseSensitive(c0, "created", cJSON_CreateString("yesterday"));
 	assert_int_equal(jira_parse_issue(issue, NULL, &b, &err), -1);
@@ -237,7 +240,9 @@ static void test_schema_change(void **state)
 	assert_non_null(strstr(err.message, "10055"));
 	assert_int_equal(b.issues.n + b.users.n + b.comments.n, 0);
 
-	assert_int_equal(jira_parse_sprint(cJSON_GetObjectItemCaseSensitive(fields, "summary"), &b, &err), -1);
+	assert_int_equal(
+		jira_parse_sprint(cJSON_GetObjectItemCaseSensitive(fields, "summary"), &b, &err),
+		-1);
 	assert_int_equal(err.code, JIRA_SCHEMA_CHANGE);
 	batch_release(&b);
 	cJSON_Delete(issue);
@@ -248,7 +253,8 @@ static void parse_sprints(const char *file, struct batch *b)
 	cJSON *j = load(file);
 	struct jira_error err;
 	const cJSON *s;
-	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(j, "values")) {
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(j, "values"))
+	{
 		if (jira_parse_sprint(s, b, &err) < 0)
 			fail_msg("%s", err.message);
 	}
@@ -308,13 +314,17 @@ static void test_server_issue(void **state)
 	/* The greenhopper strings a Server sprint field holds; the second
 	 * name has commas and an "id=" of its own. */
 	cJSON *sprints = cJSON_CreateArray();
-	cJSON_AddItemToArray(sprints, cJSON_CreateString(
-		"com.atlassian.greenhopper.service.sprint.Sprint@77c19629[id=266,rapidViewId=174,state=CLOSED,"
-		"name=GSC Sprint 26,startDate=2018-03-06T09:10:57.810-08:00,endDate=2018-03-20T09:10:00.000-08:00,"
-		"completeDate=<null>,sequence=266,goal=<null>]"));
-	cJSON_AddItemToArray(sprints, cJSON_CreateString(
-		"com.atlassian.greenhopper.service.sprint.Sprint@1b0b0c0[rapidViewId=174,state=ACTIVE,"
-		"name=Fixes, polish, id=9 and more,goal=a, b,id=271,sequence=271]"));
+	cJSON_AddItemToArray(
+		sprints,
+		cJSON_CreateString(
+			"com.atlassian.greenhopper.service.sprint.Sprint@77c19629[id=266,rapidViewId=174,state=CLOSED,"
+			"name=GSC Sprint 26,startDate=2018-03-06T09:10:57.810-08:00,endDate=2018-03-20T09:10:00.000-08:00,"
+			"completeDate=<null>,sequence=266,goal=<null>]"));
+	cJSON_AddItemToArray(
+		sprints,
+		cJSON_CreateString(
+			"com.atlassian.greenhopper.service.sprint.Sprint@1b0b0c0[rapidViewId=174,state=ACTIVE,"
+			"name=Fixes, polish, id=9 and more,goal=a, b,id=271,sequence=271]"));
 	cJSON_AddItemToObject(fields, "customfield_10007", sprints);
 	cJSON_AddItemToObject(fields, "description", cJSON_CreateString("h1. Title\n*bold* text"));
 
@@ -337,7 +347,7 @@ static void test_server_issue(void **state)
 	assert_int_equal(b.users.n, 1);
 	assert_string_equal(b.users.v[0].display_name, "mister Morris");
 	assert_string_equal(b.users.v[0].email, "mister.morris@uservoice.com");
-	assert_int_equal(r->created_ms, 1449070755000);  /* 2015-12-02T07:39:15.000-0800 */
+	assert_int_equal(r->created_ms, 1449070755000); /* 2015-12-02T07:39:15.000-0800 */
 	assert_int_equal(r->updated_ms, 1454343424000);
 	assert_int_equal(r->resolved_ms, 1449526753000);
 	assert_string_equal(r->labels_json, "[]");
@@ -360,7 +370,8 @@ static void test_sprint_field_shapes(void **state)
 {
 	(void)state;
 	int64_t ids[4];
-	cJSON *v = cJSON_Parse("[{\"id\":3,\"name\":\"a\"},{\"id\":4},{\"id\":3},{\"name\":\"no id\"}]");
+	cJSON *v = cJSON_Parse(
+		"[{\"id\":3,\"name\":\"a\"},{\"id\":4},{\"id\":3},{\"name\":\"no id\"}]");
 	assert_int_equal(jira_parse_sprint_field(v, ids, 4), 2);
 	assert_int_equal(ids[0], 3);
 	assert_int_equal(ids[1], 4);
@@ -382,9 +393,12 @@ static void test_sprint_field_shapes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cloud_search_page), cmocka_unit_test(test_cloud_issue_and_truncation),
-		cmocka_unit_test(test_schema_change),     cmocka_unit_test(test_sprints),
-		cmocka_unit_test(test_server_issue),      cmocka_unit_test(test_sprint_field_shapes),
+		cmocka_unit_test(test_cloud_search_page),
+		cmocka_unit_test(test_cloud_issue_and_truncation),
+		cmocka_unit_test(test_schema_change),
+		cmocka_unit_test(test_sprints),
+		cmocka_unit_test(test_server_issue),
+		cmocka_unit_test(test_sprint_field_shapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
