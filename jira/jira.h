@@ -14,20 +14,21 @@
 
 /* ---- classification ------------------------------------------------------ */
 /* The canonical failure codes (DESIGN.md). */
-#define JIRA_CODES(X)                                                                         \
-	X(AUTH_EXPIRED)                                                                       \
-	X(FORBIDDEN) X(SUSPENDED_PAYMENT) X(SITE_UNAVAILABLE) X(NOT_FOUND) X(INVALID_QUERY)   \
-		X(RATE_LIMIT) X(JIRA_UNAVAILABLE) X(API_REMOVED) X(SCHEMA_CHANGE)             \
-			X(NETWORK_GLITCH) X(TLS_ERROR) X(DB_UNAVAILABLE) X(QUEUE_UNAVAILABLE) \
-				X(CONFIG_ERROR) X(INTERNAL)
+/* clang-format off */
+#define JIRA_CODES(X)                                                                     \
+	X(AUTH_EXPIRED) X(FORBIDDEN) X(SUSPENDED_PAYMENT) X(SITE_UNAVAILABLE) X(NOT_FOUND)   \
+	X(INVALID_QUERY) X(RATE_LIMIT) X(JIRA_UNAVAILABLE) X(API_REMOVED) X(SCHEMA_CHANGE)   \
+	X(NETWORK_GLITCH) X(TLS_ERROR) X(DB_UNAVAILABLE) X(QUEUE_UNAVAILABLE) X(CONFIG_ERROR) \
+	X(INTERNAL)
 
 enum jira_code {
 	JIRA_OK = 0,
 #define JIRA_CODE_ENUM(c) JIRA_##c,
 	JIRA_CODES(JIRA_CODE_ENUM)
 #undef JIRA_CODE_ENUM
-		JIRA_N_CODES
+	JIRA_N_CODES
 };
+/* clang-format on */
 
 struct jira_error {
 	enum jira_code code;
