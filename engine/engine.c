@@ -793,35 +793,53 @@ int engine_lease_release(struct engine_conn *c, const char *name, const char *ow
 
 /* ---- task state changes used by the consumer runtime --------------------------- */
 
+/* The arguments of S_ACK and S_ACK_CHAIN: keys, the task, its successors,
+ * then consumer when given. Returns the count; the buffers are the caller's. */
+struct ack_args {
+	const char *argv[7 + 5 * ENGINE_NEXT_MAX];
+	size_t lens[7 + 5 * ENGINE_NEXT_MAX];
+	char run[24], n[8];
+	struct engine_fields f[ENGINE_NEXT_MAX];
+};
+
+static int ack_args(struct engine_conn *c, struct ack_args *a, const struct engine_task *t,
+		    const struct engine_next *next, int n_next, const char *consumer)
+{
+	struct engine *e = c->e;
+	int k = 0;
+
+	fmt_i64(a->run, t->run_id);
+	snprintf(a->n, sizeof a->n, "%d", n_next);
+	a->argv[k++] = e->k_tasks;
+	a->argv[k++] = e->k_live;
+	a->argv[k++] = e->group;
+	a->argv[k++] = t->id;
+	a->argv[k++] = a->run;
+	a->argv[k++] = a->n;
+	for (int i = 0; i < k; i++)
+		a->lens[i] = strlen(a->argv[i]);
+	for (int i = 0; i < n_next; i++) {
+		struct engine_fields *f = &a->f[i];
+		engine_task_fields(&next[i].t, f);
+		a->argv[k] = next[i].t.kind, a->lens[k] = strlen(next[i].t.kind), k++;
+		a->argv[k] = f->run, a->lens[k] = strlen(f->run), k++;
+		a->argv[k] = f->seq, a->lens[k] = strlen(f->seq), k++;
+		a->argv[k] = f->attempt, a->lens[k] = strlen(f->attempt), k++;
+		a->argv[k] = f->payload, a->lens[k] = next[i].t.payload_len, k++;
+	}
+	if (consumer)
+		a->argv[k] = consumer, a->lens[k] = strlen(consumer), k++;
+	return k;
+}
+
 int engine_ack(struct engine_conn *c, const struct engine_task *t, const struct engine_next *next,
 	       int n_next, long long *acked)
 {
-	struct engine *e = c->e;
-	const char *argv[6 + 5 * ENGINE_NEXT_MAX];
-	size_t lens[6 + 5 * ENGINE_NEXT_MAX];
-	char run[24], n[8];
-	struct engine_fields f[ENGINE_NEXT_MAX];
-	int k = 0;
-
-	fmt_i64(run, t->run_id);
-	snprintf(n, sizeof n, "%d", n_next);
-	argv[k++] = e->k_tasks;
-	argv[k++] = e->k_live;
-	argv[k++] = e->group;
-	argv[k++] = t->id;
-	argv[k++] = run;
-	argv[k++] = n;
-	for (int i = 0; i < k; i++)
-		lens[i] = strlen(argv[i]);
-	for (int i = 0; i < n_next; i++) {
-		engine_task_fields(&next[i].t, &f[i]);
-		argv[k] = next[i].t.kind, lens[k] = strlen(next[i].t.kind), k++;
-		argv[k] = f[i].run, lens[k] = strlen(f[i].run), k++;
-		argv[k] = f[i].seq, lens[k] = strlen(f[i].seq), k++;
-		argv[k] = f[i].attempt, lens[k] = strlen(f[i].attempt), k++;
-		argv[k] = f[i].payload, lens[k] = next[i].t.payload_len, k++;
-	}
-	return script_int(c, S_ACK, 2, k, argv, lens, acked);
+	struct ack_args a;
+	if (n_next < 0 || n_next > ENGINE_NEXT_MAX)
+		return ENGINE_EINVAL;
+	int k = ack_args(c, &a, t, next, n_next, NULL);
+	return script_int(c, S_ACK, 2, k, a.argv, a.lens, acked);
 }
 
 int engine_retry_later(struct engine_conn *c, const struct engine_task *t, int64_t delay_ms,
@@ -877,36 +895,14 @@ int engine_ack_chain(struct engine_conn *c, const char *consumer, const struct e
 		     const struct engine_next *next, int n_next, long long *acked,
 		     redisReply **entries)
 {
-	struct engine *e = c->e;
-	const char *argv[7 + 5 * ENGINE_NEXT_MAX];
-	size_t lens[7 + 5 * ENGINE_NEXT_MAX];
-	char run[24], n[8];
-	struct engine_fields f[ENGINE_NEXT_MAX];
-	int k = 0, rc;
+	struct ack_args a;
+	int rc;
 
 	*entries = NULL;
 	if (n_next < 0 || n_next > ENGINE_NEXT_MAX)
 		return ENGINE_EINVAL;
-	fmt_i64(run, t->run_id);
-	snprintf(n, sizeof n, "%d", n_next);
-	argv[k++] = e->k_tasks;
-	argv[k++] = e->k_live;
-	argv[k++] = e->group;
-	argv[k++] = t->id;
-	argv[k++] = run;
-	argv[k++] = n;
-	for (int i = 0; i < k; i++)
-		lens[i] = strlen(argv[i]);
-	for (int i = 0; i < n_next; i++) {
-		engine_task_fields(&next[i].t, &f[i]);
-		argv[k] = next[i].t.kind, lens[k] = strlen(next[i].t.kind), k++;
-		argv[k] = f[i].run, lens[k] = strlen(f[i].run), k++;
-		argv[k] = f[i].seq, lens[k] = strlen(f[i].seq), k++;
-		argv[k] = f[i].attempt, lens[k] = strlen(f[i].attempt), k++;
-		argv[k] = f[i].payload, lens[k] = next[i].t.payload_len, k++;
-	}
-	argv[k] = consumer, lens[k] = strlen(consumer), k++;
-	redisReply *r = engine_script(c, S_ACK_CHAIN, 2, k, argv, lens, &rc);
+	int k = ack_args(c, &a, t, next, n_next, consumer);
+	redisReply *r = engine_script(c, S_ACK_CHAIN, 2, k, a.argv, a.lens, &rc);
 	if (rc == 0 && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 			r->element[0]->type != REDIS_REPLY_INTEGER)) {
 		set_err(c, "script", NULL);

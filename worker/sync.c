@@ -493,34 +493,49 @@ static void prefetch_overflow_start(struct step *s, const char *kind, const int6
 	pf->running = pthread_create(&pf->thread, NULL, prefetch_overflow_main, pf) == 0;
 }
 
-/* Take the prefetched sets if they are the ones wanted: 1 taken (its rc in
- * *rc, the issues read in done), 0 not available. */
-static int prefetch_overflow_take(struct step *s, const char *kind, const int64_t *ids, size_t n,
-				  int64_t *done, size_t *n_done, int *rc, struct jira_error *err)
+/* Wait for the helper's work; NULL when none was in flight. */
+static struct worker_prefetch *prefetch_join(struct worker_sync *w)
 {
-	struct worker_sync *w = s->w;
 	struct worker_prefetch *pf = w->pf;
-	if (!pf || !pf->running || !pf->overflow)
-		return 0;
+	if (!pf || !pf->running)
+		return NULL;
 	pthread_join(pf->thread, NULL);
 	pf->running = false;
 	prefetch_account(pf);
-	bool match = strcmp(pf->phase, s->c.phase) == 0 && strcmp(pf->okind, kind) == 0 &&
-		     pf->n_ids == n && memcmp(pf->ids, ids, n * sizeof *ids) == 0;
-	if (!match) {
-		prefetch_clear(pf);
-		return 0;
-	}
+	return pf;
+}
+
+/* A prefetch that matched: its rows become this step's (the batches are
+ * swapped), its outcome goes to *rc and *err. */
+static void prefetch_adopt(struct worker_sync *w, struct worker_prefetch *pf, int *rc,
+			   struct jira_error *err)
+{
 	struct batch tmp = w->batch;
 	w->batch = pf->batch;
 	pf->batch = tmp;
 	*rc = pf->rc;
 	if (pf->rc < 0)
 		*err = pf->err;
-	memcpy(done, pf->done, pf->n_done * sizeof *done);
-	*n_done = pf->n_done;
+}
+
+/* Take the prefetched sets if they are the ones wanted: 1 taken (its rc in
+ * *rc, the issues read in done), 0 not available. */
+static int prefetch_overflow_take(struct step *s, const char *kind, const int64_t *ids, size_t n,
+				  int64_t *done, size_t *n_done, int *rc, struct jira_error *err)
+{
+	struct worker_prefetch *pf = prefetch_join(s->w);
+	if (!pf)
+		return 0;
+	bool match = pf->overflow && strcmp(pf->phase, s->c.phase) == 0 &&
+		     strcmp(pf->okind, kind) == 0 && pf->n_ids == n &&
+		     memcmp(pf->ids, ids, n * sizeof *ids) == 0;
+	if (match) {
+		prefetch_adopt(s->w, pf, rc, err);
+		memcpy(done, pf->done, pf->n_done * sizeof *done);
+		*n_done = pf->n_done;
+	}
 	prefetch_clear(pf);
-	return 1;
+	return match;
 }
 
 /* Take the prefetched page if it is the one wanted: 1 taken (rc in *rc),
@@ -528,30 +543,18 @@ static int prefetch_overflow_take(struct step *s, const char *kind, const int64_
 static int prefetch_take(struct step *s, const struct jira_query *q, char **cursor, int *rc,
 			 struct jira_error *err)
 {
-	struct worker_sync *w = s->w;
-	struct worker_prefetch *pf = w->pf;
-	if (!pf || !pf->running)
+	struct worker_prefetch *pf = prefetch_join(s->w);
+	if (!pf)
 		return 0;
-	pthread_join(pf->thread, NULL);
-	pf->running = false;
-	prefetch_account(pf);
 	bool match = !pf->overflow && strcmp(pf->phase, s->c.phase) == 0 &&
 		     same_str(pf->cursor_in, s->c.cursor) && pf->since_ms == q->updated_since_ms;
-	if (!match) {
-		prefetch_clear(pf);
-		return 0;
+	if (match) {
+		prefetch_adopt(s->w, pf, rc, err);
+		*cursor = pf->cursor_out;
+		pf->cursor_out = NULL;
 	}
-	/* Swap batches: the page's rows become this step's. */
-	struct batch tmp = w->batch;
-	w->batch = pf->batch;
-	pf->batch = tmp;
-	*rc = pf->rc;
-	if (pf->rc < 0)
-		*err = pf->err;
-	*cursor = pf->cursor_out;
-	pf->cursor_out = NULL;
 	prefetch_clear(pf);
-	return 1;
+	return match;
 }
 
 /* issues / catchup: one search page. */
