@@ -1,59 +1,33 @@
 /*
- * Writing a sync batch. Rows are streamed with COPY into temporary tables
- * (ON COMMIT DELETE ROWS, so they are empty at every step's start), then
- * merged into the real tables by one multi-statement round trip: one
- * statement per table, each skipping rows that did not change, so a replay
- * of the same page writes no new row versions. Comment and worklog sets of
- * issues whose sets are complete are replaced, which is how deleted comments
- * disappear. The set deletions name their issues as an array (= ANY), so they
- * read the issue_id index: a join against the unanalysed temporary table
- * would scan the whole comment table on every page.
+ * Writing a sync batch: one statement per table, each fed its rows as
+ * column arrays (INSERT ... SELECT FROM unnest($1::bigint[], ...)) and each
+ * skipping rows that did not change, so a replay of the same page writes no
+ * new row versions. All of a batch's statements go out in one libpq
+ * pipeline: one round trip, no temporary tables to fill and truncate.
+ * Comment and worklog sets of issues whose sets are complete are replaced,
+ * which is how deleted comments disappear; those deletions name their
+ * issues as an array (= ANY), so they read the issue_id index.
  */
 #include "store/store.h"
-
-static const char temp_tables_sql[] =
-	"SET LOCAL client_min_messages = warning;"
-	"CREATE TEMP TABLE IF NOT EXISTS tmp_user (account_id text, display_name text, email text,"
-	" time_zone text, account_type text, active boolean) ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE IF NOT EXISTS tmp_issue (id bigint, project_id bigint, key text,"
-	" summary text, status text, status_category text, priority text, issue_type text,"
-	" assignee_id text, reporter_id text, created bigint, updated bigint, resolved bigint,"
-	" labels jsonb, description text, description_adf jsonb, comment_total integer,"
-	" worklog_total integer) ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE IF NOT EXISTS tmp_issue_sprint (issue_id bigint, sprint_id bigint)"
-	" ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE IF NOT EXISTS tmp_comment (id bigint, issue_id bigint, author_id text,"
-	" update_author_id text, body text, body_adf jsonb, created bigint, updated bigint)"
-	" ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE IF NOT EXISTS tmp_worklog (id bigint, issue_id bigint, author_id text,"
-	" update_author_id text, comment text, comment_adf jsonb, started bigint, created bigint,"
-	" updated bigint, time_spent_seconds bigint) ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE IF NOT EXISTS tmp_replace (kind text, issue_id bigint)"
-	" ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE IF NOT EXISTS tmp_overflow (kind text, issue_id bigint)"
-	" ON COMMIT DELETE ROWS;";
 
 /* epoch milliseconds -> timestamptz, exactly. */
 #define TS(col)                                                               \
 	"CASE WHEN " col " IS NULL THEN NULL ELSE timestamptz 'epoch' + " col \
 	" * interval '1 millisecond' END"
 
-/*
- * The merge script; PQsendQuery runs it as one round trip and returns one
- * result per statement, in this order (see enum merge_stmt).
- */
-static const char merge_sql[] =
-	/* 0 users */
+static const char users_sql[] =
 	"INSERT INTO jira_user AS u (account_id, display_name, email, time_zone, account_type, active)"
 	" SELECT DISTINCT ON (account_id) account_id, display_name, email, time_zone, account_type,"
-	" active FROM tmp_user"
+	" active FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+	" $6::boolean[]) AS t(account_id, display_name, email, time_zone, account_type, active)"
 	" ON CONFLICT (account_id) DO UPDATE SET display_name = EXCLUDED.display_name,"
 	" email = EXCLUDED.email, time_zone = EXCLUDED.time_zone,"
 	" account_type = EXCLUDED.account_type, active = EXCLUDED.active, synced_at = now()"
 	" WHERE (u.display_name, u.email, u.time_zone, u.account_type, u.active)"
 	" IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.email, EXCLUDED.time_zone,"
-	" EXCLUDED.account_type, EXCLUDED.active);"
-	/* 1 issues */
+	" EXCLUDED.account_type, EXCLUDED.active)";
+
+static const char issues_sql[] =
 	"INSERT INTO issue AS i (id, project_id, key, summary, status, status_category, priority,"
 	" issue_type, assignee_id, reporter_id, created, updated, resolved, labels, description,"
 	" description_adf, comment_total, worklog_total)"
@@ -61,7 +35,13 @@ static const char merge_sql[] =
 	" issue_type, assignee_id, reporter_id, " TS("created") ", " TS("updated") ", " TS(
 		"resolved") ","
 			    " ARRAY(SELECT jsonb_array_elements_text(coalesce(labels, '[]'))), description,"
-			    " description_adf, comment_total, worklog_total FROM tmp_issue"
+			    " description_adf, comment_total, worklog_total"
+			    " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],"
+			    " $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[],"
+			    " $13::bigint[], $14::jsonb[], $15::text[], $16::jsonb[], $17::integer[], $18::integer[])"
+			    " AS t(id, project_id, key, summary, status, status_category, priority, issue_type,"
+			    " assignee_id, reporter_id, created, updated, resolved, labels, description,"
+			    " description_adf, comment_total, worklog_total)"
 			    " ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id, key = EXCLUDED.key,"
 			    " summary = EXCLUDED.summary, status = EXCLUDED.status,"
 			    " status_category = EXCLUDED.status_category, priority = EXCLUDED.priority,"
@@ -78,306 +58,183 @@ static const char merge_sql[] =
 			    " EXCLUDED.status_category, EXCLUDED.priority, EXCLUDED.issue_type, EXCLUDED.assignee_id,"
 			    " EXCLUDED.reporter_id, EXCLUDED.created, EXCLUDED.updated, EXCLUDED.resolved,"
 			    " EXCLUDED.labels, EXCLUDED.description, EXCLUDED.description_adf,"
-			    " EXCLUDED.comment_total, EXCLUDED.worklog_total, NULL::timestamptz);"
-			    /* 2 sprint links of the batch's issues: drop the ones gone */
-			    "DELETE FROM issue_sprint s WHERE s.issue_id = ANY (ARRAY(SELECT id FROM tmp_issue))"
-			    " AND NOT EXISTS (SELECT 1 FROM tmp_issue_sprint x"
-			    " WHERE x.issue_id = s.issue_id AND x.sprint_id = s.sprint_id);"
-			    /* 3 and add the new ones */
-			    "INSERT INTO issue_sprint (issue_id, sprint_id) SELECT DISTINCT issue_id, sprint_id"
-			    " FROM tmp_issue_sprint ON CONFLICT DO NOTHING;"
-			    /* 4 comments */
-			    "INSERT INTO comment AS c (id, issue_id, author_id, update_author_id, body, body_adf,"
-			    " created, updated)"
-			    " SELECT DISTINCT ON (id) id, issue_id, author_id, update_author_id, body, body_adf, " TS("created") ", " TS(
-				    "updated") " FROM tmp_comment"
-					       " ON CONFLICT (id) DO UPDATE SET issue_id = EXCLUDED.issue_id,"
-					       " author_id = EXCLUDED.author_id, update_author_id = EXCLUDED.update_author_id,"
-					       " body = EXCLUDED.body, body_adf = EXCLUDED.body_adf, created = EXCLUDED.created,"
-					       " updated = EXCLUDED.updated, synced_at = now()"
-					       " WHERE (c.issue_id, c.author_id, c.update_author_id, c.body, c.body_adf, c.created,"
-					       " c.updated) IS DISTINCT FROM (EXCLUDED.issue_id, EXCLUDED.author_id,"
-					       " EXCLUDED.update_author_id, EXCLUDED.body, EXCLUDED.body_adf, EXCLUDED.created,"
-					       " EXCLUDED.updated);"
-					       /* 5 comments gone from complete sets */
-					       "DELETE FROM comment c WHERE c.issue_id = ANY (ARRAY(SELECT issue_id FROM tmp_replace"
-					       " WHERE kind = 'comment')) AND NOT EXISTS (SELECT 1 FROM tmp_comment x WHERE x.id = c.id);"
-					       /* 6 worklogs */
-					       "INSERT INTO worklog AS w (id, issue_id, author_id, update_author_id, comment, comment_adf,"
-					       " started, created, updated, time_spent_seconds)"
-					       " SELECT DISTINCT ON (id) id, issue_id, author_id, update_author_id, comment, comment_adf, " TS("started") ", " TS(
-						       "created") ", " TS("updated") ", time_spent_seconds FROM tmp_worklog"
-										     " ON CONFLICT (id) DO UPDATE SET issue_id = EXCLUDED.issue_id,"
-										     " author_id = EXCLUDED.author_id, update_author_id = EXCLUDED.update_author_id,"
-										     " comment = EXCLUDED.comment, comment_adf = EXCLUDED.comment_adf,"
-										     " started = EXCLUDED.started, created = EXCLUDED.created, updated = EXCLUDED.updated,"
-										     " time_spent_seconds = EXCLUDED.time_spent_seconds, synced_at = now()"
-										     " WHERE (w.issue_id, w.author_id, w.update_author_id, w.comment, w.comment_adf, w.started,"
-										     " w.created, w.updated, w.time_spent_seconds) IS DISTINCT FROM (EXCLUDED.issue_id,"
-										     " EXCLUDED.author_id, EXCLUDED.update_author_id, EXCLUDED.comment, EXCLUDED.comment_adf,"
-										     " EXCLUDED.started, EXCLUDED.created, EXCLUDED.updated, EXCLUDED.time_spent_seconds);"
-										     /* 7 worklogs gone from complete sets */
-										     "DELETE FROM worklog w WHERE w.issue_id = ANY (ARRAY(SELECT issue_id FROM tmp_replace"
-										     " WHERE kind = 'worklog')) AND NOT EXISTS (SELECT 1 FROM tmp_worklog x WHERE x.id = w.id);"
-										     /* 8 overflow work the run still owes */
-										     "INSERT INTO sync_run_overflow (run_id, kind, issue_id)"
-										     " SELECT DISTINCT $RUN$, kind, issue_id FROM tmp_overflow ON CONFLICT DO NOTHING;";
+			    " EXCLUDED.comment_total, EXCLUDED.worklog_total, NULL::timestamptz)";
 
-enum merge_stmt {
-	M_USERS,
-	M_ISSUES,
-	M_SPRINT_DEL,
-	M_SPRINT_INS,
-	M_COMMENTS,
-	M_COMMENTS_DEL,
-	M_WORKLOGS,
-	M_WORKLOGS_DEL,
-	M_OVERFLOW,
-	M_COUNT
+/* Sprint links of the batch's issues ($1) that are gone from the new set. */
+static const char links_del_sql[] =
+	"DELETE FROM issue_sprint s WHERE s.issue_id = ANY ($1::bigint[])"
+	" AND NOT EXISTS (SELECT 1 FROM unnest($2::bigint[], $3::bigint[]) AS x(issue_id, sprint_id)"
+	" WHERE x.issue_id = s.issue_id AND x.sprint_id = s.sprint_id)";
+
+static const char links_ins_sql[] =
+	"INSERT INTO issue_sprint (issue_id, sprint_id) SELECT DISTINCT issue_id, sprint_id"
+	" FROM unnest($1::bigint[], $2::bigint[]) AS x(issue_id, sprint_id) ON CONFLICT DO NOTHING";
+
+static const char comments_sql[] =
+	"INSERT INTO comment AS c (id, issue_id, author_id, update_author_id, body, body_adf,"
+	" created, updated)"
+	" SELECT DISTINCT ON (id) id, issue_id, author_id, update_author_id, body, body_adf, " TS("created") ", " TS(
+		"updated") " FROM unnest($1::bigint[], $2::bigint[], $3::text[],"
+			   " $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::bigint[])"
+			   " AS t(id, issue_id, author_id, update_author_id, body, body_adf, created, updated)"
+			   " ON CONFLICT (id) DO UPDATE SET issue_id = EXCLUDED.issue_id,"
+			   " author_id = EXCLUDED.author_id, update_author_id = EXCLUDED.update_author_id,"
+			   " body = EXCLUDED.body, body_adf = EXCLUDED.body_adf, created = EXCLUDED.created,"
+			   " updated = EXCLUDED.updated, synced_at = now()"
+			   " WHERE (c.issue_id, c.author_id, c.update_author_id, c.body, c.body_adf, c.created,"
+			   " c.updated) IS DISTINCT FROM (EXCLUDED.issue_id, EXCLUDED.author_id,"
+			   " EXCLUDED.update_author_id, EXCLUDED.body, EXCLUDED.body_adf, EXCLUDED.created,"
+			   " EXCLUDED.updated)";
+
+/* Comments of issues with a complete set ($1) that the set ($2) no longer has. */
+static const char comments_del_sql[] = "DELETE FROM comment c WHERE c.issue_id = ANY ($1::bigint[])"
+				       " AND NOT (c.id = ANY ($2::bigint[]))";
+
+static const char worklogs_sql[] =
+	"INSERT INTO worklog AS w (id, issue_id, author_id, update_author_id, comment, comment_adf,"
+	" started, created, updated, time_spent_seconds)"
+	" SELECT DISTINCT ON (id) id, issue_id, author_id, update_author_id, comment, comment_adf, " TS("started") ", " TS("created") ", " TS(
+		"updated") ", time_spent_seconds"
+			   " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],"
+			   " $6::jsonb[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])"
+			   " AS t(id, issue_id, author_id, update_author_id, comment, comment_adf, started, created,"
+			   " updated, time_spent_seconds)"
+			   " ON CONFLICT (id) DO UPDATE SET issue_id = EXCLUDED.issue_id,"
+			   " author_id = EXCLUDED.author_id, update_author_id = EXCLUDED.update_author_id,"
+			   " comment = EXCLUDED.comment, comment_adf = EXCLUDED.comment_adf,"
+			   " started = EXCLUDED.started, created = EXCLUDED.created, updated = EXCLUDED.updated,"
+			   " time_spent_seconds = EXCLUDED.time_spent_seconds, synced_at = now()"
+			   " WHERE (w.issue_id, w.author_id, w.update_author_id, w.comment, w.comment_adf, w.started,"
+			   " w.created, w.updated, w.time_spent_seconds) IS DISTINCT FROM (EXCLUDED.issue_id,"
+			   " EXCLUDED.author_id, EXCLUDED.update_author_id, EXCLUDED.comment, EXCLUDED.comment_adf,"
+			   " EXCLUDED.started, EXCLUDED.created, EXCLUDED.updated, EXCLUDED.time_spent_seconds)";
+
+static const char worklogs_del_sql[] = "DELETE FROM worklog w WHERE w.issue_id = ANY ($1::bigint[])"
+				       " AND NOT (w.id = ANY ($2::bigint[]))";
+
+/* Overflow work the run still owes: $1 run, $2 kinds, $3 issues. */
+static const char overflow_sql[] =
+	"INSERT INTO sync_run_overflow (run_id, kind, issue_id)"
+	" SELECT DISTINCT $1::bigint, kind, issue_id FROM unnest($2::text[], $3::bigint[])"
+	" AS x(kind, issue_id) ON CONFLICT DO NOTHING";
+
+/* ---- array literals (text format) ------------------------------------------ */
+
+/* One array parameter being built: "{e1,e2,...}". */
+struct arr {
+	struct buf b;
+	size_t n;
 };
 
-/* ---- COPY text format ------------------------------------------------------ */
-
-static int put_str(struct buf *b, const char *s)
+static void arr_init(struct arr *a)
 {
+	buf_init(&a->b, 0);
+	a->n = 0;
+}
+
+static int arr_sep(struct arr *a)
+{
+	return buf_putc(&a->b, a->n++ ? ',' : '{');
+}
+
+/* A string element: quoted, with backslash and double quote escaped. */
+static int arr_str(struct arr *a, const char *s)
+{
+	int rc = arr_sep(a);
 	if (!s)
-		return buf_append(b, "\\N", 2);
-	int rc = 0;
+		return rc | buf_append(&a->b, "NULL", 4);
+	rc |= buf_putc(&a->b, '"');
 	const char *run = s;
 	for (const char *p = s; *p; p++) {
-		const char *esc = NULL;
-		switch (*p) {
-		case '\\':
-			esc = "\\\\";
-			break;
-		case '\t':
-			esc = "\\t";
-			break;
-		case '\n':
-			esc = "\\n";
-			break;
-		case '\r':
-			esc = "\\r";
-			break;
-		default:
+		if (*p != '\\' && *p != '"')
 			continue;
-		}
-		rc |= buf_append(b, run, (size_t)(p - run));
-		rc |= buf_append(b, esc, 2);
+		rc |= buf_append(&a->b, run, (size_t)(p - run));
+		rc |= buf_putc(&a->b, '\\');
+		rc |= buf_putc(&a->b, *p);
 		run = p + 1;
 	}
-	rc |= buf_puts(b, run);
-	return rc;
+	rc |= buf_puts(&a->b, run);
+	return rc | buf_putc(&a->b, '"');
 }
 
-static int put_i64(struct buf *b, int64_t v)
+/* An integer element; JS_TIME_NULL is NULL. */
+static int arr_i64(struct arr *a, int64_t v)
 {
+	int rc = arr_sep(a);
 	if (v == JS_TIME_NULL)
-		return buf_append(b, "\\N", 2);
+		return rc | buf_append(&a->b, "NULL", 4);
 	char tmp[24];
-	return buf_puts(b, fmt_i64(tmp, v));
+	return rc | buf_puts(&a->b, fmt_i64(tmp, v));
 }
 
-static int put_bool(struct buf *b, bool v)
+static int arr_bool(struct arr *a, bool v)
 {
-	return buf_putc(b, v ? 't' : 'f');
+	return arr_sep(a) | buf_putc(&a->b, v ? 't' : 'f');
 }
 
-#define SEP(b) buf_putc(b, '\t')
-#define EOL(b) buf_putc(b, '\n')
-
-static int copy_in(PGconn *db, const char *sql, const struct buf *data, char *err, size_t errlen)
+/* Close the literal ("{}" when empty). */
+static int arr_close(struct arr *a)
 {
-	if (data->len == 0)
-		return 0;
-	PGresult *r = PQexec(db, sql);
-	int rc = -1;
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		PQclear(r);
-		goto fail;
+	int rc = a->n == 0 ? buf_putc(&a->b, '{') : 0;
+	return rc | buf_putc(&a->b, '}');
+}
+
+/* ---- the pipeline ---------------------------------------------------------- */
+
+enum stmt_kind { ST_OTHER, ST_ISSUES, ST_COMMENTS, ST_COMMENTS_DEL, ST_WORKLOGS, ST_WORKLOGS_DEL };
+
+#define MAX_STMTS 9
+
+struct pipe {
+	PGconn *db;
+	int n;
+	enum stmt_kind kind[MAX_STMTS];
+	bool failed;
+};
+
+static void pipe_send(struct pipe *p, enum stmt_kind kind, const char *sql, int n_params,
+		      const char *const *values)
+{
+	if (p->failed)
+		return;
+	if (p->n >= MAX_STMTS ||
+	    !PQsendQueryParams(p->db, sql, n_params, NULL, values, NULL, NULL, 0)) {
+		p->failed = true;
+		return;
 	}
-	PQclear(r);
-	if (PQputCopyData(db, data->data, (int)data->len) != 1 || PQputCopyEnd(db, NULL) != 1)
-		goto fail;
-	rc = 0;
-	while ((r = PQgetResult(db))) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK)
-			rc = -1;
-		PQclear(r);
+	p->kind[p->n++] = kind;
+}
+
+/* Sync the pipeline and read every result; counts go into counts. */
+static int pipe_finish(struct pipe *p, struct store_counts *counts, char *err, size_t errlen)
+{
+	int rc = p->failed ? -1 : 0;
+	if (p->failed) {
+		const char *m = PQerrorMessage(p->db);
+		snprintf(err, errlen, "cannot write rows: %.*s", (int)strcspn(m, "\n"), m);
 	}
-	if (rc == 0)
-		return 0;
-fail:;
-	const char *m = PQerrorMessage(db);
-	snprintf(err, errlen, "cannot copy rows: %.*s", (int)strcspn(m, "\n"), m);
-	return -1;
-}
-
-static int enc_users(const struct batch *b, struct buf *o)
-{
-	int rc = 0;
-	for (size_t i = 0; i < b->users.n; i++) {
-		const struct user_row *u = &b->users.v[i];
-		rc |= put_str(o, u->account_id);
-		rc |= SEP(o);
-		rc |= put_str(o, u->display_name);
-		rc |= SEP(o);
-		rc |= put_str(o, u->email);
-		rc |= SEP(o);
-		rc |= put_str(o, u->time_zone);
-		rc |= SEP(o);
-		rc |= put_str(o, u->account_type);
-		rc |= SEP(o);
-		rc |= put_bool(o, u->active);
-		rc |= EOL(o);
-	}
-	return rc;
-}
-
-static int enc_issues(const struct batch *b, int64_t project_id, struct buf *o, struct buf *links,
-		      struct buf *replace)
-{
-	int rc = 0;
-	char tmp[24];
-	for (size_t i = 0; i < b->issues.n; i++) {
-		const struct issue_row *r = &b->issues.v[i];
-		rc |= put_i64(o, r->id);
-		rc |= SEP(o);
-		rc |= put_i64(o, project_id);
-		rc |= SEP(o);
-		rc |= put_str(o, r->key);
-		rc |= SEP(o);
-		rc |= put_str(o, r->summary);
-		rc |= SEP(o);
-		rc |= put_str(o, r->status);
-		rc |= SEP(o);
-		rc |= put_str(o, r->status_category);
-		rc |= SEP(o);
-		rc |= put_str(o, r->priority);
-		rc |= SEP(o);
-		rc |= put_str(o, r->issue_type);
-		rc |= SEP(o);
-		rc |= put_str(o, r->assignee_id);
-		rc |= SEP(o);
-		rc |= put_str(o, r->reporter_id);
-		rc |= SEP(o);
-		rc |= put_i64(o, r->created_ms);
-		rc |= SEP(o);
-		rc |= put_i64(o, r->updated_ms);
-		rc |= SEP(o);
-		rc |= put_i64(o, r->resolved_ms);
-		rc |= SEP(o);
-		rc |= put_str(o, r->labels_json ? r->labels_json : "[]");
-		rc |= SEP(o);
-		rc |= put_str(o, r->description_text);
-		rc |= SEP(o);
-		rc |= put_str(o, r->description_adf);
-		rc |= SEP(o);
-		rc |= put_i64(o, r->comment_total);
-		rc |= SEP(o);
-		rc |= put_i64(o, r->worklog_total);
-		rc |= EOL(o);
-		for (size_t k = 0; k < r->n_sprint_ids; k++)
-			rc |= buf_printf(links, "%s\t%" PRId64 "\n", fmt_i64(tmp, r->id),
-					 r->sprint_ids[k]);
-		if (r->comments_complete)
-			rc |= buf_printf(replace, "comment\t%s\n", fmt_i64(tmp, r->id));
-		if (r->worklogs_complete)
-			rc |= buf_printf(replace, "worklog\t%s\n", fmt_i64(tmp, r->id));
-	}
-	return rc;
-}
-
-static int enc_comments(const struct batch *b, struct buf *o)
-{
-	int rc = 0;
-	for (size_t i = 0; i < b->comments.n; i++) {
-		const struct comment_row *c = &b->comments.v[i];
-		rc |= put_i64(o, c->id);
-		rc |= SEP(o);
-		rc |= put_i64(o, c->issue_id);
-		rc |= SEP(o);
-		rc |= put_str(o, c->author_id);
-		rc |= SEP(o);
-		rc |= put_str(o, c->update_author_id);
-		rc |= SEP(o);
-		rc |= put_str(o, c->body_text);
-		rc |= SEP(o);
-		rc |= put_str(o, c->body_adf);
-		rc |= SEP(o);
-		rc |= put_i64(o, c->created_ms);
-		rc |= SEP(o);
-		rc |= put_i64(o, c->updated_ms);
-		rc |= EOL(o);
-	}
-	return rc;
-}
-
-static int enc_worklogs(const struct batch *b, struct buf *o)
-{
-	int rc = 0;
-	for (size_t i = 0; i < b->worklogs.n; i++) {
-		const struct worklog_row *w = &b->worklogs.v[i];
-		rc |= put_i64(o, w->id);
-		rc |= SEP(o);
-		rc |= put_i64(o, w->issue_id);
-		rc |= SEP(o);
-		rc |= put_str(o, w->author_id);
-		rc |= SEP(o);
-		rc |= put_str(o, w->update_author_id);
-		rc |= SEP(o);
-		rc |= put_str(o, w->comment_text);
-		rc |= SEP(o);
-		rc |= put_str(o, w->comment_adf);
-		rc |= SEP(o);
-		rc |= put_i64(o, w->started_ms);
-		rc |= SEP(o);
-		rc |= put_i64(o, w->created_ms);
-		rc |= SEP(o);
-		rc |= put_i64(o, w->updated_ms);
-		rc |= SEP(o);
-		rc |= put_i64(o, w->time_spent_seconds);
-		rc |= EOL(o);
-	}
-	return rc;
-}
-
-static int enc_ids(struct buf *o, const char *kind, const int64_t *ids, size_t n)
-{
-	int rc = 0;
-	char tmp[24];
-	for (size_t i = 0; i < n; i++)
-		rc |= buf_printf(o, "%s\t%s\n", kind, fmt_i64(tmp, ids[i]));
-	return rc;
-}
-
-/* Run the merge script; counts of changed rows go into counts. */
-static int merge(PGconn *db, int64_t run_id, struct store_counts *counts, char *err, size_t errlen)
-{
-	/* The run id is ours (an int64), not user input; the script runs in
-	 * the simple protocol because it has several statements. */
-	struct buf sql;
-	buf_init(&sql, 0);
-	const char *mark = strstr(merge_sql, "$RUN$");
-	char tmp[24];
-	int rc = buf_append(&sql, merge_sql, (size_t)(mark - merge_sql));
-	rc |= buf_puts(&sql, fmt_i64(tmp, run_id));
-	rc |= buf_puts(&sql, mark + 5);
-	if (rc < 0 || !PQsendQuery(db, sql.data)) {
-		const char *m = PQerrorMessage(db);
-		snprintf(err, errlen, "cannot merge rows: %.*s", (int)strcspn(m, "\n"), m);
-		buf_release(&sql);
+	if (!PQpipelineSync(p->db)) {
+		if (rc == 0) {
+			const char *m = PQerrorMessage(p->db);
+			snprintf(err, errlen, "cannot write rows: %.*s", (int)strcspn(m, "\n"), m);
+		}
+		(void)PQexitPipelineMode(p->db);
 		return -1;
 	}
-	buf_release(&sql);
-	PGresult *r;
-	int idx = 0;
-	rc = 0;
-	while ((r = PQgetResult(db))) {
+	for (int i = 0; i < p->n; i++) {
+		PGresult *r = PQgetResult(p->db);
+		if (!r) {
+			if (rc == 0)
+				snprintf(err, errlen, "cannot write rows: missing result");
+			rc = -1;
+			break;
+		}
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			if (rc == 0) {
 				const char *m = PQresultErrorMessage(r);
-				snprintf(err, errlen, "cannot merge rows: %.*s",
+				if (!*m)
+					m = PQerrorMessage(p->db);
+				snprintf(err, errlen, "cannot write rows: %.*s",
 					 (int)strcspn(m, "\n"), m);
 			}
 			rc = -1;
@@ -385,32 +242,53 @@ static int merge(PGconn *db, int64_t run_id, struct store_counts *counts, char *
 			int64_t n = 0;
 			if (parse_i64(PQcmdTuples(r), &n) < 0)
 				n = 0;
-			switch (idx) {
-			case M_ISSUES:
+			switch (p->kind[i]) {
+			case ST_ISSUES:
 				counts->issues_upserted += n;
 				break;
-			case M_COMMENTS:
+			case ST_COMMENTS:
 				counts->comments_upserted += n;
 				break;
-			case M_COMMENTS_DEL:
+			case ST_COMMENTS_DEL:
 				counts->comments_deleted += n;
 				break;
-			case M_WORKLOGS:
+			case ST_WORKLOGS:
 				counts->worklogs_upserted += n;
 				break;
-			case M_WORKLOGS_DEL:
+			case ST_WORKLOGS_DEL:
 				counts->worklogs_deleted += n;
 				break;
-			default:
+			case ST_OTHER:
 				break;
 			}
 		}
-		idx++;
 		PQclear(r);
+		r = PQgetResult(p->db); /* the NULL that ends each statement */
+		if (r)
+			PQclear(r);
 	}
-	if (rc == 0 && idx != M_COUNT) {
-		snprintf(err, errlen, "cannot merge rows: %d results for %d statements", idx,
-			 M_COUNT);
+	/* Up to and including the sync point (bounded: a broken connection
+	 * answers NULL for ever). */
+	for (int guard = 0; guard < 1000; guard++) {
+		PGresult *r = PQgetResult(p->db);
+		if (!r) {
+			if (PQstatus(p->db) != CONNECTION_OK) {
+				rc = -1;
+				break;
+			}
+			continue;
+		}
+		ExecStatusType st = PQresultStatus(r);
+		PQclear(r);
+		if (st == PGRES_PIPELINE_SYNC)
+			break;
+		if (st == PGRES_FATAL_ERROR && PQstatus(p->db) != CONNECTION_OK) {
+			rc = -1;
+			break;
+		}
+	}
+	if (!PQexitPipelineMode(p->db) && rc == 0) {
+		snprintf(err, errlen, "cannot write rows: pipeline still busy");
 		rc = -1;
 	}
 	return rc;
@@ -420,36 +298,131 @@ static int write_rows(PGconn *db, int64_t project_id, int64_t run_id, const stru
 		      const char *replace_kind, const int64_t *replace_ids, size_t n_replace,
 		      struct store_counts *counts, char *err, size_t errlen)
 {
-	struct buf users, issues, links, replace, comments, worklogs, overflow;
-	struct buf *all[] = {&users, &issues, &links, &replace, &comments, &worklogs, &overflow};
-	for (size_t i = 0; i < JS_ARRAY_LEN(all); i++)
-		buf_init(all[i], 0);
-	int rc = -1;
-	int enc = enc_users(b, &users);
-	enc |= enc_issues(b, project_id, &issues, &links, &replace);
-	enc |= enc_comments(b, &comments);
-	enc |= enc_worklogs(b, &worklogs);
+	/* Column arrays: users 6, issues 18, links 2, comments 8, worklogs 10,
+	 * issue ids 1, complete comment/worklog sets 2, their ids 2, overflow 2. */
+	enum {
+		U = 0,
+		I = U + 6,
+		L = I + 18,
+		C = L + 2,
+		W = C + 8,
+		IDS = W + 10,
+		RC = IDS + 1,
+		RW = RC + 1,
+		CID = RW + 1,
+		WID = CID + 1,
+		OK = WID + 1,
+		OI = OK + 1,
+		N_ARR = OI + 1
+	};
+	struct arr a[N_ARR];
+	for (int i = 0; i < N_ARR; i++)
+		arr_init(&a[i]);
+	int enc = 0;
+	for (size_t i = 0; i < b->users.n; i++) {
+		const struct user_row *u = &b->users.v[i];
+		enc |= arr_str(&a[U + 0], u->account_id) | arr_str(&a[U + 1], u->display_name) |
+		       arr_str(&a[U + 2], u->email) | arr_str(&a[U + 3], u->time_zone) |
+		       arr_str(&a[U + 4], u->account_type) | arr_bool(&a[U + 5], u->active);
+	}
+	for (size_t i = 0; i < b->issues.n; i++) {
+		const struct issue_row *r = &b->issues.v[i];
+		enc |= arr_i64(&a[I + 0], r->id) | arr_i64(&a[I + 1], project_id) |
+		       arr_str(&a[I + 2], r->key) | arr_str(&a[I + 3], r->summary) |
+		       arr_str(&a[I + 4], r->status) | arr_str(&a[I + 5], r->status_category) |
+		       arr_str(&a[I + 6], r->priority) | arr_str(&a[I + 7], r->issue_type) |
+		       arr_str(&a[I + 8], r->assignee_id) | arr_str(&a[I + 9], r->reporter_id) |
+		       arr_i64(&a[I + 10], r->created_ms) | arr_i64(&a[I + 11], r->updated_ms) |
+		       arr_i64(&a[I + 12], r->resolved_ms) |
+		       arr_str(&a[I + 13], r->labels_json ? r->labels_json : "[]") |
+		       arr_str(&a[I + 14], r->description_text) |
+		       arr_str(&a[I + 15], r->description_adf) |
+		       arr_i64(&a[I + 16], r->comment_total) |
+		       arr_i64(&a[I + 17], r->worklog_total);
+		enc |= arr_i64(&a[IDS], r->id);
+		for (size_t k = 0; k < r->n_sprint_ids; k++)
+			enc |= arr_i64(&a[L + 0], r->id) | arr_i64(&a[L + 1], r->sprint_ids[k]);
+		if (r->comments_complete)
+			enc |= arr_i64(&a[RC], r->id);
+		if (r->worklogs_complete)
+			enc |= arr_i64(&a[RW], r->id);
+	}
+	for (size_t i = 0; i < b->comments.n; i++) {
+		const struct comment_row *c = &b->comments.v[i];
+		enc |= arr_i64(&a[C + 0], c->id) | arr_i64(&a[C + 1], c->issue_id) |
+		       arr_str(&a[C + 2], c->author_id) | arr_str(&a[C + 3], c->update_author_id) |
+		       arr_str(&a[C + 4], c->body_text) | arr_str(&a[C + 5], c->body_adf) |
+		       arr_i64(&a[C + 6], c->created_ms) | arr_i64(&a[C + 7], c->updated_ms);
+		enc |= arr_i64(&a[CID], c->id);
+	}
+	for (size_t i = 0; i < b->worklogs.n; i++) {
+		const struct worklog_row *w = &b->worklogs.v[i];
+		enc |= arr_i64(&a[W + 0], w->id) | arr_i64(&a[W + 1], w->issue_id) |
+		       arr_str(&a[W + 2], w->author_id) | arr_str(&a[W + 3], w->update_author_id) |
+		       arr_str(&a[W + 4], w->comment_text) | arr_str(&a[W + 5], w->comment_adf) |
+		       arr_i64(&a[W + 6], w->started_ms) | arr_i64(&a[W + 7], w->created_ms) |
+		       arr_i64(&a[W + 8], w->updated_ms) |
+		       arr_i64(&a[W + 9], w->time_spent_seconds);
+		enc |= arr_i64(&a[WID], w->id);
+	}
 	if (replace_kind)
-		enc |= enc_ids(&replace, replace_kind, replace_ids, n_replace);
-	enc |= enc_ids(&overflow, "comment", b->comment_overflow.v, b->comment_overflow.n);
-	enc |= enc_ids(&overflow, "worklog", b->worklog_overflow.v, b->worklog_overflow.n);
+		for (size_t i = 0; i < n_replace; i++)
+			enc |= arr_i64(&a[strcmp(replace_kind, "comment") == 0 ? RC : RW],
+				       replace_ids[i]);
+	for (size_t i = 0; i < b->comment_overflow.n; i++)
+		enc |= arr_str(&a[OK], "comment") | arr_i64(&a[OI], b->comment_overflow.v[i]);
+	for (size_t i = 0; i < b->worklog_overflow.n; i++)
+		enc |= arr_str(&a[OK], "worklog") | arr_i64(&a[OI], b->worklog_overflow.v[i]);
+	const char *v[N_ARR];
+	for (int i = 0; i < N_ARR; i++) {
+		enc |= arr_close(&a[i]);
+		v[i] = a[i].b.data;
+	}
+	int rc = -1;
 	if (enc) {
 		snprintf(err, errlen, "batch too large to encode");
 		goto out;
 	}
-	if (pg_exec(db, temp_tables_sql, err, errlen) < 0 ||
-	    copy_in(db, "COPY tmp_user FROM STDIN", &users, err, errlen) < 0 ||
-	    copy_in(db, "COPY tmp_issue FROM STDIN", &issues, err, errlen) < 0 ||
-	    copy_in(db, "COPY tmp_issue_sprint FROM STDIN", &links, err, errlen) < 0 ||
-	    copy_in(db, "COPY tmp_replace FROM STDIN", &replace, err, errlen) < 0 ||
-	    copy_in(db, "COPY tmp_comment FROM STDIN", &comments, err, errlen) < 0 ||
-	    copy_in(db, "COPY tmp_worklog FROM STDIN", &worklogs, err, errlen) < 0 ||
-	    copy_in(db, "COPY tmp_overflow FROM STDIN", &overflow, err, errlen) < 0)
+	size_t n_users = a[U].n, n_issues = a[I].n, n_links = a[L].n, n_comments = a[C].n,
+	       n_worklogs = a[W].n, n_rc = a[RC].n, n_rw = a[RW].n, n_over = a[OK].n;
+	char run[24];
+	fmt_i64(run, run_id);
+
+	if (!PQenterPipelineMode(db)) {
+		const char *m = PQerrorMessage(db);
+		snprintf(err, errlen, "cannot write rows: %.*s", (int)strcspn(m, "\n"), m);
 		goto out;
-	rc = merge(db, run_id, counts, err, errlen);
+	}
+	struct pipe p = {.db = db};
+	if (n_users)
+		pipe_send(&p, ST_OTHER, users_sql, 6, &v[U]);
+	if (n_issues) {
+		pipe_send(&p, ST_ISSUES, issues_sql, 18, &v[I]);
+		const char *del[] = {v[IDS], v[L + 0], v[L + 1]};
+		pipe_send(&p, ST_OTHER, links_del_sql, 3, del);
+	}
+	if (n_links)
+		pipe_send(&p, ST_OTHER, links_ins_sql, 2, &v[L]);
+	if (n_comments)
+		pipe_send(&p, ST_COMMENTS, comments_sql, 8, &v[C]);
+	if (n_rc) {
+		const char *del[] = {v[RC], v[CID]};
+		pipe_send(&p, ST_COMMENTS_DEL, comments_del_sql, 2, del);
+	}
+	if (n_worklogs)
+		pipe_send(&p, ST_WORKLOGS, worklogs_sql, 10, &v[W]);
+	if (n_rw) {
+		const char *del[] = {v[RW], v[WID]};
+		pipe_send(&p, ST_WORKLOGS_DEL, worklogs_del_sql, 2, del);
+	}
+	if (n_over) {
+		const char *ov[] = {run, v[OK], v[OI]};
+		pipe_send(&p, ST_OTHER, overflow_sql, 3, ov);
+	}
+	rc = pipe_finish(&p, counts, err, errlen);
 out:
-	for (size_t i = 0; i < JS_ARRAY_LEN(all); i++)
-		buf_release(all[i]);
+	for (int i = 0; i < N_ARR; i++)
+		buf_release(&a[i].b);
 	return rc;
 }
 
