@@ -1,7 +1,7 @@
 /*
  * store: every SQL statement outside the migrations. Batch upserts of synced
- * rows (COPY into temporary tables, then one merge statement per table that
- * skips unchanged rows), runs and their checkpoints, per-entity states, logs,
+ * rows (column arrays through unnest, one statement per table that skips
+ * unchanged rows, pipelined), runs and their checkpoints, per-entity states, logs,
  * projects and schedules, and the migration runner.
  *
  * Functions take a PGconn and return 0 on success or -1 with a one-line
