@@ -286,6 +286,64 @@ fail:
 	return ok;
 }
 
+/* ---- affinity: a chain's steps stay with the consumer that ran the first ---------- */
+
+#define AFF_STEPS 20
+static pthread_t aff_thread[AFF_STEPS + 1];
+static atomic_int aff_calls;
+
+static struct engine_outcome aff_handle(struct engine_call *call, const struct engine_task *t,
+					void *ctx)
+{
+	(void)ctx;
+	if (t->seq >= 1 && t->seq <= AFF_STEPS)
+		aff_thread[t->seq] = pthread_self();
+	atomic_fetch_add(&aff_calls, 1);
+	sleep_ms(5);
+	if (t->seq < AFF_STEPS) {
+		struct engine_task next = task("aff", t->run_id, t->seq + 1, "next");
+		if (engine_call_enqueue(call, &next) != 0)
+			return engine_fail("INTERNAL");
+	}
+	return engine_done();
+}
+
+static const struct engine_kind aff_kind = {.kind = "aff", .handle = aff_handle};
+
+/* With idle consumers blocked on the stream, a successor still goes to the
+ * thread whose handler added it (the ack reads it in the same script), so a
+ * run's warm state (a prefetched page) is found by its next step. */
+static int case_affinity(void)
+{
+	struct engine *e = mk_engine("affinity", 5000);
+	struct engine_conn *c = mk_conn(e);
+	struct runner r = {0};
+	int ok = 0;
+	struct engine_task t = task("aff", 77, 1, "first");
+
+	CHECK(engine_register(e, &aff_kind) == 0, "register");
+	start_workers(&r, e, 4, 1, 5000);
+	sleep_ms(200); /* every thread is blocked in XREADGROUP */
+	CHECK(engine_enqueue(c, &t, NULL) == 0, "enqueue");
+	sleep_ms(100);
+	CHECK(wait_drained(c, 10000) == 0, "not drained");
+	CHECK(stop_workers(&r) == 0, "worker rc");
+	CHECK(atomic_load(&aff_calls) == AFF_STEPS, "%d calls for %d steps",
+	      atomic_load(&aff_calls), AFF_STEPS);
+	int moved = 0;
+	for (int s = 2; s <= AFF_STEPS; s++)
+		moved += !pthread_equal(aff_thread[s], aff_thread[1]);
+	CHECK(moved == 0, "%d of %d steps ran on another thread than the first", moved,
+	      AFF_STEPS - 1);
+	ok = 1;
+fail:
+	if (r.running)
+		(void)stop_workers(&r);
+	engine_conn_free(c);
+	engine_free(e);
+	return ok;
+}
+
 /* ---- delayed: not before its due time, soon after ------------------------------ */
 
 static atomic_llong delayed_at;
@@ -661,6 +719,7 @@ static const struct {
 	{"delayed_due_time", case_delayed},        {"retry_policy", case_retry},
 	{"heartbeat_keeps_claim", case_heartbeat}, {"lease_takeover", case_lease},
 	{"graceful_stop", case_graceful},          {"dead_letter", case_dead},
+	{"chain_affinity", case_affinity},
 };
 
 int main(int argc, char **argv)
