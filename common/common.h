@@ -149,6 +149,7 @@ struct config {
 	char *alert_webhook_url;
 	long lookback_minutes;       /* SYNC_LOOKBACK_MINUTES, default 5 */
 	long reconcile_every_s;      /* RECONCILE_EVERY, seconds or 24h/30m, default 24h */
+	long sprint_refresh_s;       /* SPRINT_REFRESH_EVERY, default 1h; 0 = every run */
 	long http_timeout_s;         /* JIRA_TIMEOUT_SECONDS, default 60 */
 	long http_connect_timeout_s; /* JIRA_CONNECT_TIMEOUT_SECONDS, default 10 */
 	long http_max_attempts;      /* JIRA_MAX_ATTEMPTS, default 3 */

@@ -157,6 +157,17 @@ static int set_reconcile(struct config *c, const char *v, char *err, size_t errl
 	return 0;
 }
 
+static int set_sprint_refresh(struct config *c, const char *v, char *err, size_t errlen)
+{
+	if (parse_duration_s(v, &c->sprint_refresh_s) < 0) {
+		snprintf(err, errlen,
+			 "invalid SPRINT_REFRESH_EVERY '%s': expected a duration like 1h, 15m or 0",
+			 v);
+		return -1;
+	}
+	return 0;
+}
+
 static const struct setting settings[] = {
 	{"DATABASE_URL", set_database_url, NULL},
 	{"REDIS_URL", set_redis_url, NULL},
@@ -178,6 +189,7 @@ static const struct setting settings[] = {
 	{"ALERT_WEBHOOK_URL", set_webhook, NULL},
 	{"SYNC_LOOKBACK_MINUTES", set_lookback, "5"},
 	{"RECONCILE_EVERY", set_reconcile, "24h"},
+	{"SPRINT_REFRESH_EVERY", set_sprint_refresh, "1h"},
 	{"JIRA_TIMEOUT_SECONDS", set_timeout, "60"},
 	{"JIRA_CONNECT_TIMEOUT_SECONDS", set_connect_timeout, "10"},
 	{"JIRA_MAX_ATTEMPTS", set_attempts, "3"},

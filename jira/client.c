@@ -625,6 +625,79 @@ int jira_issue_worklogs(struct jira_client *c, int64_t issue_id, struct batch *b
 	return rc;
 }
 
+/* ---- known comments and worklogs re-read by id -------------------------------- */
+
+int jira_children_by_ids(struct jira_client *c, bool comments, const int64_t *ids,
+			 const int64_t *issue_ids, size_t n, struct batch *b,
+			 struct jira_error *err)
+{
+	if (n == 0 || n > JIRA_LIST_IDS_MAX) {
+		jira_error_set(err, JIRA_INTERNAL, "between 1 and %d ids per list request",
+			       JIRA_LIST_IDS_MAX);
+		return -1;
+	}
+	if (ensure_prepared(c, err) < 0)
+		return -1;
+	jm_enter(c->jm);
+	struct jira_stats before = c->stats;
+	size_t m_rows = comments ? b->comments.n : b->worklogs.n, m_users = b->users.n;
+	char target[64];
+	snprintf(target, sizeof target, "/rest/api/%s/%s/list", api_ver(c),
+		 comments ? "comment" : "worklog");
+	int rc = -1;
+	cJSON *resp = NULL;
+	struct buf body;
+	buf_init(&body, 16 + n * 12);
+	int enc = buf_puts(&body, "{\"ids\":[");
+	char tmp[24];
+	for (size_t i = 0; i < n; i++)
+		enc |= buf_printf(&body, "%s%s", i ? "," : "", fmt_i64(tmp, ids[i]));
+	enc |= buf_puts(&body, "]}");
+	if (enc < 0) {
+		jira_error_set(err, JIRA_INTERNAL, "list request too large");
+		goto out;
+	}
+	if (jira_http_json(c, "POST", target, body.data, &resp, err) < 0)
+		goto out;
+	/* Comments come in a page envelope, worklogs as a bare array. */
+	const cJSON *list = comments ? GET(resp, "values") : resp;
+	if (!cJSON_IsArray(list)) {
+		jira_schema_error(err, "POST", target,
+				  comments ? "no \"values\" array" : "not an array");
+		goto out;
+	}
+	const cJSON *e;
+	cJSON_ArrayForEach(e, list)
+	{
+		int64_t id = id_value(GET(e, "id"));
+		/* The issue a row belongs to is the one we hold it under; a row
+		 * we did not ask for is left out. */
+		size_t k = 0;
+		while (k < n && ids[k] != id)
+			k++;
+		if (k == n)
+			continue;
+		int prc = comments ? jira_parse_comment(e, issue_ids[k], b, err)
+				   : jira_parse_worklog(e, issue_ids[k], b, err);
+		if (prc < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		if (comments)
+			b->comments.n = m_rows;
+		else
+			b->worklogs.n = m_rows;
+		b->users.n = m_users;
+	}
+	cJSON_Delete(resp);
+	buf_release(&body);
+	account(c, &before, b);
+	jm_leave(c->jm);
+	return rc;
+}
+
 /* ---- worklog deletions ------------------------------------------------------- */
 
 int jira_worklogs_deleted(struct jira_client *c, int64_t since_ms, int max_pages, struct batch *b,

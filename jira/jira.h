@@ -197,6 +197,14 @@ int jira_issue_comments(struct jira_client *c, int64_t issue_id, struct batch *b
 int jira_issue_worklogs(struct jira_client *c, int64_t issue_id, struct batch *b,
 			struct jira_error *err) JS_WUR;
 
+/* Known comments (comment/list) or worklogs (worklog/list) re-read by id, at
+ * most JIRA_LIST_IDS_MAX in one request: issue_ids[i] is the issue ids[i]
+ * belongs to. Rows that no longer exist are simply absent. Appended to b. */
+#define JIRA_LIST_IDS_MAX 1000
+int jira_children_by_ids(struct jira_client *c, bool comments, const int64_t *ids,
+			 const int64_t *issue_ids, size_t n, struct batch *b,
+			 struct jira_error *err) JS_WUR;
+
 /* Worklog ids deleted since since_ms (/worklog/deleted, follows nextPage up
  * to max_pages pages). Ids go to b->deleted_ids; *until_ms gets the feed's
  * "until" to store as the next since. */

@@ -552,6 +552,84 @@ int store_overflow_next(PGconn *db, int64_t run_id, const char *kind, int64_t *i
 	return 0;
 }
 
+void store_known_release(struct store_known *k)
+{
+	free(k->issues);
+	free(k->totals);
+	free(k->ids);
+	free(k->id_issue);
+	memset(k, 0, sizeof *k);
+}
+
+#define KNOWN_SQL(table, total)                                                                \
+	"WITH k AS (SELECT o.issue_id, i." total " AS total FROM sync_run_overflow o"          \
+	" JOIN issue i ON i.id = o.issue_id JOIN " table " x ON x.issue_id = o.issue_id"       \
+	" WHERE o.run_id = $1 AND o.kind = $2 AND o.issue_id > $3"                             \
+	" GROUP BY o.issue_id, i." total " HAVING i." total " > 0 AND count(*) >= i." total    \
+	" AND count(*) <= $4 ORDER BY o.issue_id LIMIT $5)"                                    \
+	" SELECT k.issue_id, k.total, x.id FROM k JOIN " table " x ON x.issue_id = k.issue_id" \
+	" ORDER BY k.issue_id, x.id"
+
+int store_overflow_known(PGconn *db, int64_t run_id, const char *kind, int64_t after_issue,
+			 size_t max_ids, struct store_known *out, char *err, size_t errlen)
+{
+	enum { MAX_ISSUES = 200 };
+	memset(out, 0, sizeof *out);
+	out->last_issue = after_issue;
+	bool comments = strcmp(kind, "comment") == 0;
+	char rid[24], after[24], maxi[24], lim[24];
+	const char *vals[5] = {fmt_i64(rid, run_id), kind, fmt_i64(after, after_issue),
+			       fmt_i64(maxi, (int64_t)max_ids), fmt_i64(lim, MAX_ISSUES)};
+	PGresult *r = q(db,
+			comments ? KNOWN_SQL("comment", "comment_total")
+				 : KNOWN_SQL("worklog", "worklog_total"),
+			5, vals, err, errlen);
+	if (!r)
+		return -1;
+	int rows = PQntuples(r);
+	out->issues = xcalloc(MAX_ISSUES, sizeof *out->issues);
+	out->totals = xcalloc(MAX_ISSUES, sizeof *out->totals);
+	out->ids = xcalloc(max_ids ? max_ids : 1, sizeof *out->ids);
+	out->id_issue = xcalloc(max_ids ? max_ids : 1, sizeof *out->id_issue);
+	int rc = 0;
+	for (int i = 0; i < rows;) {
+		int64_t issue, total;
+		if (parse_i64(PQgetvalue(r, i, 0), &issue) < 0 ||
+		    parse_i64(PQgetvalue(r, i, 1), &total) < 0) {
+			rc = -1;
+			break;
+		}
+		int j = i;
+		while (j < rows && strcmp(PQgetvalue(r, j, 0), PQgetvalue(r, i, 0)) == 0)
+			j++;
+		/* Whole issues only: one that does not fit waits for the next call. */
+		if (out->n_ids + (size_t)(j - i) > max_ids || out->n_issues == MAX_ISSUES) {
+			out->more = true;
+			break;
+		}
+		for (int k = i; k < j; k++) {
+			if (parse_i64(PQgetvalue(r, k, 2), &out->ids[out->n_ids]) < 0) {
+				rc = -1;
+				break;
+			}
+			out->id_issue[out->n_ids++] = issue;
+		}
+		out->issues[out->n_issues] = issue;
+		out->totals[out->n_issues++] = (int)total;
+		out->last_issue = issue;
+		i = j;
+	}
+	/* A full set of issues may have more behind it. */
+	if (out->n_issues == MAX_ISSUES)
+		out->more = true;
+	PQclear(r);
+	if (rc < 0) {
+		snprintf(err, errlen, "unreadable overflow row");
+		store_known_release(out);
+	}
+	return rc;
+}
+
 int store_overflow_done(PGconn *db, int64_t run_id, const char *kind, const int64_t *ids, size_t n,
 			char *err, size_t errlen)
 {
@@ -758,4 +836,24 @@ int store_site_put(PGconn *db, const char *base_url, const char *flavour, const 
 		  " ON CONFLICT (base_url) DO UPDATE SET flavour = EXCLUDED.flavour,"
 		  " sprint_field = EXCLUDED.sprint_field, checked_at = now()",
 		  3, vals, err, errlen);
+}
+
+int store_unknown_sprint_links(PGconn *db, int64_t project_id, int64_t since_ms, bool *found,
+			       char *err, size_t errlen)
+{
+	char pid[24], since[24];
+	const char *vals[2] = {fmt_i64(pid, project_id),
+			       fmt_i64(since, since_ms == JS_TIME_NULL ? 0 : since_ms)};
+	PGresult *r = q(
+		db,
+		"SELECT EXISTS (SELECT 1 FROM issue i JOIN issue_sprint l ON l.issue_id = i.id"
+		" WHERE i.project_id = $1"
+		" AND i.updated >= timestamptz 'epoch' + $2::bigint * interval '1 millisecond'"
+		" AND NOT EXISTS (SELECT 1 FROM sprint s WHERE s.id = l.sprint_id))",
+		2, vals, err, errlen);
+	if (!r)
+		return -1;
+	*found = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return 0;
 }

@@ -142,6 +142,25 @@ int store_overflow_next(PGconn *db, int64_t run_id, const char *kind, int64_t *i
 			size_t *n, char *err, size_t errlen) JS_WUR;
 int store_overflow_done(PGconn *db, int64_t run_id, const char *kind, const int64_t *ids, size_t n,
 			char *err, size_t errlen) JS_WUR;
+/*
+ * Overflow issues of the run for kind whose stored set can be checked by
+ * re-reading its rows by id instead of paging the issue: the issue holds at
+ * least as many rows as Jira counts (so no row is new to us) and at most
+ * max_ids. From the issue after after_issue, whole issues, up to max_ids
+ * row ids in all. more: others may follow last_issue.
+ */
+struct store_known {
+	int64_t *issues;
+	int *totals; /* Jira's count for each issue */
+	size_t n_issues;
+	int64_t *ids, *id_issue; /* row ids and the issue each belongs to */
+	size_t n_ids;
+	int64_t last_issue;
+	bool more;
+};
+int store_overflow_known(PGconn *db, int64_t run_id, const char *kind, int64_t after_issue,
+			 size_t max_ids, struct store_known *out, char *err, size_t errlen) JS_WUR;
+void store_known_release(struct store_known *k);
 /* Delete worklogs by id that belong to the project's issues. */
 int store_delete_worklogs(PGconn *db, int64_t project_id, const int64_t *ids, size_t n,
 			  struct store_counts *counts, char *err, size_t errlen) JS_WUR;
@@ -150,6 +169,10 @@ int store_delete_worklogs(PGconn *db, int64_t project_id, const int64_t *ids, si
 int store_write_sprints(PGconn *db, int64_t project_id, const struct batch *b, bool replace_set,
 			struct store_counts *counts, char *err, size_t errlen) JS_WUR;
 /* Ids of the project's sprints stored as active or future (up to max). */
+/* Whether an issue of the project updated since since_ms links a sprint we do
+ * not hold (a sprint created since the last listing). */
+int store_unknown_sprint_links(PGconn *db, int64_t project_id, int64_t since_ms, bool *found,
+			       char *err, size_t errlen) JS_WUR;
 int store_open_sprints(PGconn *db, int64_t project_id, int64_t *ids, size_t max, size_t *n,
 		       char *err, size_t errlen) JS_WUR;
 

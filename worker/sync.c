@@ -2,9 +2,11 @@
  * The sync run as a state machine over its checkpoint (a JSON object in
  * sync_run.checkpoint):
  *
- *   issues --(last page)--> catchup (full runs) --> overflow (comments, then
- *   worklogs) --> worklog_deleted (incremental) --> sprints --> reconcile
- *   (full runs, or every RECONCILE_EVERY) --> finalize
+ *   issues --(last page)--> catchup (full runs) --> verify (Cloud: truncated
+ *   comment, then worklog sets re-read by id) --> overflow (comments, then
+ *   worklogs, per issue) --> worklog_deleted (incremental) --> sprints (every
+ *   SPRINT_REFRESH_EVERY for incremental runs) --> reconcile (full runs, or
+ *   every RECONCILE_EVERY) --> finalize
  *
  * Every step fetches first (no transaction open during HTTP), then in one
  * transaction writes its rows and moves the run from step_seq N to N+1 with
@@ -29,6 +31,7 @@ struct ckpt {
 	int64_t since_ms; /* lower bound of the issue search, or JS_TIME_NULL */
 	int64_t max_updated_ms;
 	int64_t wl_until_ms; /* worklog feed position reached, or JS_TIME_NULL */
+	int64_t sprints_ms;  /* when this run listed the sprints, or JS_TIME_NULL */
 	bool reconcile;
 	int64_t pages;
 	bool fresh; /* a new run: the first step fills the checkpoint */
@@ -60,6 +63,7 @@ static int ckpt_parse(const char *text, struct ckpt *c)
 	c->since_ms = json_i64(o, "since");
 	c->max_updated_ms = json_i64(o, "maxUpdated");
 	c->wl_until_ms = json_i64(o, "wlUntil");
+	c->sprints_ms = json_i64(o, "sprintsAt");
 	c->reconcile = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "reconcile"));
 	c->fresh = !cJSON_IsString(phase);
 	c->pages = json_i64(o, "pages");
@@ -83,7 +87,8 @@ static char *ckpt_text(const struct ckpt *c)
 		int64_t v;
 	} nums[] = {{"since", c->since_ms},
 		    {"maxUpdated", c->max_updated_ms},
-		    {"wlUntil", c->wl_until_ms}};
+		    {"wlUntil", c->wl_until_ms},
+		    {"sprintsAt", c->sprints_ms}};
 	for (size_t i = 0; i < JS_ARRAY_LEN(nums); i++)
 		if (nums[i].v == JS_TIME_NULL)
 			cJSON_AddNullToObject(o, nums[i].name);
@@ -389,6 +394,7 @@ static int init_checkpoint(struct step *s, struct jira_error *err)
 				: cursor - w->cfg->lookback_minutes * 60000;
 	s->c.max_updated_ms = JS_TIME_NULL;
 	s->c.wl_until_ms = JS_TIME_NULL;
+	s->c.sprints_ms = JS_TIME_NULL;
 	s->c.reconcile = full || (!backfill &&
 				  (last_reconcile == JS_TIME_NULL ||
 				   now_ms() - last_reconcile >= w->cfg->reconcile_every_s * 1000));
@@ -613,12 +619,109 @@ static int step_issues(struct step *s, struct jira_error *err)
 			next_phase(s, "catchup");
 			s->c.since_ms = s->run.started_ms - w->cfg->lookback_minutes * 60000;
 		} else {
-			next_phase(s, "overflow_comment");
+			next_phase(s, "verify_comment");
 		}
 	}
 	return 0;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * verify_comment / verify_worklog (Cloud). An overflow issue that holds at
+ * least as many rows as Jira counts has no row that is new to us, so its
+ * set can be re-read by id: up to 1000 rows of many issues in one
+ * comment/list or worklog/list request, where paging them costs one
+ * request per issue. When as many rows come back as Jira counts, they are
+ * the whole set (edited ones read again, deleted ones absent) and it
+ * replaces ours. An issue with fewer left stays on the overflow list and is
+ * paged by step_overflow. The checkpoint cursor is the last issue checked.
+ */
+static int step_verify(struct step *s, const char *kind, struct jira_error *err)
+{
+	struct worker_sync *w = s->w;
+	char e[STORE_ERRLEN];
+	bool comments = strcmp(kind, "comment") == 0;
+	const char *after_phase = comments ? "verify_worklog" : "overflow_comment";
+	int64_t after = 0;
+	if (s->c.cursor && parse_i64(s->c.cursor, &after) < 0)
+		after = 0;
+	if (jira_flavour_of(w->jira) != JIRA_FLAVOUR_CLOUD) {
+		next_phase(s, after_phase);
+		return 0;
+	}
+	struct store_known k;
+	if (store_overflow_known(w->db, s->run.id, kind, after, JIRA_LIST_IDS_MAX, &k, e,
+				 sizeof e) < 0) {
+		db_error(w, err, "cannot read overflow list", e);
+		return -1;
+	}
+	if (k.n_issues == 0) {
+		store_known_release(&k);
+		next_phase(s, after_phase);
+		return 0;
+	}
+	int rc = -1;
+	int *got = xcalloc(k.n_issues, sizeof *got);
+	int64_t *done = xcalloc(k.n_issues, sizeof *done);
+	size_t n_done = 0;
+	if (jira_children_by_ids(w->jira, comments, k.ids, k.id_issue, k.n_ids, &w->batch, err) < 0)
+		goto out;
+	/* k.issues is in ascending order. */
+	size_t n_rows = comments ? w->batch.comments.n : w->batch.worklogs.n;
+	for (size_t i = 0; i < n_rows; i++) {
+		int64_t issue = comments ? w->batch.comments.v[i].issue_id
+					 : w->batch.worklogs.v[i].issue_id;
+		const int64_t *at = bsearch(&issue, k.issues, k.n_issues, sizeof issue, cmp_i64);
+		if (at)
+			got[at - k.issues]++;
+	}
+	for (size_t i = 0; i < k.n_issues; i++)
+		if (got[i] == k.totals[i])
+			done[n_done++] = k.issues[i];
+	/* Rows of issues not known whole are left to the per-issue pages. */
+	size_t m = 0;
+	for (size_t i = 0; i < n_rows; i++) {
+		int64_t issue = comments ? w->batch.comments.v[i].issue_id
+					 : w->batch.worklogs.v[i].issue_id;
+		if (!bsearch(&issue, done, n_done, sizeof issue, cmp_i64))
+			continue;
+		if (comments)
+			w->batch.comments.v[m++] = w->batch.comments.v[i];
+		else
+			w->batch.worklogs.v[m++] = w->batch.worklogs.v[i];
+	}
+	if (comments)
+		w->batch.comments.n = m;
+	else
+		w->batch.worklogs.n = m;
+	if (step_begin(s, err) < 0)
+		goto out;
+	if (store_replace_children(w->db, kind, done, n_done, &w->batch, &s->counts, e, sizeof e) <
+		    0 ||
+	    store_overflow_done(w->db, s->run.id, kind, done, n_done, e, sizeof e) < 0) {
+		db_error(w, err, "cannot write overflow", e);
+		goto out;
+	}
+	if (k.more) {
+		char tmp[24];
+		free(s->c.cursor);
+		s->c.cursor = xstrdup(fmt_i64(tmp, k.last_issue));
+	} else {
+		next_phase(s, after_phase);
+	}
+	s->log_msg = comments ? "overflow comments read by id" : "overflow worklogs read by id";
+	rc = 0;
+out:
+	free(got);
+	free(done);
+	store_known_release(&k);
+	return rc;
+}
 static int step_overflow(struct step *s, const char *kind, struct jira_error *err)
 {
 	struct worker_sync *w = s->w;
@@ -710,11 +813,46 @@ static bool batch_has_sprint(const struct batch *b, int64_t id)
 	return false;
 }
 
+/*
+ * Incremental runs list the sprints every SPRINT_REFRESH_EVERY (0: every
+ * run), and at once when a changed issue links a sprint we do not hold.
+ * Between listings the sprint links of changed issues are current; a
+ * sprint's own name, state and dates are at most that old.
+ */
+static int sprints_due(struct step *s, bool *due, struct jira_error *err)
+{
+	struct worker_sync *w = s->w;
+	char e[STORE_ERRLEN];
+	int64_t last = JS_TIME_NULL;
+	if (store_state_cursor(w->db, s->run.project_id, "sprint", &last, NULL, e, sizeof e) < 0 ||
+	    (w->cfg->sprint_refresh_s > 0 && last != JS_TIME_NULL &&
+	     s->run.started_ms - last < w->cfg->sprint_refresh_s * 1000 &&
+	     store_unknown_sprint_links(w->db, s->run.project_id, s->c.since_ms, due, e, sizeof e) <
+		     0)) {
+		db_error(w, err, "cannot read sprint state", e);
+		return -1;
+	}
+	if (w->cfg->sprint_refresh_s == 0 || last == JS_TIME_NULL ||
+	    s->run.started_ms - last >= w->cfg->sprint_refresh_s * 1000)
+		*due = true;
+	return 0;
+}
+
 static int step_sprints(struct step *s, struct jira_error *err)
 {
 	struct worker_sync *w = s->w;
 	char e[STORE_ERRLEN];
 	bool complete = is_full(s) || s->c.reconcile;
+	if (!complete) {
+		bool due = false;
+		if (sprints_due(s, &due, err) < 0)
+			return -1;
+		if (!due) {
+			next_phase(s, "finalize");
+			s->log_msg = "sprints listed recently";
+			return 0;
+		}
+	}
 	if (jira_project_sprints_ex(w->jira, s->project.key, !complete, &w->batch, err) < 0)
 		return -1;
 	if (!complete) {
@@ -742,6 +880,7 @@ static int step_sprints(struct step *s, struct jira_error *err)
 		db_error(w, err, "cannot write sprints", e);
 		return -1;
 	}
+	s->c.sprints_ms = s->run.started_ms;
 	next_phase(s, s->c.reconcile ? "reconcile" : "finalize");
 	s->log_msg = "sprints synced";
 	return 0;
@@ -821,9 +960,11 @@ static int step_finalize(struct step *s, struct jira_error *err)
 		if (rc == 0)
 			rc = store_state_set(w->db, pid, "worklog", "SUCCESS", wl, NULL, e,
 					     sizeof e);
+		/* The sprint cursor is when they were last listed (a null
+		 * cursor keeps the one held). */
 		if (rc == 0)
-			rc = store_state_set(w->db, pid, "sprint", "SUCCESS", s->run.started_ms,
-					     NULL, e, sizeof e);
+			rc = store_state_set(w->db, pid, "sprint", "SUCCESS", s->c.sprints_ms, NULL,
+					     e, sizeof e);
 	} else {
 		for (const char *const *ent =
 			     (const char *const[]){"issue", "comment", "worklog", "sprint", NULL};
@@ -933,6 +1074,10 @@ enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, i
 	int rc;
 	if (!strcmp(phase, "issues") || !strcmp(phase, "catchup"))
 		rc = step_issues(&s, err);
+	else if (!strcmp(phase, "verify_comment"))
+		rc = step_verify(&s, "comment", err);
+	else if (!strcmp(phase, "verify_worklog"))
+		rc = step_verify(&s, "worklog", err);
 	else if (!strcmp(phase, "overflow_comment"))
 		rc = step_overflow(&s, "comment", err);
 	else if (!strcmp(phase, "overflow_worklog"))

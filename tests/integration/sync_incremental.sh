@@ -59,7 +59,7 @@ sim POST "/_sim/sprints/$active" '{"state":"closed"}' >/dev/null
 sim POST "/_sim/sprints/$future" '{"name":"Renamed future sprint"}' >/dev/null
 sim POST /_sim/stats/reset >/dev/null
 # No lookback here: the issues changed above would be read again otherwise.
-SYNC_LOOKBACK_MINUTES=0 "$JS" sync INC 2>/dev/null || fail "incremental sync (sprints)"
+SYNC_LOOKBACK_MINUTES=0 SPRINT_REFRESH_EVERY=0 "$JS" sync INC 2>/dev/null || fail "incremental sync (sprints)"
 [ "$(last_run kind)" = incremental ] || fail "expected an incremental run"
 compare INC
 [ "$(psql_q "SELECT state FROM sprint WHERE id = $active")" = closed ] || fail "closed sprint not read"

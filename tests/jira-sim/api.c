@@ -943,21 +943,23 @@ static void worklog_feed(struct sim_req *r, struct sim_resp *w, bool deleted)
 	free(items);
 }
 
-static void worklog_list(struct sim_req *r, struct sim_resp *w)
+/* POST comment/list and worklog/list: the rows of up to 1000 ids, in the
+ * order asked; ids that are unknown, deleted or on a deleted issue are left
+ * out. Comments come in a PageBeanComment, worklogs as a bare array. */
+static void list_by_ids(struct sim_req *r, struct sim_resp *w, bool comments)
 {
 	cJSON *body = body_json(r);
 	const cJSON *ids = body ? CJ(body, "ids") : NULL;
 	int n = cJSON_IsArray(ids) ? cJSON_GetArraySize(ids) : 0;
 	if (n < 1 || n > 1000) {
-		resp_error(w, 400, "The number of worklog IDs must be between 1 and 1000.");
+		resp_error(w, 400,
+			   comments ? "The number of comment IDs must be between 1 and 1000."
+				    : "The number of worklog IDs must be between 1 and 1000.");
 		cJSON_Delete(body);
 		return;
 	}
 	pthread_rwlock_rdlock(&SIM.lock);
-	struct buf *b = &w->body;
-	w->status = 200;
-	w->ctype = "application/json;charset=UTF-8";
-	out(b, "[");
+	struct buf rows = BUF_INIT;
 	int k = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, ids)
@@ -967,15 +969,35 @@ static void worklog_list(struct sim_req *r, struct sim_resp *w)
 			id = (int64_t)it->valuedouble;
 		else if (cJSON_IsString(it) && parse_i64(it->valuestring, &id) < 0)
 			id = -1;
-		const struct sim_worklog *wl = sim_worklog_by_id(id);
-		if (!wl)
-			continue;
-		if (k++)
-			out(b, ",");
-		out_worklog(b, r, wl);
+		if (comments) {
+			const struct sim_comment *c = sim_comment_by_id(id);
+			if (!c || !sim_issue_by_id(c->issue_id))
+				continue;
+			if (k++)
+				out(&rows, ",");
+			out_comment(&rows, r, c);
+		} else {
+			const struct sim_worklog *wl = sim_worklog_by_id(id);
+			if (!wl || !sim_issue_by_id(wl->issue_id))
+				continue;
+			if (k++)
+				out(&rows, ",");
+			out_worklog(&rows, r, wl);
+		}
 	}
-	out(b, "]");
 	pthread_rwlock_unlock(&SIM.lock);
+	struct buf *b = &w->body;
+	w->status = 200;
+	w->ctype = "application/json;charset=UTF-8";
+	if (comments)
+		outf(b,
+		     "{\"maxResults\":%d,\"startAt\":0,\"total\":%d,\"isLast\":true,\"values\":[",
+		     k, k);
+	else
+		out(b, "[");
+	out(b, rows.data ? rows.data : "");
+	out(b, comments ? "]}" : "]");
+	buf_release(&rows);
 	cJSON_Delete(body);
 }
 
@@ -1418,7 +1440,11 @@ bool api_handle(struct sim_req *r, struct sim_resp *w)
 		return true;
 	}
 	if (strcmp(rest, "/worklog/list") == 0 && is_post(r)) {
-		worklog_list(r, w);
+		list_by_ids(r, w, false);
+		return true;
+	}
+	if (!dc && strcmp(rest, "/comment/list") == 0 && is_post(r)) {
+		list_by_ids(r, w, true);
 		return true;
 	}
 	if (!is_get(r))

@@ -153,6 +153,7 @@ static const char *const config_vars[] = {
 	"ALERT_EMAIL_FROM",
 	"JIRA_PAGE_SIZE",
 	"RECONCILE_EVERY",
+	"SPRINT_REFRESH_EVERY",
 	"ENGINE_VISIBILITY_MS",
 	"ENGINE_MAX_DELIVERIES",
 	"WORKER_GRACE_MS",
@@ -210,7 +211,15 @@ static void test_config_errors(void **state)
 	assert_int_equal(c.http_max_attempts, 3);
 	assert_int_equal(c.page_size, 100);
 	assert_int_equal(c.reconcile_every_s, 86400);
+	assert_int_equal(c.sprint_refresh_s, 3600);
 	config_release(&c);
+	setenv("SPRINT_REFRESH_EVERY", "0", 1);
+	assert_int_equal(config_load(&c, all, err, sizeof err), 0);
+	assert_int_equal(c.sprint_refresh_s, 0);
+	config_release(&c);
+	setenv("SPRINT_REFRESH_EVERY", "soon", 1);
+	assert_non_null(strstr(load_err(all), "SPRINT_REFRESH_EVERY"));
+	unsetenv("SPRINT_REFRESH_EVERY");
 
 	unsetenv("DATABASE_URL");
 	assert_non_null(strstr(load_err(all), "DATABASE_URL"));
