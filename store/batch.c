@@ -118,65 +118,104 @@ static const char overflow_sql[] =
 	" SELECT DISTINCT $1::bigint, kind, issue_id FROM unnest($2::text[], $3::bigint[])"
 	" AS x(kind, issue_id) ON CONFLICT DO NOTHING";
 
-/* ---- array literals (text format) ------------------------------------------ */
+/* ---- array parameters (binary format) -------------------------------------- */
 
-/* One array parameter being built: "{e1,e2,...}". */
+/*
+ * One array parameter being built in PostgreSQL's binary array format
+ * (array_recv): a header (dimensions, null flag, element type, length,
+ * lower bound), then each element as a 4-byte length (-1: NULL) and its
+ * bytes. Sent in binary, the server reads elements by length instead of
+ * parsing and unescaping a text literal: no quoting here, no array_in there.
+ */
+enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT4 = 23, OID_TEXT = 25, OID_JSONB = 3802 };
+#define ARR_HEADER 20
+
 struct arr {
 	struct buf b;
 	size_t n;
+	uint32_t oid;
+	bool has_null;
 };
 
-static void arr_init(struct arr *a)
+static int put_u32(struct buf *b, uint32_t v)
+{
+	unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+			      (unsigned char)(v >> 8), (unsigned char)v};
+	return buf_append(b, x, 4);
+}
+
+static int arr_init(struct arr *a, uint32_t oid)
 {
 	buf_init(&a->b, 0);
 	a->n = 0;
+	a->oid = oid;
+	a->has_null = false;
+	static const char zero[ARR_HEADER];
+	return buf_append(&a->b, zero, ARR_HEADER);
 }
 
-static int arr_sep(struct arr *a)
+static int arr_null(struct arr *a)
 {
-	return buf_putc(&a->b, a->n++ ? ',' : '{');
+	a->n++;
+	a->has_null = true;
+	return put_u32(&a->b, UINT32_MAX);
 }
 
-/* A string element: quoted, with backslash and double quote escaped. */
+/* A string element (text or jsonb, whose binary form is a version byte and
+ * the text). */
 static int arr_str(struct arr *a, const char *s)
 {
-	int rc = arr_sep(a);
 	if (!s)
-		return rc | buf_append(&a->b, "NULL", 4);
-	rc |= buf_putc(&a->b, '"');
-	const char *run = s;
-	for (const char *p = s; *p; p++) {
-		if (*p != '\\' && *p != '"')
-			continue;
-		rc |= buf_append(&a->b, run, (size_t)(p - run));
-		rc |= buf_putc(&a->b, '\\');
-		rc |= buf_putc(&a->b, *p);
-		run = p + 1;
-	}
-	rc |= buf_puts(&a->b, run);
-	return rc | buf_putc(&a->b, '"');
+		return arr_null(a);
+	size_t len = strlen(s);
+	bool jsonb = a->oid == OID_JSONB;
+	if (len > INT32_MAX - 1)
+		return -1;
+	a->n++;
+	int rc = put_u32(&a->b, (uint32_t)(len + jsonb));
+	if (jsonb)
+		rc |= buf_putc(&a->b, 1);
+	return rc | buf_append(&a->b, s, len);
 }
 
-/* An integer element; JS_TIME_NULL is NULL. */
+/* An integer element (int8 or int4); JS_TIME_NULL is NULL. */
 static int arr_i64(struct arr *a, int64_t v)
 {
-	int rc = arr_sep(a);
 	if (v == JS_TIME_NULL)
-		return rc | buf_append(&a->b, "NULL", 4);
-	char tmp[24];
-	return rc | buf_puts(&a->b, fmt_i64(tmp, v));
+		return arr_null(a);
+	a->n++;
+	if (a->oid == OID_INT4) {
+		if (v < INT32_MIN || v > INT32_MAX)
+			return -1;
+		return put_u32(&a->b, 4) | put_u32(&a->b, (uint32_t)(int32_t)v);
+	}
+	uint64_t u = (uint64_t)v;
+	return put_u32(&a->b, 8) | put_u32(&a->b, (uint32_t)(u >> 32)) |
+	       put_u32(&a->b, (uint32_t)u);
 }
 
 static int arr_bool(struct arr *a, bool v)
 {
-	return arr_sep(a) | buf_putc(&a->b, v ? 't' : 'f');
+	a->n++;
+	return put_u32(&a->b, 1) | buf_putc(&a->b, v ? 1 : 0);
 }
 
-/* Close the literal ("{}" when empty). */
+/* Fill in the header: one dimension of n elements, or none when empty. */
 static int arr_close(struct arr *a)
 {
-	int rc = a->n == 0 ? buf_putc(&a->b, '{') : 0;
-	return rc | buf_putc(&a->b, '}');
+	if (a->b.len < ARR_HEADER || a->n > INT32_MAX)
+		return -1;
+	unsigned char *h = (unsigned char *)a->b.data;
+	const uint32_t words[5] = {a->n ? 1 : 0, a->has_null, a->oid, (uint32_t)a->n, 1};
+	for (int i = 0; i < 5; i++) {
+		h[4 * i] = (unsigned char)(words[i] >> 24);
+		h[4 * i + 1] = (unsigned char)(words[i] >> 16);
+		h[4 * i + 2] = (unsigned char)(words[i] >> 8);
+		h[4 * i + 3] = (unsigned char)words[i];
+	}
+	if (a->n == 0)
+		a->b.len = 12; /* no dimension */
+	return 0;
 }
 
 /* ---- the pipeline ---------------------------------------------------------- */
@@ -184,6 +223,7 @@ static int arr_close(struct arr *a)
 enum stmt_kind { ST_OTHER, ST_ISSUES, ST_COMMENTS, ST_COMMENTS_DEL, ST_WORKLOGS, ST_WORKLOGS_DEL };
 
 #define MAX_STMTS 9
+#define MAX_PARAMS 18
 
 struct pipe {
 	PGconn *db;
@@ -192,13 +232,28 @@ struct pipe {
 	bool failed;
 };
 
+/* Parameters: binary arrays, except a leading text one when text_first. */
 static void pipe_send(struct pipe *p, enum stmt_kind kind, const char *sql, int n_params,
-		      const char *const *values)
+		      const struct arr *const *arrs, const char *text_first)
 {
 	if (p->failed)
 		return;
-	if (p->n >= MAX_STMTS ||
-	    !PQsendQueryParams(p->db, sql, n_params, NULL, values, NULL, NULL, 0)) {
+	const char *values[MAX_PARAMS];
+	int lengths[MAX_PARAMS], formats[MAX_PARAMS];
+	int k = 0;
+	if (text_first) {
+		values[0] = text_first;
+		lengths[0] = 0;
+		formats[0] = 0;
+		k = 1;
+	}
+	for (int i = 0; k < n_params && k < MAX_PARAMS; i++, k++) {
+		values[k] = arrs[i]->b.data;
+		lengths[k] = (int)arrs[i]->b.len;
+		formats[k] = 1;
+	}
+	if (p->n >= MAX_STMTS || n_params > MAX_PARAMS ||
+	    !PQsendQueryParams(p->db, sql, n_params, NULL, values, lengths, formats, 0)) {
 		p->failed = true;
 		return;
 	}
@@ -315,10 +370,26 @@ static int write_rows(PGconn *db, int64_t project_id, int64_t run_id, const stru
 		OI = OK + 1,
 		N_ARR = OI + 1
 	};
+	/* Element types, in the order of the statements' parameters. */
+	static const uint32_t oid[N_ARR] = {
+		[U + 0] = OID_TEXT, OID_TEXT,        OID_TEXT,           OID_TEXT,
+		OID_TEXT,           OID_BOOL,        [I + 0] = OID_INT8, OID_INT8,
+		OID_TEXT,           OID_TEXT,        OID_TEXT,           OID_TEXT,
+		OID_TEXT,           OID_TEXT,        OID_TEXT,           OID_TEXT,
+		OID_INT8,           OID_INT8,        OID_INT8,           OID_JSONB,
+		OID_TEXT,           OID_JSONB,       OID_INT4,           OID_INT4,
+		[L + 0] = OID_INT8, OID_INT8,        [C + 0] = OID_INT8, OID_INT8,
+		OID_TEXT,           OID_TEXT,        OID_TEXT,           OID_JSONB,
+		OID_INT8,           OID_INT8,        [W + 0] = OID_INT8, OID_INT8,
+		OID_TEXT,           OID_TEXT,        OID_TEXT,           OID_JSONB,
+		OID_INT8,           OID_INT8,        OID_INT8,           OID_INT8,
+		[IDS] = OID_INT8,   [RC] = OID_INT8, [RW] = OID_INT8,    [CID] = OID_INT8,
+		[WID] = OID_INT8,   [OK] = OID_TEXT, [OI] = OID_INT8,
+	};
 	struct arr a[N_ARR];
-	for (int i = 0; i < N_ARR; i++)
-		arr_init(&a[i]);
 	int enc = 0;
+	for (int i = 0; i < N_ARR; i++)
+		enc |= arr_init(&a[i], oid[i]);
 	for (size_t i = 0; i < b->users.n; i++) {
 		const struct user_row *u = &b->users.v[i];
 		enc |= arr_str(&a[U + 0], u->account_id) | arr_str(&a[U + 1], u->display_name) |
@@ -373,10 +444,10 @@ static int write_rows(PGconn *db, int64_t project_id, int64_t run_id, const stru
 		enc |= arr_str(&a[OK], "comment") | arr_i64(&a[OI], b->comment_overflow.v[i]);
 	for (size_t i = 0; i < b->worklog_overflow.n; i++)
 		enc |= arr_str(&a[OK], "worklog") | arr_i64(&a[OI], b->worklog_overflow.v[i]);
-	const char *v[N_ARR];
+	const struct arr *v[N_ARR];
 	for (int i = 0; i < N_ARR; i++) {
 		enc |= arr_close(&a[i]);
-		v[i] = a[i].b.data;
+		v[i] = &a[i];
 	}
 	int rc = -1;
 	if (enc) {
@@ -395,29 +466,29 @@ static int write_rows(PGconn *db, int64_t project_id, int64_t run_id, const stru
 	}
 	struct pipe p = {.db = db};
 	if (n_users)
-		pipe_send(&p, ST_OTHER, users_sql, 6, &v[U]);
+		pipe_send(&p, ST_OTHER, users_sql, 6, &v[U], NULL);
 	if (n_issues) {
-		pipe_send(&p, ST_ISSUES, issues_sql, 18, &v[I]);
-		const char *del[] = {v[IDS], v[L + 0], v[L + 1]};
-		pipe_send(&p, ST_OTHER, links_del_sql, 3, del);
+		pipe_send(&p, ST_ISSUES, issues_sql, 18, &v[I], NULL);
+		const struct arr *del[] = {v[IDS], v[L + 0], v[L + 1]};
+		pipe_send(&p, ST_OTHER, links_del_sql, 3, del, NULL);
 	}
 	if (n_links)
-		pipe_send(&p, ST_OTHER, links_ins_sql, 2, &v[L]);
+		pipe_send(&p, ST_OTHER, links_ins_sql, 2, &v[L], NULL);
 	if (n_comments)
-		pipe_send(&p, ST_COMMENTS, comments_sql, 8, &v[C]);
+		pipe_send(&p, ST_COMMENTS, comments_sql, 8, &v[C], NULL);
 	if (n_rc) {
-		const char *del[] = {v[RC], v[CID]};
-		pipe_send(&p, ST_COMMENTS_DEL, comments_del_sql, 2, del);
+		const struct arr *del[] = {v[RC], v[CID]};
+		pipe_send(&p, ST_COMMENTS_DEL, comments_del_sql, 2, del, NULL);
 	}
 	if (n_worklogs)
-		pipe_send(&p, ST_WORKLOGS, worklogs_sql, 10, &v[W]);
+		pipe_send(&p, ST_WORKLOGS, worklogs_sql, 10, &v[W], NULL);
 	if (n_rw) {
-		const char *del[] = {v[RW], v[WID]};
-		pipe_send(&p, ST_WORKLOGS_DEL, worklogs_del_sql, 2, del);
+		const struct arr *del[] = {v[RW], v[WID]};
+		pipe_send(&p, ST_WORKLOGS_DEL, worklogs_del_sql, 2, del, NULL);
 	}
 	if (n_over) {
-		const char *ov[] = {run, v[OK], v[OI]};
-		pipe_send(&p, ST_OTHER, overflow_sql, 3, ov);
+		const struct arr *ov[] = {v[OK], v[OI]};
+		pipe_send(&p, ST_OTHER, overflow_sql, 3, ov, run);
 	}
 	rc = pipe_finish(&p, counts, err, errlen);
 out:
