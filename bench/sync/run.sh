@@ -46,21 +46,32 @@ full_sync() {
 copy_baseline() {
 	# Dump the synced rows, then COPY them into scratch tables like the real
 	# ones (columns only) through the same client library path (psql \copy).
-	q "COPY issue TO '$JS_TMP/issue.copy'; COPY comment TO '$JS_TMP/comment.copy';
-	   COPY worklog TO '$JS_TMP/worklog.copy'" >/dev/null 2>&1 || {
-		chmod 777 "$JS_TMP"
-		q "COPY issue TO '$JS_TMP/issue.copy'" >/dev/null
-		q "COPY comment TO '$JS_TMP/comment.copy'" >/dev/null
-		q "COPY worklog TO '$JS_TMP/worklog.copy'" >/dev/null
-	}
+	# A second COPY goes into tables that also carry the real ones' indexes
+	# and generated full-text column (LIKE ... INCLUDING ALL): what any
+	# writer keeping this schema pays at least.
+	local icols
+	icols=$(q "SELECT string_agg(column_name, ',' ORDER BY ordinal_position)
+	           FROM information_schema.columns WHERE table_name = 'issue' AND column_name <> 'search_vector'")
+	chmod 777 "$JS_TMP"
+	q "COPY (SELECT $icols FROM issue) TO '$JS_TMP/issue.copy'" >/dev/null
+	q "COPY comment TO '$JS_TMP/comment.copy'" >/dev/null
+	q "COPY worklog TO '$JS_TMP/worklog.copy'" >/dev/null
 	q "CREATE TABLE s_issue (LIKE issue); ALTER TABLE s_issue DROP COLUMN search_vector;
-	   CREATE TABLE s_comment (LIKE comment); CREATE TABLE s_worklog (LIKE worklog)" >/dev/null
+	   CREATE TABLE s_comment (LIKE comment); CREATE TABLE s_worklog (LIKE worklog);
+	   CREATE TABLE x_issue (LIKE issue INCLUDING ALL); CREATE TABLE x_comment (LIKE comment INCLUDING ALL);
+	   CREATE TABLE x_worklog (LIKE worklog INCLUDING ALL)" >/dev/null
 	local t0; t0=$(date +%s.%N)
 	psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 \
 		-c "\\copy s_issue FROM '$JS_TMP/issue.copy'" \
 		-c "\\copy s_comment FROM '$JS_TMP/comment.copy'" \
 		-c "\\copy s_worklog FROM '$JS_TMP/worklog.copy'"
 	COPY_SECS=$(echo "$(date +%s.%N) - $t0" | bc)
+	t0=$(date +%s.%N)
+	psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 \
+		-c "\\copy x_issue ($icols) FROM '$JS_TMP/issue.copy'" \
+		-c "\\copy x_comment FROM '$JS_TMP/comment.copy'" \
+		-c "\\copy x_worklog FROM '$JS_TMP/worklog.copy'"
+	COPYX_SECS=$(echo "$(date +%s.%N) - $t0" | bc)
 }
 
 echo "== full sync, 10,000 issues"
@@ -78,6 +89,8 @@ copy_rate=$(echo "$ROWS / $COPY_SECS" | bc -l)
 printf 'simulator start-up with %s issues: %.2f s\n' "$N" "$SIM_START"
 printf 'end to end: %d issues, %d rows in %.2f s: %.0f issues/s, %.0f rows/s\n' "$ISSUES" "$ROWS" "$SECS" "$rate_issues" "$rate_rows"
 printf 'plain COPY of the same rows: %.2f s: %.0f rows/s; end to end / COPY = %.2f (target >= 0.50)\n' "$COPY_SECS" "$copy_rate" "$(echo "$rate_rows / $copy_rate" | bc -l)"
+copyx_rate=$(echo "$ROWS / $COPYX_SECS" | bc -l)
+printf 'COPY into tables with the real indexes and full-text column: %.2f s: %.0f rows/s; end to end / that = %.2f; that / plain COPY = %.2f\n' "$COPYX_SECS" "$copyx_rate" "$(echo "$rate_rows / $copyx_rate" | bc -l)" "$(echo "$copyx_rate / $copy_rate" | bc -l)"
 printf 'Jira requests: %d, minimum %d, ratio %.3f (target <= 1.02)\n' "$REQ" "$MINREQ" "$(echo "$REQ / $MINREQ" | bc -l)"
 printf 'peak RSS: %.1f MB at 10,000 issues, %.1f MB at %s issues (target <= 32 MB, flat)\n' "$(echo "$RSS10 / 1024" | bc -l)" "$(echo "$RSSN / 1024" | bc -l)" "$N"
 js_stop_services
