@@ -101,14 +101,88 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	return rc;
 }
 
-int buf_json_str(struct buf *b, const char *s)
+/* The length of the valid UTF-8 sequence at p[i] (a lead byte >= 0x80), or
+ * 0: overlong forms, surrogates and code points above U+10FFFF are invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t i, size_t len)
+{
+	unsigned c = p[i], cp = 0;
+	size_t n = 0;
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2;
+		cp = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		cp = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		cp = c & 0x07;
+	}
+	if (!n || i + n > len)
+		return 0;
+	for (size_t k = 1; k < n; k++) {
+		if ((p[i + k] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i + k] & 0x3F);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n;
+}
+
+/* Whether any of the 8 bytes of w is a control character, '"', '\\' or
+ * >= 0x80: the bytes that stop a plain run (the usual has-zero-byte test,
+ * applied to w, to w ^ '"' and to w ^ '\\'). */
+static bool word_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+	uint64_t ctl = (w - ones * 0x20) & ~w;
+	uint64_t zq = (q - ones) & ~q, zb = (bs - ones) & ~bs;
+	return ((w | ctl | zq | zb) & high) != 0;
+}
+
+int buf_json_strn(struct buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
 	if (buf_putc(b, '"') < 0)
 		return -1;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		int rc;
-		switch (*p) {
+	size_t i = 0;
+	while (i < len) {
+		/* Copy the longest run that needs no escaping (printable ASCII but
+		 * quote and backslash, valid UTF-8 sequences) in one append;
+		 * plain ASCII is scanned 8 bytes at a time. */
+		size_t run = i;
+		while (run < len) {
+			if (len - run >= 8) {
+				uint64_t w;
+				memcpy(&w, p + run, 8);
+				if (!word_special(w)) {
+					run += 8;
+					continue;
+				}
+			}
+			unsigned c = p[run];
+			if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+				run++;
+			} else if (c >= 0x80) {
+				size_t n = utf8_seq(p, run, len);
+				if (!n)
+					break;
+				run += n;
+			} else {
+				break;
+			}
+		}
+		if (run > i && buf_append(b, s + i, run - i) < 0)
+			return -1;
+		i = run;
+		if (i >= len)
+			break;
+		unsigned c = p[i];
+		int rc = 0;
+		switch (c) {
 		case '"':
 			rc = buf_append(b, "\\\"", 2);
 			break;
@@ -124,18 +198,30 @@ int buf_json_str(struct buf *b, const char *s)
 		case '\t':
 			rc = buf_append(b, "\\t", 2);
 			break;
+		case '\b':
+			rc = buf_append(b, "\\b", 2);
+			break;
+		case '\f':
+			rc = buf_append(b, "\\f", 2);
+			break;
 		default:
-			if (*p < 0x20) {
-				char u[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+			if (c < 0x80) {
+				char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
 				rc = buf_append(b, u, 6);
-			} else {
-				rc = buf_putc(b, (char)*p);
+			} else { /* not valid UTF-8: U+FFFD for the byte */
+				rc = buf_append(b, "\xEF\xBF\xBD", 3);
 			}
 		}
+		i++;
 		if (rc < 0)
 			return -1;
 	}
 	return buf_putc(b, '"');
+}
+
+int buf_json_str(struct buf *b, const char *s)
+{
+	return buf_json_strn(b, s, strlen(s));
 }
 
 char *buf_detach(struct buf *b)

@@ -65,7 +65,10 @@ int buf_puts(struct buf *b, const char *s) JS_WUR;
 int buf_putc(struct buf *b, char c) JS_WUR;
 int buf_printf(struct buf *b, const char *fmt, ...) JS_PRINTF(2, 3) JS_WUR;
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) JS_WUR;
-/* Append s as a JSON string literal, quotes included. */
+/* Append s (len bytes) as a JSON string literal, quotes included: control
+ * characters escaped, valid UTF-8 copied as is, each byte of an invalid
+ * sequence replaced by U+FFFD, so the output is always valid JSON. */
+int buf_json_strn(struct buf *b, const char *s, size_t len) JS_WUR;
 int buf_json_str(struct buf *b, const char *s) JS_WUR;
 /* Return the contents (caller frees); b is left empty. Never NULL. */
 char *buf_detach(struct buf *b);

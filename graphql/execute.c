@@ -935,7 +935,7 @@ static int json_any(struct buf *b, const struct gql_value *v, int depth)
 		return buf_puts(b, v->u.b ? "true" : "false");
 	case GQL_V_STRING:
 	case GQL_V_ENUM:
-		return gql__json_str(b, v->u.str.s, v->u.str.len);
+		return buf_json_strn(b, v->u.str.s, v->u.str.len);
 	case GQL_V_LIST:
 		if (buf_putc(b, '[') < 0)
 			return -1;
@@ -949,7 +949,7 @@ static int json_any(struct buf *b, const struct gql_value *v, int depth)
 			return -1;
 		for (size_t i = 0; i < v->u.obj.n; i++) {
 			const char *k = v->u.obj.fields[i].name ? v->u.obj.fields[i].name : "";
-			if ((i && buf_putc(b, ',') < 0) || gql__json_str(b, k, strlen(k)) < 0 ||
+			if ((i && buf_putc(b, ',') < 0) || buf_json_strn(b, k, strlen(k)) < 0 ||
 			    buf_putc(b, ':') < 0 ||
 			    json_any(b, &v->u.obj.fields[i].value, depth + 1) < 0)
 				return -1;
@@ -990,7 +990,7 @@ static int serialize_leaf(struct gql_exec *x, const struct gql_type *t, enum sca
 			for (size_t i = 0; i < t->n_values; i++)
 				if (strlen(t->values[i].name) == v->u.str.len &&
 				    memcmp(t->values[i].name, v->u.str.s, v->u.str.len) == 0)
-					return gql__json_str(b, v->u.str.s, v->u.str.len);
+					return buf_json_strn(b, v->u.str.s, v->u.str.len);
 		return cfail(e, "Enum \"%s\" cannot represent value", n);
 	}
 	if (sc == SC_INT) {
@@ -1018,7 +1018,7 @@ static int serialize_leaf(struct gql_exec *x, const struct gql_type *t, enum sca
 	}
 	if (sc == SC_STRING_ID) {
 		if (v->kind == GQL_V_STRING || (v->kind == GQL_V_ENUM && n[0] == 'S'))
-			return gql__json_str(b, v->u.str.s, v->u.str.len);
+			return buf_json_strn(b, v->u.str.s, v->u.str.len);
 		if (v->kind == GQL_V_INT)
 			return put_i64(b, v->u.i, true);
 		if (v->kind == GQL_V_BOOL && n[0] == 'S')

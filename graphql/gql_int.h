@@ -438,8 +438,6 @@ void gql__err_add(struct err_list *l, const char *code, const struct gql_loc *lo
 		  const struct gql_loc *loc2, const char *fmt, ...) JS_PRINTF(5, 6);
 /* Serialise {"errors":[...]} entries (without the key) to b. */
 int gql__errors_json(const struct err_list *l, struct buf *b) JS_WUR;
-/* JSON string from (s, len), valid UTF-8 out whatever comes in. */
-int gql__json_str(struct buf *b, const char *s, size_t len) JS_WUR;
 
 /* ---- validation ---------------------------------------------------------- */
 struct validate_stats {

@@ -162,7 +162,7 @@ int gql__value_literal(const struct ast_value *v, struct buf *b)
 	case V_ENUM:
 		return buf_puts(b, v->str);
 	case V_STRING:
-		return gql__json_str(b, v->str, v->len);
+		return buf_json_strn(b, v->str, v->len);
 	case V_BOOL:
 		return buf_puts(b, v->b ? "true" : "false");
 	case V_NULL:

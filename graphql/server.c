@@ -10,11 +10,14 @@
  * /healthz, /readyz and /metrics (Prometheus text) sit beside it.
  */
 #include <malloc.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -77,7 +80,8 @@ struct gql_server {
 	const struct config *cfg;
 	struct gql_schema *schema;
 	struct gql_engine *engine;
-	struct MHD_Daemon *daemon;
+	struct MHD_Daemon **daemons; /* one per thread, sharing the port */
+	size_t n_daemons;
 	char *cors_origin;    /* CORS_ORIGIN; NULL: no CORS headers */
 	pthread_mutex_t lock; /* threads list, Redis connection */
 	struct tctx *threads;
@@ -709,6 +713,33 @@ static int resolve_listen(const char *addr, struct sockaddr_storage *ss, char *e
 	return 0;
 }
 
+/* A listening socket on ss that shares its port with the others (SO_REUSEPORT). */
+static int listen_socket(const struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						  : sizeof(struct sockaddr_in);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+	    bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, 511) < 0) {
+		char a[64] = "?";
+		const void *ip =
+			ss->ss_family == AF_INET6
+				? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+				: (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+		inet_ntop(ss->ss_family, ip, a, sizeof a);
+		unsigned port = ntohs(ss->ss_family == AF_INET6
+					      ? ((const struct sockaddr_in6 *)ss)->sin6_port
+					      : ((const struct sockaddr_in *)ss)->sin_port);
+		snprintf(err, errlen, "cannot listen on %s port %u: %s", a, port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 struct gql_server *gql_server_start(const struct config *cfg, const char *schema_path, char *err,
 				    size_t errlen)
 {
@@ -757,19 +788,43 @@ struct gql_server *gql_server_start(const struct config *cfg, const char *schema
 	const char *listen = cfg->listen_addr ? cfg->listen_addr : "127.0.0.1:8080";
 	if (resolve_listen(listen, &ss, err, errlen) < 0)
 		goto fail;
+	/*
+	 * One single-threaded daemon per thread, each with its own listening
+	 * socket on the same port (SO_REUSEPORT): the kernel spreads new
+	 * connections over them. One daemon with a thread pool lets whichever
+	 * thread wakes first accept a whole burst of connections, and a client
+	 * opening them together can find all of them on one thread while the
+	 * others idle.
+	 */
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	uint16_t port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						       : ((struct sockaddr_in *)&ss)->sin_port);
-	s->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-				     (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-				     (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-				     MHD_OPTION_CONNECTION_LIMIT, 1000u,
-				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
-	if (!s->daemon) {
-		snprintf(err, errlen, "cannot listen on '%s': %s", listen, strerror(errno));
-		goto fail;
+	s->daemons = xcalloc((size_t)threads, sizeof *s->daemons);
+	for (long i = 0; i < threads; i++) {
+		int fd = listen_socket(&ss, err, errlen);
+		if (fd < 0)
+			goto fail;
+		/* Port 0: the others join the port the first one was given. */
+		if (i == 0) {
+			socklen_t sl = sizeof ss;
+			if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+				snprintf(err, errlen, "cannot listen on '%s': %s", listen,
+					 strerror(errno));
+				close(fd);
+				goto fail;
+			}
+		}
+		s->daemons[i] = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+			MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT,
+			(unsigned)(1000 / threads + 1), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+			s, MHD_OPTION_END);
+		if (!s->daemons[i]) {
+			snprintf(err, errlen, "cannot serve on '%s': %s", listen, strerror(errno));
+			close(fd);
+			goto fail;
+		}
+		s->n_daemons++;
 	}
 	char n[24];
 	log_info("graphql admin plane listening", "addr", listen, "#threads", fmt_i64(n, threads));
@@ -783,8 +838,9 @@ void gql_server_stop(struct gql_server *s)
 {
 	if (!s)
 		return;
-	if (s->daemon)
-		MHD_stop_daemon(s->daemon); /* joins the pool threads */
+	for (size_t i = 0; i < s->n_daemons; i++)
+		MHD_stop_daemon(s->daemons[i]); /* joins its thread, closes its socket */
+	free(s->daemons);
 	for (struct tctx *t = s->threads, *next; t; t = next) {
 		next = t->next;
 		PQfinish(t->db);

@@ -88,103 +88,6 @@ uint64_t gql__hash(const char *s, size_t len)
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
-/* The length of the valid UTF-8 sequence at p[i] (a lead byte >= 0x80), or
- * 0: overlong forms, surrogates and code points above U+10FFFF are invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t i, size_t len)
-{
-	unsigned c = p[i], cp = 0;
-	size_t n = 0;
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-		cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		cp = c & 0x07;
-	}
-	if (!n || i + n > len)
-		return 0;
-	for (size_t k = 1; k < n; k++) {
-		if ((p[i + k] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i + k] & 0x3F);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
-int gql__json_str(struct buf *b, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	if (buf_putc(b, '"') < 0)
-		return -1;
-	size_t i = 0;
-	while (i < len) {
-		/* Copy the longest run that needs no escaping (printable ASCII but
-		 * quote and backslash, valid UTF-8 sequences) in one append. */
-		size_t run = i;
-		while (run < len) {
-			unsigned c = p[run];
-			if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-				run++;
-			} else if (c >= 0x80) {
-				size_t n = utf8_seq(p, run, len);
-				if (!n)
-					break;
-				run += n;
-			} else {
-				break;
-			}
-		}
-		if (run > i && buf_append(b, s + i, run - i) < 0)
-			return -1;
-		i = run;
-		if (i >= len)
-			break;
-		unsigned c = p[i];
-		int rc = 0;
-		switch (c) {
-		case '"':
-			rc = buf_append(b, "\\\"", 2);
-			break;
-		case '\\':
-			rc = buf_append(b, "\\\\", 2);
-			break;
-		case '\n':
-			rc = buf_append(b, "\\n", 2);
-			break;
-		case '\r':
-			rc = buf_append(b, "\\r", 2);
-			break;
-		case '\t':
-			rc = buf_append(b, "\\t", 2);
-			break;
-		case '\b':
-			rc = buf_append(b, "\\b", 2);
-			break;
-		case '\f':
-			rc = buf_append(b, "\\f", 2);
-			break;
-		default:
-			if (c < 0x80) {
-				char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-				rc = buf_append(b, u, 6);
-			} else { /* not valid UTF-8: U+FFFD for the byte */
-				rc = buf_append(b, "\xEF\xBF\xBD", 3);
-			}
-		}
-		i++;
-		if (rc < 0)
-			return -1;
-	}
-	return buf_putc(b, '"');
-}
-
 /* ---- errors -------------------------------------------------------------- */
 void gql__err_add(struct err_list *l, const char *code, const struct gql_loc *loc1,
 		  const struct gql_loc *loc2, const char *fmt, ...)
@@ -221,7 +124,7 @@ static int path_json(const struct gql_path *p, struct buf *b)
 			return -1;
 	}
 	if (p->key)
-		return gql__json_str(b, p->key, strlen(p->key));
+		return buf_json_strn(b, p->key, strlen(p->key));
 	return buf_printf(b, "%zu", p->index);
 }
 
@@ -233,7 +136,7 @@ int gql__errors_json(const struct err_list *l, struct buf *b)
 		if (e != l->first && buf_putc(b, ',') < 0)
 			return -1;
 		if (buf_puts(b, "{\"message\":") < 0 ||
-		    gql__json_str(b, e->message, strlen(e->message)) < 0)
+		    buf_json_strn(b, e->message, strlen(e->message)) < 0)
 			return -1;
 		if (e->n_locs) {
 			if (buf_puts(b, ",\"locations\":[") < 0)
@@ -252,7 +155,7 @@ int gql__errors_json(const struct err_list *l, struct buf *b)
 		}
 		if (e->code) {
 			if (buf_puts(b, ",\"extensions\":{\"code\":") < 0 ||
-			    gql__json_str(b, e->code, strlen(e->code)) < 0 || buf_puts(b, "}") < 0)
+			    buf_json_strn(b, e->code, strlen(e->code)) < 0 || buf_puts(b, "}") < 0)
 				return -1;
 		}
 		if (buf_putc(b, '}') < 0)

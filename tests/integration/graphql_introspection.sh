@@ -32,4 +32,12 @@ set +e
 out=$(ADMIN_TOKEN= LISTEN_ADDR=127.0.0.1:$port timeout 10 "$GQL_SERVE" 2>&1); rc=$?
 set -e
 expect "no ADMIN_TOKEN: configuration error" "$rc" 78
+# A port another program listens on (PostgreSQL here): a clear refusal.
+set +e
+out=$(ADMIN_TOKEN=$ADMIN LISTEN_ADDR=127.0.0.1:$JS_PG_PORT timeout 10 "$GQL_SERVE" 2>&1); rc=$?
+set -e
+[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "server started on a port in use (rc $rc)"
+grep -q "cannot listen on 127.0.0.1 port $JS_PG_PORT: Address already in use" <<<"$out" ||
+	fail "the refusal does not say why: $out"
+pass "a port in use stops the start: $(tail -n 1 <<<"$out")"
 echo "graphql_introspection: all passed"

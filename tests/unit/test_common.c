@@ -139,6 +139,95 @@ static void test_buf_limits(void **state)
 	buf_release(&b);
 }
 
+/* The escaping of one ASCII byte, as JSON wants it. */
+static void ref_escape(struct buf *b, unsigned char c)
+{
+	char tmp[8];
+	switch (c) {
+	case '"':
+		assert_int_equal(buf_puts(b, "\\\""), 0);
+		break;
+	case '\\':
+		assert_int_equal(buf_puts(b, "\\\\"), 0);
+		break;
+	case '\n':
+		assert_int_equal(buf_puts(b, "\\n"), 0);
+		break;
+	case '\r':
+		assert_int_equal(buf_puts(b, "\\r"), 0);
+		break;
+	case '\t':
+		assert_int_equal(buf_puts(b, "\\t"), 0);
+		break;
+	case '\b':
+		assert_int_equal(buf_puts(b, "\\b"), 0);
+		break;
+	case '\f':
+		assert_int_equal(buf_puts(b, "\\f"), 0);
+		break;
+	default:
+		if (c < 0x20) {
+			snprintf(tmp, sizeof tmp, "\\u%04x", c);
+			assert_int_equal(buf_puts(b, tmp), 0);
+		} else {
+			assert_int_equal(buf_putc(b, (char)c), 0);
+		}
+	}
+}
+
+/* JSON strings: every special byte at every offset of the word-at-a-time
+ * scan, against a byte-by-byte reference; UTF-8 kept, invalid bytes made
+ * U+FFFD, embedded NUL escaped when a length is given. */
+static void test_json_strings(void **state)
+{
+	(void)state;
+	const unsigned char specials[] = {'"',  '\\', '\n', '\r', '\t', '\b', '\f',
+					  0x01, 0x1f, 0x7f, ' ',  '~',  0x00};
+	struct buf got, want;
+	buf_init(&got, 0);
+	buf_init(&want, 0);
+	char s[40];
+	for (size_t k = 0; k < sizeof specials; k++) {
+		for (size_t len = 1; len <= sizeof s; len++) {
+			for (size_t at = 0; at < len; at++) {
+				memset(s, 'x', sizeof s);
+				s[at] = (char)specials[k];
+				buf_reset(&got);
+				buf_reset(&want);
+				assert_int_equal(buf_json_strn(&got, s, len), 0);
+				assert_int_equal(buf_putc(&want, '"'), 0);
+				for (size_t i = 0; i < len; i++)
+					ref_escape(&want, (unsigned char)s[i]);
+				assert_int_equal(buf_putc(&want, '"'), 0);
+				assert_int_equal(got.len, want.len);
+				assert_memory_equal(got.data, want.data, want.len);
+			}
+		}
+	}
+	const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"caf\xc3\xa9 \xe2\x98\x83 \xf0\x9d\x84\x9e and more ascii text",
+		 "\"caf\xc3\xa9 \xe2\x98\x83 \xf0\x9d\x84\x9e and more ascii text\""},
+		{"bad \xff byte in a long enough string",
+		 "\"bad \xef\xbf\xbd byte in a long enough string\""},
+		{"lone \xc3", "\"lone \xef\xbf\xbd\""},
+		{"surrogate \xed\xa0\x80!", "\"surrogate \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd!\""},
+		{"overlong \xc0\xaf", "\"overlong \xef\xbf\xbd\xef\xbf\xbd\""},
+		{"", "\"\""},
+	};
+	for (size_t i = 0; i < JS_ARRAY_LEN(cases); i++) {
+		buf_reset(&got);
+		assert_int_equal(buf_json_str(&got, cases[i].in), 0);
+		assert_string_equal(got.data, cases[i].out);
+	}
+	buf_reset(&got);
+	assert_int_equal(buf_json_strn(&got, "a\0b", 3), 0);
+	assert_string_equal(got.data, "\"a\\u0000b\"");
+	buf_release(&got);
+	buf_release(&want);
+}
+
 static const char *const config_vars[] = {
 	"DATABASE_URL",
 	"REDIS_URL",
@@ -287,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_jtime_format),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_buf_limits),
+		cmocka_unit_test(test_json_strings),
 		cmocka_unit_test_setup(test_config_errors, clear_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
