@@ -101,12 +101,13 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	return rc;
 }
 
-/* The length of the valid UTF-8 sequence at p[i] (a lead byte >= 0x80), or
- * 0: overlong forms, surrogates and code points above U+10FFFF are invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t i, size_t len)
+size_t utf8_len(const unsigned char *p, size_t avail)
 {
-	unsigned c = p[i], cp = 0;
-	size_t n = 0;
+	unsigned c = p[0];
+	if (c < 0x80)
+		return 1;
+	size_t n;
+	unsigned cp;
 	if (c >= 0xC2 && c <= 0xDF) {
 		n = 2;
 		cp = c & 0x1F;
@@ -116,13 +117,15 @@ static size_t utf8_seq(const unsigned char *p, size_t i, size_t len)
 	} else if (c >= 0xF0 && c <= 0xF4) {
 		n = 4;
 		cp = c & 0x07;
-	}
-	if (!n || i + n > len)
+	} else {
 		return 0;
-	for (size_t k = 1; k < n; k++) {
-		if ((p[i + k] & 0xC0) != 0x80)
+	}
+	if (avail < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
 			return 0;
-		cp = (cp << 6) | (p[i + k] & 0x3F);
+		cp = (cp << 6) | (p[i] & 0x3F);
 	}
 	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
 	    (cp >= 0xD800 && cp <= 0xDFFF))
@@ -167,7 +170,7 @@ int buf_json_strn(struct buf *b, const char *s, size_t len)
 			if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
 				run++;
 			} else if (c >= 0x80) {
-				size_t n = utf8_seq(p, run, len);
+				size_t n = utf8_len(p + run, len - run);
 				if (!n)
 					break;
 				run += n;

@@ -65,6 +65,9 @@ int buf_puts(struct buf *b, const char *s) JS_WUR;
 int buf_putc(struct buf *b, char c) JS_WUR;
 int buf_printf(struct buf *b, const char *fmt, ...) JS_PRINTF(2, 3) JS_WUR;
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) JS_WUR;
+/* Length of the valid UTF-8 sequence at p (1..4, of at most avail bytes), 0
+ * when invalid: overlong, surrogate, above U+10FFFF or truncated. */
+size_t utf8_len(const unsigned char *p, size_t avail);
 /* Append s (len bytes) as a JSON string literal, quotes included: control
  * characters escaped, valid UTF-8 copied as is, each byte of an invalid
  * sequence replaced by U+FFFD, so the output is always valid JSON. */
