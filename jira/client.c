@@ -538,6 +538,16 @@ out:
 
 /* ---- per-issue comments and worklogs ---------------------------------------- */
 
+/* Drop the rows a failed comment / worklog read added to b. */
+static void children_restore(struct batch *b, bool comments, size_t m_rows, size_t m_users)
+{
+	if (comments)
+		b->comments.n = m_rows;
+	else
+		b->worklogs.n = m_rows;
+	b->users.n = m_users;
+}
+
 static int issue_children(struct jira_client *c, int64_t issue_id, bool comments, struct batch *b,
 			  struct jira_error *err)
 {
@@ -595,13 +605,8 @@ static int issue_children(struct jira_client *c, int64_t issue_id, bool comments
 	}
 	jira_error_set(err, JIRA_INTERNAL, "issue %" PRId64 ": too many pages", issue_id);
 out:
-	if (rc < 0) {
-		if (comments)
-			b->comments.n = m_rows;
-		else
-			b->worklogs.n = m_rows;
-		b->users.n = m_users;
-	}
+	if (rc < 0)
+		children_restore(b, comments, m_rows, m_users);
 	account(c, &before, b);
 	buf_release(&target);
 	return rc;
@@ -684,13 +689,8 @@ int jira_children_by_ids(struct jira_client *c, bool comments, const int64_t *id
 	}
 	rc = 0;
 out:
-	if (rc < 0) {
-		if (comments)
-			b->comments.n = m_rows;
-		else
-			b->worklogs.n = m_rows;
-		b->users.n = m_users;
-	}
+	if (rc < 0)
+		children_restore(b, comments, m_rows, m_users);
 	cJSON_Delete(resp);
 	buf_release(&body);
 	account(c, &before, b);
