@@ -127,3 +127,31 @@ rb=$(awk -v a="$js_b_rps" -v b="$pgl_b_rps" 'BEGIN {printf "%.1f", a / b}')
 echo
 echo "ratio (a) jirasync / PostGraphile: ${ra}x   (target >= 3x)"
 echo "ratio (b) jirasync / PostGraphile: ${rb}x   (target >= 10x; jirasync p99 ${js_b_p99} ms, target <= 10 ms)"
+
+# The floor under (b): the three statements jirasync sends for it (the page
+# with its assignees, then comments and worklogs with their authors), taken
+# from the binary and replayed by pgbench with no GraphQL server at all, on
+# as many clients as wrk has connections. No server that sends them can
+# answer (b) faster than this.
+PGB="$(js_pg_bindir)/pgbench"; [ -x "$PGB" ] || PGB=$(command -v pgbench || true)
+if [ -n "$PGB" ]; then
+	ids=$(psql "$DATABASE_URL" -XAtc "SELECT '{' || string_agg(id::text, ',') || '}' FROM (SELECT id FROM issue
+		WHERE project_id = $PID AND deleted_at IS NULL ORDER BY updated DESC, id DESC LIMIT 50) x")
+	page=$(strings -n 20 "$BUILD/gql_serve" | grep -E '^SELECT p\.\*' | grep -F 'LIMIT $3::int8) p' | head -n 1)
+	com=$(strings -n 20 "$BUILD/gql_serve" | grep -E '^SELECT c\.id' | grep -F 'LEFT JOIN' | head -n 1)
+	wl=$(strings -n 20 "$BUILD/gql_serve" | grep -E '^SELECT w\.id' | grep -F 'LEFT JOIN' | head -n 1)
+	if [ -n "$page" ] && [ -n "$com" ] && [ -n "$wl" ]; then
+		{
+			sed 's/\$1::int8/:pid::int8/g; s/\$2::bool/false/g; s/\$3::int8/51::int8/g; s/\$4::int4/78::int4/g' <<<"$page"
+			echo ";"
+			sed 's/\$1::int8\[\]/:ids::int8[]/g; s/\$2::int4/84::int4/g' <<<"$com"
+			echo ";"
+			sed 's/\$1::int8\[\]/:ids::int8[]/g; s/\$2::int4/84::int4/g' <<<"$wl"
+			echo ";"
+		} | awk '/^;$/ {print buf ";"; buf=""; next} {buf = buf $0 " "}' >"$JS_TMP/b.pgbench"
+		tps=$("$PGB" -n -M prepared -c "$CONNS" -j 2 -T "$SECS" -D pid="$PID" -D ids="$ids" \
+			-f "$JS_TMP/b.pgbench" "$DATABASE_URL" 2>/dev/null | awk '/^tps/ {printf "%.0f", $3}')
+		echo "PostgreSQL alone, the statements of (b) replayed by pgbench: ${tps} per second;" \
+			"jirasync (b) reaches $(awk -v a="$js_b_rps" -v b="$tps" 'BEGIN {printf "%.0f", 100 * a / b}')% of that"
+	fi
+fi
