@@ -652,7 +652,7 @@ int jira_children_by_ids(struct jira_client *c, bool comments, const int64_t *id
 	int rc = -1;
 	cJSON *resp = NULL;
 	struct buf body;
-	buf_init(&body, 16 + n * 12);
+	buf_init(&body, 0);
 	int enc = buf_puts(&body, "{\"ids\":[");
 	char tmp[24];
 	for (size_t i = 0; i < n; i++)

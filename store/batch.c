@@ -137,10 +137,18 @@ struct arr {
 	bool has_null;
 };
 
+static void be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
 static int put_u32(struct buf *b, uint32_t v)
 {
-	unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
-			      (unsigned char)(v >> 8), (unsigned char)v};
+	unsigned char x[4];
+	be32(x, v);
 	return buf_append(b, x, 4);
 }
 
@@ -205,14 +213,9 @@ static int arr_close(struct arr *a)
 {
 	if (a->b.len < ARR_HEADER || a->n > INT32_MAX)
 		return -1;
-	unsigned char *h = (unsigned char *)a->b.data;
 	const uint32_t words[5] = {a->n ? 1 : 0, a->has_null, a->oid, (uint32_t)a->n, 1};
-	for (int i = 0; i < 5; i++) {
-		h[4 * i] = (unsigned char)(words[i] >> 24);
-		h[4 * i + 1] = (unsigned char)(words[i] >> 16);
-		h[4 * i + 2] = (unsigned char)(words[i] >> 8);
-		h[4 * i + 3] = (unsigned char)words[i];
-	}
+	for (int i = 0; i < 5; i++)
+		be32((unsigned char *)a->b.data + 4 * i, words[i]);
 	if (a->n == 0)
 		a->b.len = 12; /* no dimension */
 	return 0;
@@ -370,26 +373,24 @@ static int write_rows(PGconn *db, int64_t project_id, int64_t run_id, const stru
 		OI = OK + 1,
 		N_ARR = OI + 1
 	};
-	/* Element types, in the order of the statements' parameters. */
-	static const uint32_t oid[N_ARR] = {
-		[U + 0] = OID_TEXT, OID_TEXT,        OID_TEXT,           OID_TEXT,
-		OID_TEXT,           OID_BOOL,        [I + 0] = OID_INT8, OID_INT8,
-		OID_TEXT,           OID_TEXT,        OID_TEXT,           OID_TEXT,
-		OID_TEXT,           OID_TEXT,        OID_TEXT,           OID_TEXT,
-		OID_INT8,           OID_INT8,        OID_INT8,           OID_JSONB,
-		OID_TEXT,           OID_JSONB,       OID_INT4,           OID_INT4,
-		[L + 0] = OID_INT8, OID_INT8,        [C + 0] = OID_INT8, OID_INT8,
-		OID_TEXT,           OID_TEXT,        OID_TEXT,           OID_JSONB,
-		OID_INT8,           OID_INT8,        [W + 0] = OID_INT8, OID_INT8,
-		OID_TEXT,           OID_TEXT,        OID_TEXT,           OID_JSONB,
-		OID_INT8,           OID_INT8,        OID_INT8,           OID_INT8,
-		[IDS] = OID_INT8,   [RC] = OID_INT8, [RW] = OID_INT8,    [CID] = OID_INT8,
-		[WID] = OID_INT8,   [OK] = OID_TEXT, [OI] = OID_INT8,
-	};
+	/* Element types, one letter per array in the order above, as the
+	 * statements cast them: T text, J jsonb, 8 bigint, 4 integer, B boolean. */
+	static const char types[] = "TTTTTB"             /* users */
+				    "88TTTTTTTT888JTJ44" /* issues */
+				    "88"                 /* links */
+				    "88TTTJ88"           /* comments */
+				    "88TTTJ8888"         /* worklogs */
+				    "88888"              /* IDS RC RW CID WID */
+				    "T8";                /* OK OI */
+	_Static_assert(sizeof types == N_ARR + 1, "one type letter per array");
 	struct arr a[N_ARR];
 	int enc = 0;
 	for (int i = 0; i < N_ARR; i++)
-		enc |= arr_init(&a[i], oid[i]);
+		enc |= arr_init(&a[i], types[i] == 'T'   ? OID_TEXT
+				       : types[i] == 'J' ? OID_JSONB
+				       : types[i] == '8' ? OID_INT8
+				       : types[i] == '4' ? OID_INT4
+							 : OID_BOOL);
 	for (size_t i = 0; i < b->users.n; i++) {
 		const struct user_row *u = &b->users.v[i];
 		enc |= arr_str(&a[U + 0], u->account_id) | arr_str(&a[U + 1], u->display_name) |

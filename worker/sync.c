@@ -625,6 +625,12 @@ static int step_issues(struct step *s, struct jira_error *err)
 	return 0;
 }
 
+/* The issue of comment or worklog row i of b. */
+static int64_t child_issue(const struct batch *b, bool comments, size_t i)
+{
+	return comments ? b->comments.v[i].issue_id : b->worklogs.v[i].issue_id;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -674,8 +680,7 @@ static int step_verify(struct step *s, const char *kind, struct jira_error *err)
 	/* k.issues is in ascending order. */
 	size_t n_rows = comments ? w->batch.comments.n : w->batch.worklogs.n;
 	for (size_t i = 0; i < n_rows; i++) {
-		int64_t issue = comments ? w->batch.comments.v[i].issue_id
-					 : w->batch.worklogs.v[i].issue_id;
+		int64_t issue = child_issue(&w->batch, comments, i);
 		const int64_t *at = bsearch(&issue, k.issues, k.n_issues, sizeof issue, cmp_i64);
 		if (at)
 			got[at - k.issues]++;
@@ -686,8 +691,7 @@ static int step_verify(struct step *s, const char *kind, struct jira_error *err)
 	/* Rows of issues not known whole are left to the per-issue pages. */
 	size_t m = 0;
 	for (size_t i = 0; i < n_rows; i++) {
-		int64_t issue = comments ? w->batch.comments.v[i].issue_id
-					 : w->batch.worklogs.v[i].issue_id;
+		int64_t issue = child_issue(&w->batch, comments, i);
 		if (!bsearch(&issue, done, n_done, sizeof issue, cmp_i64))
 			continue;
 		if (comments)
@@ -722,6 +726,7 @@ out:
 	store_known_release(&k);
 	return rc;
 }
+
 static int step_overflow(struct step *s, const char *kind, struct jira_error *err)
 {
 	struct worker_sync *w = s->w;
@@ -824,18 +829,17 @@ static int sprints_due(struct step *s, bool *due, struct jira_error *err)
 	struct worker_sync *w = s->w;
 	char e[STORE_ERRLEN];
 	int64_t last = JS_TIME_NULL;
-	if (store_state_cursor(w->db, s->run.project_id, "sprint", &last, NULL, e, sizeof e) < 0 ||
-	    (w->cfg->sprint_refresh_s > 0 && last != JS_TIME_NULL &&
-	     s->run.started_ms - last < w->cfg->sprint_refresh_s * 1000 &&
-	     store_unknown_sprint_links(w->db, s->run.project_id, s->c.since_ms, due, e, sizeof e) <
-		     0)) {
-		db_error(w, err, "cannot read sprint state", e);
-		return -1;
-	}
-	if (w->cfg->sprint_refresh_s == 0 || last == JS_TIME_NULL ||
-	    s->run.started_ms - last >= w->cfg->sprint_refresh_s * 1000)
-		*due = true;
+	long every = w->cfg->sprint_refresh_s;
+	if (store_state_cursor(w->db, s->run.project_id, "sprint", &last, NULL, e, sizeof e) < 0)
+		goto fail;
+	*due = every == 0 || last == JS_TIME_NULL || s->run.started_ms - last >= every * 1000;
+	if (!*due && store_unknown_sprint_links(w->db, s->run.project_id, s->c.since_ms, due, e,
+						sizeof e) < 0)
+		goto fail;
 	return 0;
+fail:
+	db_error(w, err, "cannot read sprint state", e);
+	return -1;
 }
 
 static int step_sprints(struct step *s, struct jira_error *err)
