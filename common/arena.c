@@ -30,7 +30,32 @@ void arena_release(struct arena *a)
 	a->used_total = 0;
 }
 
-void *arena_alloc(struct arena *a, size_t n)
+/*
+ * Free every block but the largest, which is kept (emptied) for the next
+ * use: a long-lived arena that serves one request after another settles on
+ * one block and stops calling malloc.
+ */
+void arena_reset(struct arena *a)
+{
+	struct arena_block *keep = NULL;
+	for (struct arena_block *b = a->head, *next; b; b = next) {
+		next = b->next;
+		if (!keep || b->size > keep->size) {
+			free(keep);
+			keep = b;
+		} else {
+			free(b);
+		}
+	}
+	if (keep) {
+		keep->next = NULL;
+		keep->used = 0;
+	}
+	a->head = keep;
+	a->used_total = 0;
+}
+
+void *arena_alloc_raw(struct arena *a, size_t n)
 {
 	n = (n + 15) & ~(size_t)15;
 	struct arena_block *b = a->head;
@@ -49,13 +74,19 @@ void *arena_alloc(struct arena *a, size_t n)
 	void *p = b->data + b->used;
 	b->used += n;
 	a->used_total += n;
+	return p;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	void *p = arena_alloc_raw(a, n);
 	memset(p, 0, n);
 	return p;
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	char *p = arena_alloc_raw(a, n + 1);
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;

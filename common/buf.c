@@ -48,6 +48,8 @@ static int grow(struct buf *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap *= 2;
+	if (cap > max + 1) /* need <= max + 1 here; the inline fast paths rely on it */
+		cap = max + 1;
 	if (b->cap) {
 		b->data = xrealloc(b->data, cap);
 	} else {
@@ -58,7 +60,12 @@ static int grow(struct buf *b, size_t extra)
 	return 0;
 }
 
-int buf_append(struct buf *b, const void *p, size_t len)
+int buf_reserve(struct buf *b, size_t extra)
+{
+	return grow(b, extra);
+}
+
+int buf_append_slow(struct buf *b, const void *p, size_t len)
 {
 	if (grow(b, len) < 0)
 		return -1;
@@ -72,11 +79,6 @@ int buf_append(struct buf *b, const void *p, size_t len)
 int buf_puts(struct buf *b, const char *s)
 {
 	return buf_append(b, s, strlen(s));
-}
-
-int buf_putc(struct buf *b, char c)
-{
-	return buf_append(b, &c, 1);
 }
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
@@ -133,16 +135,26 @@ size_t utf8_len(const unsigned char *p, size_t avail)
 	return n;
 }
 
-/* Whether any of the 8 bytes of w is a control character, '"', '\\' or
- * >= 0x80: the bytes that stop a plain run (the usual has-zero-byte test,
- * applied to w, to w ^ '"' and to w ^ '\\'). */
-static bool word_special(uint64_t w)
+/*
+ * How many of the 8 bytes at p (in memory order) come before the first one
+ * that stops a plain run: a control character, '"', '\\' or >= 0x80; 8
+ * when none does. The usual has-zero-byte test, applied to w, to w ^ '"'
+ * and to w ^ '\\': it may flag bytes above a real hit (a borrow), never
+ * below one, so the lowest flag is exact.
+ */
+static unsigned plain_prefix(const unsigned char *p)
 {
 	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t w;
+	memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
 	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
 	uint64_t ctl = (w - ones * 0x20) & ~w;
 	uint64_t zq = (q - ones) & ~q, zb = (bs - ones) & ~bs;
-	return ((w | ctl | zq | zb) & high) != 0;
+	uint64_t m = (w | ctl | zq | zb) & high;
+	return m ? (unsigned)__builtin_ctzll(m) / 8 : 8;
 }
 
 int buf_json_strn(struct buf *b, const char *s, size_t len)
@@ -159,12 +171,10 @@ int buf_json_strn(struct buf *b, const char *s, size_t len)
 		size_t run = i;
 		while (run < len) {
 			if (len - run >= 8) {
-				uint64_t w;
-				memcpy(&w, p + run, 8);
-				if (!word_special(w)) {
-					run += 8;
+				unsigned k = plain_prefix(p + run);
+				run += k;
+				if (k == 8)
 					continue;
-				}
 			}
 			unsigned c = p[run];
 			if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {

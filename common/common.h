@@ -60,9 +60,32 @@ void buf_init(struct buf *b, size_t max);
 void buf_release(struct buf *b);
 void buf_reset(struct buf *b);
 /* Append; -1 (and nothing appended) when max would be exceeded. */
-int buf_append(struct buf *b, const void *p, size_t len) JS_WUR;
+int buf_append_slow(struct buf *b, const void *p, size_t len) JS_WUR;
 int buf_puts(struct buf *b, const char *s) JS_WUR;
-int buf_putc(struct buf *b, char c) JS_WUR;
+/* Make room for extra more bytes now; -1 (nothing done) past max. */
+int buf_reserve(struct buf *b, size_t extra); /* later appends still check */
+/* The common case inline: the bytes fit the capacity (which never exceeds
+ * max + 1, so fitting it is within max). */
+JS_WUR static inline int buf_append(struct buf *b, const void *p, size_t len)
+{
+	if (len < b->cap - b->len) {
+		if (len) /* p may be NULL then */
+			memcpy(b->data + b->len, p, len);
+		b->len += len;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return buf_append_slow(b, p, len);
+}
+JS_WUR static inline int buf_putc(struct buf *b, char c)
+{
+	if (b->len + 1 < b->cap) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return buf_append_slow(b, &c, 1);
+}
 int buf_printf(struct buf *b, const char *fmt, ...) JS_PRINTF(2, 3) JS_WUR;
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) JS_WUR;
 /* Length of the valid UTF-8 sequence at p (1..4, of at most avail bytes), 0
@@ -86,7 +109,9 @@ struct arena {
 };
 void arena_init(struct arena *a);
 void arena_release(struct arena *a);                /* frees everything; a reusable after */
+void arena_reset(struct arena *a);                  /* like release, keeps the largest block */
 void *arena_alloc(struct arena *a, size_t n);       /* zeroed, 16-byte aligned */
+void *arena_alloc_raw(struct arena *a, size_t n);   /* not zeroed, 16-byte aligned */
 char *arena_strdup(struct arena *a, const char *s); /* NULL stays NULL */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 

@@ -24,16 +24,16 @@ enum rn_kind { RN_NULL, RN_RAW, RN_LIST, RN_OBJ };
 struct robj;
 struct rnode {
 	enum rn_kind kind;
-	const char *raw; /* RAW: JSON text */
-	size_t len;
+	size_t off, len;      /* RAW: JSON text at off in the execution's leaf buffer */
 	struct rnode **items; /* LIST */
 	size_t n;
 	struct robj *obj; /* OBJ */
 };
 
+struct fgroup;
 struct robj {
 	size_t n;
-	const char **keys;
+	const struct fgroup **keys; /* each field's group: its response key */
 	struct rnode **vals;
 };
 
@@ -44,6 +44,8 @@ struct fnode {
 };
 struct fgroup {
 	const char *key;
+	char *jkey; /* "key": as written in the response */
+	size_t jkey_len;
 	struct fnode *first, *last;
 	size_t n;
 	struct fgroup *next;
@@ -77,7 +79,9 @@ struct gql_exec {
 	const char *fail_msg;
 	const char *fail_code;
 	struct cost_memo *memo;
-	size_t n_frags; /* fragment definitions in the document */
+	size_t n_frags;     /* fragment definitions in the document */
+	struct buf *leaves; /* the JSON text of every leaf value, back to back */
+	bool too_large;     /* the leaves outgrew the response limit */
 };
 
 struct sel_info {
@@ -694,6 +698,14 @@ static void collect_fields(struct gql_exec *x, const struct gql_type *t,
 			if (!g) {
 				g = arena_alloc(x->a, sizeof *g);
 				g->key = key;
+				/* Response keys are GraphQL names ([_A-Za-z][_0-9A-Za-z]*,
+				 * the lexer allows nothing else): nothing to escape. */
+				size_t kl = strlen(key);
+				g->jkey = arena_alloc_raw(x->a, kl + 4);
+				g->jkey[0] = '"';
+				memcpy(g->jkey + 1, key, kl);
+				memcpy(g->jkey + 1 + kl, "\":", 3);
+				g->jkey_len = kl + 3;
 				if (*tail)
 					(*tail)->next = g;
 				else
@@ -879,15 +891,6 @@ size_t gql_info_subfields(const struct gql_resolve_info *info, const char **name
 }
 
 /* ---- result coercion ------------------------------------------------------- */
-static struct rnode *raw_node(struct gql_exec *x, struct buf *b)
-{
-	struct rnode *r = arena_alloc(x->a, sizeof *r);
-	r->kind = RN_RAW;
-	r->raw = arena_strndup(x->a, b->data, b->len);
-	r->len = b->len;
-	return r;
-}
-
 /* A decimal integer, optionally in quotes (ID), without printf: responses
  * carry hundreds of ids. */
 static int put_i64(struct buf *b, int64_t v, bool quoted)
@@ -1039,20 +1042,16 @@ static int serialize_leaf(struct gql_exec *x, const struct gql_type *t, enum sca
 }
 
 /* ---- execution ------------------------------------------------------------- */
-static struct gql_path *path_key(struct gql_exec *x, const struct gql_path *parent, const char *key)
+/* The paths of a level: n pointers to n paths (filled in by the caller
+ * through *each), two allocations whatever n. */
+static const struct gql_path **paths_new(struct gql_exec *x, size_t n, struct gql_path **each)
 {
-	struct gql_path *p = arena_alloc(x->a, sizeof *p);
-	p->parent = parent;
-	p->key = key;
-	return p;
-}
-
-static struct gql_path *path_index(struct gql_exec *x, const struct gql_path *parent, size_t i)
-{
-	struct gql_path *p = arena_alloc(x->a, sizeof *p);
-	p->parent = parent;
-	p->index = i;
-	return p;
+	const struct gql_path **pp = arena_alloc_raw(x->a, (n ? n : 1) * sizeof *pp);
+	struct gql_path *pa = arena_alloc_raw(x->a, (n ? n : 1) * sizeof *pa);
+	for (size_t i = 0; i < n; i++)
+		pp[i] = &pa[i];
+	*each = pa;
+	return pp;
 }
 
 static void field_error(struct gql_exec *x, const struct fgroup *fg, const struct gql_path *path,
@@ -1110,7 +1109,8 @@ static void complete_inner(struct gql_exec *x, const struct tref *t, const struc
 			total += vals[i].u.list.n;
 		}
 		struct gql_value *fv = arena_alloc(x->a, (total ? total : 1) * sizeof *fv);
-		const struct gql_path **fp = arena_alloc(x->a, (total ? total : 1) * sizeof *fp);
+		struct gql_path *fpe;
+		const struct gql_path **fp = paths_new(x, total, &fpe);
 		struct rnode **fo = arena_alloc(x->a, (total ? total : 1) * sizeof *fo);
 		size_t k = 0;
 		for (size_t i = 0; i < m; i++) {
@@ -1118,7 +1118,8 @@ static void complete_inner(struct gql_exec *x, const struct tref *t, const struc
 				continue;
 			for (size_t j = 0; j < vals[i].u.list.n; j++) {
 				fv[k] = vals[i].u.list.items[j];
-				fp[k] = path_index(x, paths[i], j);
+				fpe[k] = (struct gql_path){
+					.parent = paths[i], .key = NULL, .index = j};
 				k++;
 			}
 		}
@@ -1141,21 +1142,28 @@ static void complete_inner(struct gql_exec *x, const struct tref *t, const struc
 	}
 	struct gql_type *nt = t->type;
 	if (gql__is_leaf(nt)) {
-		struct buf b = BUF_INIT;
 		enum scalar sc = scalar_of(nt);
+		struct rnode *nodes = arena_alloc_raw(x->a, (m ? m : 1) * sizeof *nodes);
 		for (size_t i = 0; i < m; i++) {
 			if (!out[i] || vals[i].kind == GQL_V_NULL)
 				continue;
 			struct cerr e;
-			buf_reset(&b);
-			if (serialize_leaf(x, nt, sc, &vals[i], &b, &e) < 0) {
+			size_t off = x->leaves->len;
+			e.msg[0] = '\0';
+			if (serialize_leaf(x, nt, sc, &vals[i], x->leaves, &e) < 0) {
+				x->leaves->len = off;
+				if (!e.msg[0]) { /* no room: the whole response fails below */
+					x->too_large = true;
+					snprintf(e.msg, sizeof e.msg, "the response is too large");
+				}
 				field_error(x, fg, paths[i], "INTERNAL_ERROR", e.msg);
 				out[i] = NULL;
 				continue;
 			}
-			out[i] = raw_node(x, &b);
+			nodes[i] = (struct rnode){
+				.kind = RN_RAW, .off = off, .len = x->leaves->len - off};
+			out[i] = &nodes[i];
 		}
-		buf_release(&b);
 		return;
 	}
 	/* Composite: find each runtime object type, then run the sub-selection. */
@@ -1237,10 +1245,11 @@ static void execute_field(struct gql_exec *x, struct gql_type *t, const struct f
 	struct ast_sel *sel = fg->first->sel;
 	struct gql_field_def *fd = gql__field_on(x->s, t, sel->name);
 	struct gql_value *vals = arena_alloc(x->a, (m ? m : 1) * sizeof *vals);
-	const struct gql_path **paths = arena_alloc(x->a, (m ? m : 1) * sizeof *paths);
+	struct gql_path *pe;
+	const struct gql_path **paths = paths_new(x, m, &pe);
 	struct rnode **out = arena_alloc(x->a, (m ? m : 1) * sizeof *out);
 	for (size_t i = 0; i < m; i++)
-		paths[i] = path_key(x, items[i].path, fg->key);
+		pe[i] = (struct gql_path){.parent = items[i].path, .key = fg->key, .index = 0};
 	if (!fd) { /* validation guarantees this does not happen */
 		for (size_t i = 0; i < m; i++)
 			vals[i] = gql_error(x, "INTERNAL_ERROR", "unknown field '%s'", sel->name);
@@ -1312,7 +1321,7 @@ complete:
 		 fd ? fd : &((struct gql_schema *)x->s)->typename_field, vals, paths, m, out,
 		 depth);
 	for (size_t i = 0; i < m; i++) {
-		items[i].obj->keys[slot] = fg->key;
+		items[i].obj->keys[slot] = fg;
 		items[i].obj->vals[slot] = out[i];
 		if (!out[i])
 			items[i].invalid = true;
@@ -1345,7 +1354,8 @@ static void execute_selset(struct gql_exec *x, const struct fgroup *parent_fg, s
 			nf++;
 		for (size_t k = 0; k < m; k++) {
 			group[k].obj->n = nf;
-			group[k].obj->keys = arena_alloc(x->a, (nf ? nf : 1) * sizeof(char *));
+			group[k].obj->keys = arena_alloc(x->a,
+							 (nf ? nf : 1) * sizeof(struct fgroup *));
 			group[k].obj->vals = arena_alloc(x->a,
 							 (nf ? nf : 1) * sizeof(struct rnode *));
 		}
@@ -1374,29 +1384,27 @@ static void execute_selset(struct gql_exec *x, const struct fgroup *parent_fg, s
 	}
 }
 
-static int write_node(struct buf *b, const struct rnode *r)
+static int write_node(const struct gql_exec *x, struct buf *b, const struct rnode *r)
 {
 	if (!r || r->kind == RN_NULL)
-		return buf_puts(b, "null");
+		return buf_append(b, "null", 4);
 	if (r->kind == RN_RAW)
-		return buf_append(b, r->raw, r->len);
+		return buf_append(b, x->leaves->data + r->off, r->len);
 	if (r->kind == RN_LIST) {
 		if (buf_putc(b, '[') < 0)
 			return -1;
 		for (size_t i = 0; i < r->n; i++)
-			if ((i && buf_putc(b, ',') < 0) || write_node(b, r->items[i]) < 0)
+			if ((i && buf_putc(b, ',') < 0) || write_node(x, b, r->items[i]) < 0)
 				return -1;
 		return buf_putc(b, ']');
 	}
 	const struct robj *o = r->obj;
 	if (buf_putc(b, '{') < 0)
 		return -1;
-	/* Response keys are GraphQL names ([_A-Za-z][_0-9A-Za-z]*, the lexer
-	 * allows nothing else): nothing in them needs escaping. */
 	for (size_t i = 0; i < o->n; i++)
-		if ((i && buf_putc(b, ',') < 0) || buf_putc(b, '"') < 0 ||
-		    buf_puts(b, o->keys[i]) < 0 || buf_append(b, "\":", 2) < 0 ||
-		    write_node(b, o->vals[i]) < 0)
+		if ((i && buf_putc(b, ',') < 0) ||
+		    buf_append(b, o->keys[i]->jkey, o->keys[i]->jkey_len) < 0 ||
+		    write_node(x, b, o->vals[i]) < 0)
 			return -1;
 	return buf_putc(b, '}');
 }
@@ -1732,17 +1740,20 @@ static void refuse(struct buf *out, struct arena *a, const char *code, const cha
 
 int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *out)
 {
-	struct arena a;
+	struct arena own;
+	struct arena *ap = rq->arena ? rq->arena : &own;
 	int rc = -1;
 	struct gql_document *doc = NULL;
 	cJSON *vj = NULL;
-	arena_init(&a);
+	struct buf leaves;
+	buf_init(&leaves, e->lim.max_response_bytes);
+	arena_init(&own);
 	if (!rq->query) {
-		refuse(out, &a, "BAD_REQUEST", "the request has no query");
+		refuse(out, ap, "BAD_REQUEST", "the request has no query");
 		goto out;
 	}
 	if (e->lim.max_document_bytes && rq->query_len > e->lim.max_document_bytes) {
-		refuse(out, &a, "DOCUMENT_TOO_LARGE",
+		refuse(out, ap, "DOCUMENT_TOO_LARGE",
 		       "the document is %zu bytes, more than the limit of %zu", rq->query_len,
 		       e->lim.max_document_bytes);
 		goto out;
@@ -1752,8 +1763,13 @@ int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *
 		write_errors_only(out, &doc->errs);
 		goto out;
 	}
-	struct gql_exec x = {.s = e->s, .lim = &e->lim, .a = &a, .doc = doc->ast, .ctx = rq->ctx};
-	x.errs.arena = &a;
+	struct gql_exec x = {.s = e->s,
+			     .lim = &e->lim,
+			     .a = ap,
+			     .doc = doc->ast,
+			     .ctx = rq->ctx,
+			     .leaves = &leaves};
+	x.errs.arena = ap;
 	for (const struct ast_fragment *f = doc->ast->frags; f; f = f->next)
 		x.n_frags++;
 	/* GetOperation (6.1). */
@@ -1761,7 +1777,7 @@ int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *
 		if (rq->operation_name ? (op->name && !strcmp(op->name, rq->operation_name))
 				       : true) {
 			if (x.op && !rq->operation_name) {
-				refuse(out, &a, "OPERATION_RESOLUTION_FAILURE",
+				refuse(out, ap, "OPERATION_RESOLUTION_FAILURE",
 				       "Must provide operation name if query contains multiple operations.");
 				goto out;
 			}
@@ -1770,15 +1786,15 @@ int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *
 	}
 	if (!x.op) {
 		if (rq->operation_name)
-			refuse(out, &a, "OPERATION_RESOLUTION_FAILURE",
+			refuse(out, ap, "OPERATION_RESOLUTION_FAILURE",
 			       "Unknown operation named \"%s\".", rq->operation_name);
 		else
-			refuse(out, &a, "OPERATION_RESOLUTION_FAILURE",
+			refuse(out, ap, "OPERATION_RESOLUTION_FAILURE",
 			       "Must provide an operation.");
 		goto out;
 	}
 	if (x.op->op == OP_MUTATION && !rq->allow_mutations) {
-		refuse(out, &a, "FORBIDDEN", "mutations are not allowed for this request");
+		refuse(out, ap, "FORBIDDEN", "mutations are not allowed for this request");
 		goto out;
 	}
 	/* Variables. */
@@ -1787,7 +1803,7 @@ int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *
 	if (rq->variables_json && rq->variables_json[0]) {
 		vj = cJSON_Parse(rq->variables_json);
 		if (!vj || !(cJSON_IsObject(vj) || cJSON_IsNull(vj))) {
-			refuse(out, &a, "BAD_USER_INPUT", "variables must be a JSON object");
+			refuse(out, ap, "BAD_USER_INPUT", "variables must be a JSON object");
 			goto out;
 		}
 		if (cJSON_IsObject(vj))
@@ -1802,7 +1818,7 @@ int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *
 	/* Cost. */
 	double cost = selset_cost(&x, x.op->selset, false, 0);
 	if (e->lim.max_cost > 0 && cost > e->lim.max_cost) {
-		refuse(out, &a, "QUERY_TOO_COSTLY",
+		refuse(out, ap, "QUERY_TOO_COSTLY",
 		       "the query has an estimated cost of %.0f, more than the limit of %.0f", cost,
 		       e->lim.max_cost);
 		goto out;
@@ -1810,37 +1826,43 @@ int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *
 	/* Execute the root selection set on a null root value. */
 	struct gql_type *root = x.op->op == OP_MUTATION ? e->s->mutation : e->s->query;
 	struct gql_value root_value = gql_null();
-	struct robj *ro = arena_alloc(&a, sizeof *ro);
+	struct robj *ro = arena_alloc(ap, sizeof *ro);
 	struct item it = {.v = &root_value, .type = root, .path = NULL, .obj = ro};
 	struct ast_sel root_sel = {.kind = SEL_FIELD, .name = "", .selset = x.op->selset};
 	struct fnode root_fn = {.sel = &root_sel};
 	struct fgroup root_fg = {.key = "", .first = &root_fn, .last = &root_fn, .n = 1};
 	execute_selset(&x, &root_fg, &it, 1, 0);
 	struct rnode data = {.kind = RN_OBJ, .obj = ro};
-	struct buf body = BUF_INIT;
-	buf_init(&body, e->lim.max_response_bytes);
-	bool ok = buf_putc(&body, '{') == 0;
+	/* Written straight into out, presized from the leaves (most of a
+	 * response); on failure out is cut back to what it held before. */
+	size_t start = out->len;
+	size_t max = e->lim.max_response_bytes ? e->lim.max_response_bytes : SIZE_MAX / 2;
+	if (!out->cap && leaves.len + leaves.len / 2 + 64 < max)
+		buf_reserve(out, leaves.len + leaves.len / 2 + 64);
+	bool ok = buf_putc(out, '{') == 0;
 	if (ok && x.errs.n)
-		ok = buf_puts(&body, "\"errors\":") == 0 && gql__errors_json(&x.errs, &body) == 0 &&
-		     buf_putc(&body, ',') == 0;
-	ok = ok && buf_puts(&body, "\"data\":") == 0 &&
-	     write_node(&body, it.invalid ? NULL : &data) == 0 && buf_putc(&body, '}') == 0;
+		ok = buf_puts(out, "\"errors\":") == 0 && gql__errors_json(&x.errs, out) == 0 &&
+		     buf_putc(out, ',') == 0;
+	ok = ok && buf_puts(out, "\"data\":") == 0 &&
+	     write_node(&x, out, it.invalid ? NULL : &data) == 0 && buf_putc(out, '}') == 0;
+	if (ok && (x.too_large || out->len - start > max))
+		ok = false;
 	if (!ok) {
-		refuse(out, &a, "RESPONSE_TOO_LARGE", "the response exceeds %zu bytes",
+		out->len = start;
+		if (out->cap)
+			out->data[start] = '\0';
+		refuse(out, ap, "RESPONSE_TOO_LARGE", "the response exceeds %zu bytes",
 		       e->lim.max_response_bytes);
-		rc = 1;
-	} else if (buf_append(out, body.data, body.len) < 0) {
-		refuse(out, &a, "RESPONSE_TOO_LARGE", "the response exceeds the output buffer");
 		rc = 1;
 	} else {
 		rc = x.errs.n ? 1 : 0;
 	}
-	buf_release(&body);
 out:
+	buf_release(&leaves);
 	cJSON_Delete(vj);
 	if (doc)
 		doc_put(e, doc);
-	arena_release(&a);
+	arena_release(&own);
 	return rc;
 }
 

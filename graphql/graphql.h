@@ -99,15 +99,49 @@ struct gql_field_value {
 	struct gql_value value;
 };
 
-/* Value constructors (no allocation; strings are borrowed, see gql_strdup). */
-struct gql_value gql_null(void);
-struct gql_value gql_int(int64_t i);
-struct gql_value gql_float(double f);
-struct gql_value gql_bool(bool b);
-struct gql_value gql_string(const char *s); /* NULL -> null */
-struct gql_value gql_stringn(const char *s, size_t len);
-struct gql_value gql_enum(const char *name);
-struct gql_value gql_ptr(void *p, const char *type_name);
+/* Value constructors (no allocation; strings are borrowed, see gql_strdup).
+ * Inline: a response builds one per field of every row. */
+static inline struct gql_value gql_null(void)
+{
+	return (struct gql_value){.kind = GQL_V_NULL};
+}
+static inline struct gql_value gql_int(int64_t i)
+{
+	return (struct gql_value){.kind = GQL_V_INT, .u.i = i};
+}
+static inline struct gql_value gql_float(double f)
+{
+	return (struct gql_value){.kind = GQL_V_FLOAT, .u.f = f};
+}
+static inline struct gql_value gql_bool(bool b)
+{
+	return (struct gql_value){.kind = GQL_V_BOOL, .u.b = b};
+}
+/* s NULL -> null */
+static inline struct gql_value gql_stringn(const char *s, size_t len)
+{
+	if (!s)
+		return gql_null();
+	return (struct gql_value){.kind = GQL_V_STRING, .u.str = {s, len}};
+}
+static inline struct gql_value gql_string(const char *s)
+{
+	return s ? gql_stringn(s, strlen(s)) : gql_null();
+}
+static inline struct gql_value gql_enum(const char *name)
+{
+	struct gql_value v = gql_string(name);
+	if (name)
+		v.kind = GQL_V_ENUM;
+	return v;
+}
+/* p NULL -> null */
+static inline struct gql_value gql_ptr(void *p, const char *type_name)
+{
+	if (!p)
+		return gql_null();
+	return (struct gql_value){.kind = GQL_V_PTR, .type = type_name, .u.ptr = p};
+}
 /* Look up a property of an OBJECT value; NULL when absent or not an object. */
 const struct gql_value *gql_value_get(const struct gql_value *obj, const char *name);
 
@@ -286,6 +320,8 @@ struct gql_request {
 	const struct gql_value *variables; /* or an OBJECT value (used when json NULL) */
 	void *ctx;                         /* handed to every resolver */
 	bool allow_mutations;              /* false: a mutation is refused (FORBIDDEN) */
+	struct arena *arena;               /* optional: the execution allocates here and the caller
+				releases or resets it afterwards; NULL: its own arena */
 };
 
 /*

@@ -73,6 +73,7 @@ struct tctx {
 	PGconn *db;
 	struct jira_client *jira;
 	struct engine_conn *eng;
+	struct arena arena; /* the thread's requests, one after another (reset, not freed) */
 	struct tctx *next;
 };
 
@@ -395,11 +396,9 @@ static enum MHD_Result handle_graphql(struct gql_server *s, struct MHD_Connectio
 	}
 
 	struct tctx *t = thread_ctx(s);
-	struct arena arena;
-	arena_init(&arena);
 	struct gql_admin_rq ctx = {
 		.db = thread_db(t),
-		.arena = &arena,
+		.arena = &t->arena,
 		.cfg = s->cfg,
 		.jira = &t->jira,
 		.queue = s->queue,
@@ -412,11 +411,12 @@ static enum MHD_Result handle_graphql(struct gql_server *s, struct MHD_Connectio
 		.variables_json = vars,
 		.ctx = &ctx,
 		.allow_mutations = post && who == AUTH_ADMIN,
+		.arena = &t->arena,
 	};
 	struct buf out;
 	buf_init(&out, MAX_RESPONSE_BYTES + 4096);
 	int rc = gql_execute(s->engine, &rq, &out);
-	arena_release(&arena);
+	arena_reset(&t->arena);
 	cJSON_Delete(body);
 	free(vars);
 
@@ -846,6 +846,7 @@ void gql_server_stop(struct gql_server *s)
 		PQfinish(t->db);
 		jira_client_free(t->jira);
 		engine_conn_free(t->eng);
+		arena_release(&t->arena);
 		free(t);
 	}
 	engine_conn_free(s->queue_conn);

@@ -1,71 +1,12 @@
 /*
- * Values, errors and JSON text for the graphql module: the constructors of
- * struct gql_value that resolvers use, the error list shared by validation
- * and execution, its JSON form ({"message","locations","path","extensions"})
- * and a JSON string writer that always emits valid UTF-8 (invalid input
- * bytes become U+FFFD) whatever a resolver hands back. Also the FNV-1a hash
- * the document cache keys on.
+ * Values, errors and JSON text for the graphql module: property look-up on
+ * struct gql_value (its constructors are inline in graphql.h), the error
+ * list shared by validation and execution, its JSON form ({"message",
+ * "locations","path","extensions"}) and a JSON string writer that always
+ * emits valid UTF-8 (invalid input bytes become U+FFFD) whatever a resolver
+ * hands back. Also the FNV-1a hash the document cache keys on.
  */
 #include "graphql/gql_int.h"
-
-struct gql_value gql_null(void)
-{
-	struct gql_value v = {0};
-	return v;
-}
-
-struct gql_value gql_int(int64_t i)
-{
-	struct gql_value v = {.kind = GQL_V_INT};
-	v.u.i = i;
-	return v;
-}
-
-struct gql_value gql_float(double f)
-{
-	struct gql_value v = {.kind = GQL_V_FLOAT};
-	v.u.f = f;
-	return v;
-}
-
-struct gql_value gql_bool(bool b)
-{
-	struct gql_value v = {.kind = GQL_V_BOOL};
-	v.u.b = b;
-	return v;
-}
-
-struct gql_value gql_stringn(const char *s, size_t len)
-{
-	struct gql_value v = {.kind = GQL_V_STRING};
-	if (!s)
-		return gql_null();
-	v.u.str.s = s;
-	v.u.str.len = len;
-	return v;
-}
-
-struct gql_value gql_string(const char *s)
-{
-	return s ? gql_stringn(s, strlen(s)) : gql_null();
-}
-
-struct gql_value gql_enum(const char *name)
-{
-	struct gql_value v = gql_string(name);
-	if (name)
-		v.kind = GQL_V_ENUM;
-	return v;
-}
-
-struct gql_value gql_ptr(void *p, const char *type_name)
-{
-	struct gql_value v = {.kind = GQL_V_PTR, .type = type_name};
-	if (!p)
-		return gql_null();
-	v.u.ptr = p;
-	return v;
-}
 
 const struct gql_value *gql_value_get(const struct gql_value *obj, const char *name)
 {

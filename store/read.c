@@ -339,22 +339,26 @@ static PGresult *run(PGconn *db, enum stmt s, const char *const *vals, char *err
 }
 
 /* ---- column access ------------------------------------------------------- */
+/* A NULL reads as length 0, and so does an empty text: PQgetisnull is only
+ * asked for those (a response reads thousands of cells). */
 static const char *col_s(PGresult *r, struct arena *a, int row, int col)
 {
-	if (PQgetisnull(r, row, col))
+	int len = PQgetlength(r, row, col);
+	if (!len && PQgetisnull(r, row, col))
 		return NULL;
-	return arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+	return arena_strndup(a, PQgetvalue(r, row, col), (size_t)len);
 }
 
-/* A big-endian integer of 2, 4 or 8 bytes (binary results); dflt when NULL. */
+/* A big-endian integer of 2, 4 or 8 bytes (binary results); dflt when NULL
+ * (no integer is 0 bytes long, in either format). */
 static int64_t col_i(PGresult *r, int row, int col, int64_t dflt)
 {
-	if (PQgetisnull(r, row, col))
+	int len = PQgetlength(r, row, col);
+	if (!len)
 		return dflt;
 	if (PQfformat(r, col) == 0)
 		return strtoll(PQgetvalue(r, row, col), NULL, 10);
 	const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
-	int len = PQgetlength(r, row, col);
 	uint64_t v = 0;
 	for (int k = 0; k < len && k < 8; k++)
 		v = v << 8 | p[k];
@@ -371,7 +375,7 @@ static int64_t col_i(PGresult *r, int row, int col, int64_t dflt)
 /* A timestamptz as epoch microseconds; JS_TIME_NULL when NULL. */
 static int64_t col_us(PGresult *r, int row, int col)
 {
-	if (PQgetisnull(r, row, col))
+	if (!PQgetlength(r, row, col)) /* NULL */
 		return JS_TIME_NULL;
 	return col_i(r, row, col, 0) + PG_EPOCH_US;
 }
@@ -387,7 +391,7 @@ static int64_t col_t(PGresult *r, int row, int col)
 
 static bool col_b(PGresult *r, int row, int col)
 {
-	if (PQgetisnull(r, row, col))
+	if (!PQgetlength(r, row, col)) /* NULL */
 		return false;
 	const char *v = PQgetvalue(r, row, col);
 	return PQfformat(r, col) ? v[0] != 0 : v[0] == 't';

@@ -204,6 +204,36 @@ static void test_json_strings(void **state)
 			}
 		}
 	}
+	/* Two in one word: a borrow out of the first must not hide or invent
+	 * the second. */
+	for (size_t k = 0; k < sizeof specials; k++) {
+		unsigned char second = specials[(k + 5) % sizeof specials];
+		for (size_t at = 0; at < 16; at++) {
+			for (size_t d = 1; d <= 8; d++) {
+				memset(s, 'x', 24);
+				s[at] = (char)specials[k];
+				s[at + d] = (char)second;
+				buf_reset(&got);
+				buf_reset(&want);
+				assert_int_equal(buf_json_strn(&got, s, 24), 0);
+				assert_int_equal(buf_putc(&want, '"'), 0);
+				for (size_t i = 0; i < 24; i++)
+					ref_escape(&want, (unsigned char)s[i]);
+				assert_int_equal(buf_putc(&want, '"'), 0);
+				assert_int_equal(got.len, want.len);
+				assert_memory_equal(got.data, want.data, want.len);
+			}
+		}
+	}
+	/* A multi-byte character at every offset is kept as it is. */
+	for (size_t at = 0; at < 20; at++) {
+		memset(s, 'x', 24);
+		memcpy(s + at, "\xf0\x9d\x84\x9e", 4);
+		buf_reset(&got);
+		assert_int_equal(buf_json_strn(&got, s, 24), 0);
+		assert_int_equal(got.len, 26);
+		assert_memory_equal(got.data + 1, s, 24);
+	}
 	const struct {
 		const char *in, *out;
 	} cases[] = {

@@ -987,6 +987,68 @@ static void test_limits(void **state)
 	gql_engine_free(e);
 }
 
+/* The response limit: a response of exactly the limit is sent; one byte
+ * more and nothing of it is, only RESPONSE_TOO_LARGE, whether the whole or
+ * the leaf values alone exceed it. What out held before is kept. */
+static void test_response_limit(void **state)
+{
+	(void)state;
+	const char *q = "{ issuePage(first: 2) { total edges { cursor node { key } } } }";
+	int rc;
+	char *full = run(q, NULL, &rc);
+	assert_int_equal(rc, 0);
+	size_t n = strlen(full);
+	struct gql_limits lim;
+	for (int k = 0; k < 3; k++) {
+		gql_limits_default(&lim);
+		lim.max_response_bytes = k == 0 ? n : k == 1 ? n - 1 : 8;
+		struct gql_engine *e = gql_engine_new(S, &lim, 0);
+		struct gql_request rq = {.query = q, .query_len = strlen(q)};
+		struct buf out = BUF_INIT;
+		assert_int_equal(buf_puts(&out, "prefix:"), 0);
+		rc = gql_execute(e, &rq, &out);
+		if (k == 0) {
+			assert_int_equal(rc, 0);
+			assert_string_equal(out.data + 7, full);
+		} else {
+			assert_int_equal(rc, 1);
+			assert_int_equal(strncmp(out.data, "prefix:{\"errors\":", 17), 0);
+			assert_non_null(strstr(out.data, "RESPONSE_TOO_LARGE"));
+			assert_null(strstr(out.data, "ISS-"));
+			assert_null(strstr(out.data, "\"data\""));
+			cJSON *j = cJSON_Parse(out.data + 7);
+			assert_non_null(j);
+			assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "errors")), 1);
+			cJSON_Delete(j);
+		}
+		buf_release(&out);
+		gql_engine_free(e);
+	}
+	free(full);
+}
+
+/* A caller's arena, reset between requests as the server does, gives the
+ * same responses as the execution's own arena. */
+static void test_caller_arena(void **state)
+{
+	(void)state;
+	const char *q = "{ issuePage(first: 3) { edges { node { key comments { body } } } } }";
+	int rc;
+	char *want = run(q, NULL, &rc);
+	struct arena a;
+	arena_init(&a);
+	for (int k = 0; k < 3; k++) {
+		struct gql_request rq = {.query = q, .query_len = strlen(q), .arena = &a};
+		struct buf out = BUF_INIT;
+		assert_true(gql_execute(E, &rq, &out) >= 0);
+		assert_string_equal(out.data, want);
+		buf_release(&out);
+		arena_reset(&a);
+	}
+	arena_release(&a);
+	free(want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1003,6 +1065,8 @@ int main(void)
 		cmocka_unit_test(test_http_body),
 		cmocka_unit_test(test_concurrency),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_response_limit),
+		cmocka_unit_test(test_caller_arena),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
