@@ -9,6 +9,7 @@
  * first use); each request gets an arena released with its response.
  * /healthz, /readyz and /metrics (Prometheus text) sit beside it.
  */
+#include <fcntl.h>
 #include <malloc.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -81,8 +82,12 @@ struct gql_server {
 	const struct config *cfg;
 	struct gql_schema *schema;
 	struct gql_engine *engine;
-	struct MHD_Daemon **daemons; /* one per thread, sharing the port */
+	struct MHD_Daemon **daemons; /* one per thread, fed by the acceptor */
 	size_t n_daemons;
+	int listen_fd;      /* -1 until listening */
+	pthread_t acceptor; /* accepts and hands each connection to a daemon */
+	bool acceptor_started;
+	atomic_bool stopping;
 	char *cors_origin;    /* CORS_ORIGIN; NULL: no CORS headers */
 	pthread_mutex_t lock; /* threads list, Redis connection */
 	struct tctx *threads;
@@ -586,6 +591,15 @@ static enum MHD_Result handle_metrics(struct gql_server *s, struct MHD_Connectio
 		"# TYPE jirasync_graphql_document_cache_misses_total counter\n"
 		"jirasync_graphql_document_cache_misses_total %" PRIu64 "\n",
 		cs.hits, cs.misses);
+	w |= buf_puts(
+		&b, "# HELP jirasync_graphql_connections Open HTTP connections by server thread.\n"
+		    "# TYPE jirasync_graphql_connections gauge\n");
+	for (size_t i = 0; i < s->n_daemons; i++) {
+		const union MHD_DaemonInfo *di = MHD_get_daemon_info(
+			s->daemons[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		w |= buf_printf(&b, "jirasync_graphql_connections{thread=\"%zu\"} %u\n", i,
+				di ? di->num_connections : 0u);
+	}
 	(void)w;
 	arena_release(&a);
 	return send_buf(c, s, HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &b, NULL, false);
@@ -713,7 +727,7 @@ static int resolve_listen(const char *addr, struct sockaddr_storage *ss, char *e
 	return 0;
 }
 
-/* A listening socket on ss that shares its port with the others (SO_REUSEPORT). */
+/* The listening socket on ss. */
 static int listen_socket(const struct sockaddr_storage *ss, char *err, size_t errlen)
 {
 	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -721,7 +735,6 @@ static int listen_socket(const struct sockaddr_storage *ss, char *err, size_t er
 	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 						  : sizeof(struct sockaddr_in);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
 	    bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, 511) < 0) {
 		char a[64] = "?";
 		const void *ip =
@@ -740,11 +753,49 @@ static int listen_socket(const struct sockaddr_storage *ss, char *err, size_t er
 	return fd;
 }
 
+/*
+ * The acceptor: connections go to the threads in turn, so 32 connections
+ * opened together are served 16 and 16 by two threads. (A thread pool
+ * sharing the listening socket lets whichever thread wakes first take a
+ * whole burst; a listener per thread with SO_REUSEPORT spreads them by a
+ * hash of the client's address, unevenly, and the threads with more
+ * connections then set the tail latency. Counting each thread's open
+ * connections is no better: a client that closes and reopens them all
+ * finds the counts stale.)
+ */
+static void *acceptor_main(void *arg)
+{
+	struct gql_server *s = arg;
+	size_t rr = 0;
+	while (!atomic_load(&s->stopping)) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof peer;
+		int fd = accept(s->listen_fd, (struct sockaddr *)&peer, &pl);
+		if (fd < 0) {
+			if (atomic_load(&s->stopping))
+				break;
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			/* EMFILE and the like: let the daemons close something. */
+			log_warn("graphql: accept failed", "error", strerror(errno));
+			struct timespec ts = {0, 50 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+		/* On failure MHD closes the socket itself. */
+		(void)MHD_add_connection(s->daemons[rr++ % s->n_daemons], fd,
+					 (struct sockaddr *)&peer, pl);
+	}
+	return NULL;
+}
+
 struct gql_server *gql_server_start(const struct config *cfg, const char *schema_path, char *err,
 				    size_t errlen)
 {
 	struct gql_server *s = xcalloc(1, sizeof *s);
 	pthread_mutex_init(&s->lock, NULL);
+	s->listen_fd = -1;
 	s->cfg = cfg;
 	if (!cfg->admin_token || !*cfg->admin_token) {
 		snprintf(err, errlen, "ADMIN_TOKEN is required to serve the admin plane");
@@ -788,44 +839,32 @@ struct gql_server *gql_server_start(const struct config *cfg, const char *schema
 	const char *listen = cfg->listen_addr ? cfg->listen_addr : "127.0.0.1:8080";
 	if (resolve_listen(listen, &ss, err, errlen) < 0)
 		goto fail;
-	/*
-	 * One single-threaded daemon per thread, each with its own listening
-	 * socket on the same port (SO_REUSEPORT): the kernel spreads new
-	 * connections over them. One daemon with a thread pool lets whichever
-	 * thread wakes first accept a whole burst of connections, and a client
-	 * opening them together can find all of them on one thread while the
-	 * others idle.
-	 */
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	/* One single-threaded daemon per thread, given its connections by the
+	 * acceptor (acceptor_main). */
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	s->listen_fd = listen_socket(&ss, err, errlen);
+	if (s->listen_fd < 0)
+		goto fail;
 	s->daemons = xcalloc((size_t)threads, sizeof *s->daemons);
 	for (long i = 0; i < threads; i++) {
-		int fd = listen_socket(&ss, err, errlen);
-		if (fd < 0)
-			goto fail;
-		/* Port 0: the others join the port the first one was given. */
-		if (i == 0) {
-			socklen_t sl = sizeof ss;
-			if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
-				snprintf(err, errlen, "cannot listen on '%s': %s", listen,
-					 strerror(errno));
-				close(fd);
-				goto fail;
-			}
-		}
 		s->daemons[i] = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
-			MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned)(1000 / threads + 1), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-			s, MHD_OPTION_END);
+			flags, 0, NULL, NULL, on_request, s, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)(1000 / threads + 1),
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
 		if (!s->daemons[i]) {
 			snprintf(err, errlen, "cannot serve on '%s': %s", listen, strerror(errno));
-			close(fd);
 			goto fail;
 		}
 		s->n_daemons++;
 	}
+	if (pthread_create(&s->acceptor, NULL, acceptor_main, s) != 0) {
+		snprintf(err, errlen, "cannot start the accepting thread");
+		goto fail;
+	}
+	s->acceptor_started = true;
 	char n[24];
 	log_info("graphql admin plane listening", "addr", listen, "#threads", fmt_i64(n, threads));
 	return s;
@@ -838,8 +877,16 @@ void gql_server_stop(struct gql_server *s)
 {
 	if (!s)
 		return;
+	atomic_store(&s->stopping, true);
+	if (s->acceptor_started) {
+		/* Wakes the acceptor out of accept() (EINVAL); then it sees stopping. */
+		shutdown(s->listen_fd, SHUT_RDWR);
+		pthread_join(s->acceptor, NULL);
+	}
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
 	for (size_t i = 0; i < s->n_daemons; i++)
-		MHD_stop_daemon(s->daemons[i]); /* joins its thread, closes its socket */
+		MHD_stop_daemon(s->daemons[i]); /* joins its thread */
 	free(s->daemons);
 	for (struct tctx *t = s->threads, *next; t; t = next) {
 		next = t->next;
