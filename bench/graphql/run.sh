@@ -127,6 +127,11 @@ rb=$(awk -v a="$js_b_rps" -v b="$pgl_b_rps" 'BEGIN {printf "%.1f", a / b}')
 echo
 echo "ratio (a) jirasync / PostGraphile: ${ra}x   (target >= 3x)"
 echo "ratio (b) jirasync / PostGraphile: ${rb}x   (target >= 10x; jirasync p99 ${js_b_p99} ms, target <= 10 ms)"
+# Closed loop: each connection sends its next request when the last answer
+# arrives, so the mean latency is connections / throughput (Little's law).
+echo "at $CONNS connections the mean latency is $CONNS / requests per second:" \
+	"p99 <= 10 ms needs at least $((CONNS * 100)) requests/s even if every request took the same time" \
+	"(jirasync (b): mean $(awk -v c="$CONNS" -v r="$js_b_rps" 'BEGIN {printf "%.1f", 1000 * c / r}') ms)"
 
 # The floor under (b): the three statements jirasync sends for it (the page
 # with its assignees, then comments and worklogs with their authors), taken
