@@ -1,12 +1,13 @@
 /*
- * The GraphQL admin plane over HTTP (libmicrohttpd, a pool of epoll
- * threads). /graphql follows the GraphQL-over-HTTP draft of May 2025: POST
+ * The GraphQL admin plane over HTTP (libmicrohttpd: one epoll thread per
+ * GRAPHQL_THREADS, fed connections in turn by an accepting thread). /graphql follows the GraphQL-over-HTTP draft of May 2025: POST
  * application/json, GET for queries only, Accept negotiation between
  * application/graphql-response+json and application/json with the status
  * codes the draft gives each; bearer tokens compared in constant time; body
  * size and the engine's document limits refuse a request before any SQL.
- * Each pool thread owns a PostgreSQL connection (and a Jira client made on
- * first use); each request gets an arena released with its response.
+ * Each thread owns a PostgreSQL connection (and a Jira client made on first
+ * use) and an arena that its requests use one after another, reset after
+ * each response.
  * /healthz, /readyz and /metrics (Prometheus text) sit beside it.
  */
 #include <fcntl.h>

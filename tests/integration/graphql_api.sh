@@ -309,6 +309,32 @@ split=$(node "$JS_ROOT/tests/integration/burst.js" 127.0.0.1 "$GQL_PORT" "$READ"
 expect "30 connections on 3 threads: 10 each" "$split" "10 10 10"
 expect "one listening socket (3 threads)" "$(listeners "$GQL_PORT")" 1
 
+# Out of file descriptors: accept fails (logged), the connections wait in the
+# backlog, and once clients let go the server accepts and answers again.
+stop_gql
+start_gql
+prlimit --pid "$(cat "$JS_TMP/gql.pid")" --nofile=40:40
+node -e '
+const net = require("net");
+const socks = [];
+for (let i = 0; i < 60; i++) socks.push(net.connect(+process.argv[1], "127.0.0.1").on("error", () => {}));
+setTimeout(() => { for (const s of socks) s.destroy(); }, +process.argv[2]);
+' "$GQL_PORT" 3000 &
+holder=$!
+for _ in $(seq 1 50); do grep -q "accept failed" "$JS_TMP/gql.log" && break; sleep 0.1; done
+grep "accept failed" "$JS_TMP/gql.log" | grep -q "Too many open files" ||
+	fail "no 'accept failed: Too many open files' in the log with 60 connections and 40 descriptors"
+wait "$holder"
+ok=0
+for _ in $(seq 1 50); do
+	st=$(curl -s -o /dev/null -w '%{http_code}' -m 2 -H "Authorization: Bearer $READ" \
+		"$GQL_URL?query=%7B__typename%7D" || true)
+	[ "$st" = 200 ] && { ok=1; break; }
+	sleep 0.1
+done
+[ "$ok" = 1 ] || fail "the server did not answer again after running out of descriptors"
+pass "out of file descriptors: accept failures logged, served again once clients let go"
+
 echo "== the database goes away"
 bin=$(js_pg_bindir); as=""; [ "$(id -u)" = 0 ] && as="runuser -u postgres --"
 $as "$bin/pg_ctl" -D "$JS_TMP/pg" -m immediate stop >/dev/null 2>&1
