@@ -22,6 +22,8 @@ struct gql_admin_rq {
 	struct engine *queue;            /* may be NULL */
 	struct engine_conn **eng;        /* the thread's queue connection, made on first use */
 	struct children_stash *children; /* resolvers.c: rows read ahead for a sibling field */
+	struct store_user_cache *users;  /* the thread's users; NULL: every read joins them */
+	int64_t user_epoch; /* the user epoch of rows this request read; -1: none yet */
 };
 
 /*

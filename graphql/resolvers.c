@@ -834,10 +834,15 @@ static int b_children(const struct gql_resolve_info *info, const struct gql_valu
 		child_params(&sib, !comments, &other);
 		const struct child_params *c = comments ? &own : &other,
 					  *w = comments ? &other : &own;
-		struct store_children_query q = {.comment_authors = c->authors,
-						 .worklog_authors = w->authors,
+		/* With a user cache the authors are not joined: the rows carry the
+		 * user epoch and Comment.author / Worklog.author resolve them
+		 * from the cache (b_user). */
+		bool cache = rq->users && (c->authors || w->authors);
+		struct store_children_query q = {.comment_authors = c->authors && !cache,
+						 .worklog_authors = w->authors && !cache,
 						 .comment_skip = c->skip,
-						 .worklog_skip = w->skip};
+						 .worklog_skip = w->skip,
+						 .epoch = cache};
 		struct store_comment_row *cr;
 		struct store_worklog_row *wr;
 		size_t nc, nw;
@@ -855,6 +860,10 @@ static int b_children(const struct gql_resolve_info *info, const struct gql_valu
 		rq->children = st;
 		rows = comments ? (void *)cr : (void *)wr;
 		m = comments ? nc : nw;
+		if (nc && cr[0].user_epoch >= 0)
+			rq->user_epoch = cr[0].user_epoch;
+		else if (nw && wr[0].user_epoch >= 0)
+			rq->user_epoch = wr[0].user_epoch;
 	} else if (comments) {
 		struct store_comment_row *cr;
 		if (store_read_issue_comments(rq->db, rq->arena, ids, n, own.authors, own.skip, &cr,
@@ -992,6 +1001,21 @@ static int b_user(const struct gql_resolve_info *info, const struct gql_value *p
 		} else if (ref[i]) {
 			ids[k++] = ref[i];
 		}
+	}
+	if (rq->users && rq->user_epoch >= 0) {
+		/* The parents were read with the user epoch: users from the cache. */
+		struct store_user_row *got = gql_alloc(x, sizeof *got * (k ? k : 1));
+		char e[STORE_ERRLEN];
+		if (k && store_users_cached(rq->db, rq->users, rq->user_epoch, rq->arena, ids, k,
+					    got, e, sizeof e) < 0)
+			return db_fail(info, e);
+		size_t j = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (done[i])
+				continue;
+			out[i] = ref[i] ? gql_ptr(&got[j++], "User") : gql_null();
+		}
+		return 0;
 	}
 	qsort(ids, k, sizeof *ids, cmp_str);
 	size_t u = 0;

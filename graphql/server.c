@@ -76,6 +76,7 @@ struct tctx {
 	struct jira_client *jira;
 	struct engine_conn *eng;
 	struct arena arena; /* the thread's requests, one after another (reset, not freed) */
+	struct store_user_cache *users;
 	struct tctx *next;
 };
 
@@ -120,6 +121,7 @@ static struct tctx *thread_ctx(struct gql_server *s)
 		return tls;
 	struct tctx *t = xcalloc(1, sizeof *t);
 	t->srv = s;
+	t->users = store_user_cache_new();
 	pthread_mutex_lock(&s->lock);
 	t->next = s->threads;
 	s->threads = t;
@@ -405,6 +407,8 @@ static enum MHD_Result handle_graphql(struct gql_server *s, struct MHD_Connectio
 	struct gql_admin_rq ctx = {
 		.db = thread_db(t),
 		.arena = &t->arena,
+		.users = t->users,
+		.user_epoch = -1,
 		.cfg = s->cfg,
 		.jira = &t->jira,
 		.queue = s->queue,
@@ -895,6 +899,7 @@ void gql_server_stop(struct gql_server *s)
 		jira_client_free(t->jira);
 		engine_conn_free(t->eng);
 		arena_release(&t->arena);
+		store_user_cache_free(t->users);
 		free(t);
 	}
 	engine_conn_free(s->queue_conn);

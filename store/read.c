@@ -6,7 +6,8 @@
  * (comments and worklogs of a level share one round trip, pipelined). A skip
  * mask parameter leaves out the columns a query does not select. Rows are
  * copied into the caller's arena so the PGresult is released at once.
- * Nothing is cached: what a sync commits is what the next read returns.
+ * What a sync commits is what the next read returns; the only thing kept
+ * between reads is users, under the epoch that rows carry (usercache.c).
  */
 #include <stdatomic.h>
 
@@ -34,8 +35,10 @@ enum stmt {
 	ST_ISSUE_TEXTS,
 	ST_COMMENTS,
 	ST_COMMENTS_U,
+	ST_COMMENTS_E,
 	ST_WORKLOGS,
 	ST_WORKLOGS_U,
+	ST_WORKLOGS_E,
 	ST_ISSUE_SPRINTS,
 	ST_USERS,
 	ST_JOBS,
@@ -123,6 +126,7 @@ _Static_assert(STORE_SKIP_TEXT == 1 && STORE_SKIP_FIELDS == 2 && STORE_SKIP_TIME
 		"u.email") ", " KEEP(p, SK_USER_DETAILS,                                \
 				     "u.time_zone") ", " KEEP(p, SK_USER_DETAILS, "u.active")
 #define JOINED_USER_COLS JOINED_USER_COLS_M("$2")
+#define USER_EPOCH "(SELECT e.epoch FROM jira_user_epoch e)"
 #define COMMENT_COLS                                                                         \
 	"c.id, c.issue_id, c.author_id, " KEEP(                                              \
 		"$2", SK_UPDATE_AUTHOR,                                                      \
@@ -194,6 +198,14 @@ static const struct {
 			   "SELECT " WORKLOG_COLS ", " JOINED_USER_COLS
 			   " FROM worklog w LEFT JOIN jira_user u ON u.account_id = w.author_id"
 			   " WHERE w.issue_id = ANY($1::int8[])"},
+	/* Without the authors' join, the user epoch in the rows' snapshot
+	 * instead (store_users_cached). */
+	[ST_COMMENTS_E] = {"rd_comments_e", 2,
+			   "SELECT " COMMENT_COLS ", " USER_EPOCH
+			   " FROM comment c WHERE c.issue_id = ANY($1::int8[])"},
+	[ST_WORKLOGS_E] = {"rd_worklogs_e", 2,
+			   "SELECT " WORKLOG_COLS ", " USER_EPOCH
+			   " FROM worklog w WHERE w.issue_id = ANY($1::int8[])"},
 	[ST_WORKLOGS] = {"rd_worklogs", 2,
 			 "SELECT " WORKLOG_COLS
 			 " FROM worklog w WHERE w.issue_id = ANY($1::int8[])"},
@@ -613,7 +625,11 @@ static void fill_comment(PGresult *r, struct arena *a, int i, void *row)
 	c->created_ms = col_t(r, i, 5);
 	c->order_us = col_us(r, i, 5);
 	c->updated_ms = col_t(r, i, 6);
-	if (PQnfields(r) > 7) {
+	c->user_epoch = -1;
+	int nf = PQnfields(r);
+	if (nf == 8) { /* rd_comments_e */
+		c->user_epoch = col_i(r, i, 7, -1);
+	} else if (nf > 8) { /* rd_comments_u */
 		c->author_loaded = true;
 		c->author = joined_user(r, a, i, 7, c->author_id);
 	}
@@ -631,7 +647,11 @@ static void fill_worklog(PGresult *r, struct arena *a, int i, void *row)
 	w->created_ms = col_t(r, i, 5);
 	w->updated_ms = col_t(r, i, 6);
 	w->time_spent_seconds = col_i(r, i, 7, 0);
-	if (PQnfields(r) > 8) {
+	w->user_epoch = -1;
+	int nf = PQnfields(r);
+	if (nf == 9) { /* rd_worklogs_e */
+		w->user_epoch = col_i(r, i, 8, -1);
+	} else if (nf > 9) { /* rd_worklogs_u */
 		w->author_loaded = true;
 		w->author = joined_user(r, a, i, 8, w->author_id);
 	}
@@ -908,8 +928,12 @@ static int pipe_children(PGconn *db, struct arena *a, const char *arr,
 			 const struct store_children_query *q, void **rows, size_t *nrows,
 			 char *err, size_t errlen)
 {
-	enum stmt st[2] = {q->comment_authors ? ST_COMMENTS_U : ST_COMMENTS,
-			   q->worklog_authors ? ST_WORKLOGS_U : ST_WORKLOGS};
+	enum stmt st[2] = {q->comment_authors ? ST_COMMENTS_U
+			   : q->epoch         ? ST_COMMENTS_E
+					      : ST_COMMENTS,
+			   q->worklog_authors ? ST_WORKLOGS_U
+			   : q->epoch         ? ST_WORKLOGS_E
+					      : ST_WORKLOGS};
 	char sk[2][24];
 	const char *vals[2][2] = {{arr, fmt_i64(sk[0], q->comment_skip)},
 				  {arr, fmt_i64(sk[1], q->worklog_skip)}};

@@ -234,6 +234,7 @@ struct store_comment_row {
 	int64_t order_us;                    /* created, exact (JS_TIME_NULL: none) */
 	bool author_loaded;                  /* read with_authors: author is set */
 	const struct store_user_row *author; /* NULL when author_id is NULL */
+	int64_t user_epoch;                  /* read with q.epoch: jira_user_epoch then; else -1 */
 };
 struct store_worklog_row {
 	int64_t id, issue_id;
@@ -243,6 +244,7 @@ struct store_worklog_row {
 	int64_t order_us; /* started, exact (JS_TIME_NULL: none) */
 	bool author_loaded;
 	const struct store_user_row *author;
+	int64_t user_epoch; /* as in store_comment_row */
 };
 struct store_sprint_row {
 	int64_t id;
@@ -365,8 +367,9 @@ int store_read_issue_worklogs(PGconn *db, struct arena *a, const int64_t *issue_
  * worklogs costs. Same rows, order and statement count as the two calls.
  */
 struct store_children_query {
-	bool comment_authors, worklog_authors;
+	bool comment_authors, worklog_authors; /* join the authors */
 	unsigned comment_skip, worklog_skip;
+	bool epoch; /* no join: each row carries the user epoch, for store_users_cached */
 };
 int store_read_issue_children(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
 			      const struct store_children_query *q,
@@ -380,6 +383,23 @@ int store_read_issue_sprints(PGconn *db, struct arena *a, const int64_t *issue_i
 /* Users by account id (unknown ids are simply absent), any order. */
 int store_read_users(PGconn *db, struct arena *a, const char *const *account_ids, size_t n,
 		     struct store_user_row **rows, size_t *n_rows, char *err, size_t errlen) JS_WUR;
+/*
+ * Users kept between reads while jira_user_epoch stays the same (see
+ * migrations/0004_user_epoch.sql); one cache per connection's thread.
+ */
+struct store_user_cache;
+struct store_user_cache *store_user_cache_new(void);
+void store_user_cache_free(struct store_user_cache *c);
+/*
+ * The users of ids[0..n-1] (repeats allowed) as of epoch, a value read in
+ * the same snapshot as the rows that hold the ids: from memory when the
+ * cache holds them under that epoch (a different epoch forgets everything),
+ * the others in one statement. out[i] is filled with copies in a; an id
+ * without a user row gets only its account id and active = true.
+ */
+int store_users_cached(PGconn *db, struct store_user_cache *c, int64_t epoch, struct arena *a,
+		       const char *const *ids, size_t n, struct store_user_row *out, char *err,
+		       size_t errlen) JS_WUR;
 /* Schedules of n projects (absent when a project has none). */
 int store_read_jobs(PGconn *db, struct arena *a, const int64_t *project_ids, size_t n,
 		    struct store_job_row **rows, size_t *n_rows, char *err, size_t errlen) JS_WUR;

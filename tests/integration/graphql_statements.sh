@@ -16,7 +16,10 @@ QUERY='query($p: ID!, $n: Int) { issues(projectId: $p, first: $n) { edges { node
 	comments { id author { displayName } } worklogs { id author { displayName } } assignee { displayName } } } } }'
 counter() { curl -s "$GQL_BASE/metrics" | grep '^jirasync_graphql_sql_statements_total ' | awk '{print $2}'; }
 
-ok_query $READ "$QUERY" "{\"p\":\"$PID\",\"n\":1}" # warm-up: connection and prepared statements
+# Warm-up: the connection, its prepared statements, and the authors of the
+# first 50 issues in the server's user cache (valid while jira_user_epoch
+# stays the same).
+ok_query $READ "$QUERY" "{\"p\":\"$PID\",\"n\":50}"
 count() { # N -> statements for first: N
 	local mark c0; c0=$(counter); mark=$(log_mark)
 	ok_query $READ "$QUERY" "{\"p\":\"$PID\",\"n\":$1}"
@@ -33,10 +36,37 @@ worklogs50=$(body '[.data.issues.edges[].node.worklogs[]] | length')
 [ "$comments50" -gt 50 ] && [ "$worklogs50" -gt 0 ] || fail "too few children for the test to mean anything ($comments50 comments)"
 echo "  statements: first 5 -> $n5, first 50 -> $n50 ($comments50 comments, $worklogs50 worklogs)"
 [ "$n5" = "$n50" ] || fail "statements grow with the page size: $n5 for 5 issues, $n50 for 50"
-# issues with their assignees, comments with their authors, worklogs with
-# their authors.
-[ "$n50" -le 3 ] || fail "$n50 statements for three levels"
+# issues with their assignees, comments and worklogs; their authors from the
+# cache.
+[ "$n50" = 3 ] || fail "$n50 statements for three levels"
 pass "issues(first: 5) and issues(first: 50) with comments, worklogs and authors cost $n50 statements each"
+
+# A user change is seen by the very next request: it bumps the epoch, the
+# cache starts over, and the authors are read again (one statement per
+# author field at most).
+who=$(psql_q "SELECT c.author_id FROM comment c JOIN issue i ON i.id = c.issue_id
+	WHERE i.project_id = $PID ORDER BY i.updated DESC, i.id DESC, c.id LIMIT 1")
+e0=$(psql_q "SELECT epoch FROM jira_user_epoch")
+psql_q "UPDATE jira_user SET display_name = 'Renamed Ünïcode 🙂' WHERE account_id = '$who'" >/dev/null
+[ "$(psql_q "SELECT epoch FROM jira_user_epoch")" -gt "$e0" ] || fail "a user update did not bump the epoch"
+n=$(count 50)
+names=$(body "[.data.issues.edges[].node.comments[] | select(.author.displayName == \"Renamed Ünïcode 🙂\")] | length")
+[ "$names" -gt 0 ] || fail "the renamed author is not in the next response"
+[ "$n" -le 5 ] || fail "$n statements after a user change"
+[ "$(count 50)" = 3 ] || fail "the cache did not warm again"
+pass "a user renamed in the database is in the very next response ($n statements), then 3 again"
+# The next sync puts Jira's name back, and the response follows at once.
+"$JS" sync ALPHA 2>/dev/null || fail "re-sync ALPHA"
+count 50 >/dev/null
+names=$(body "[.data.issues.edges[].node.comments[] | select(.author.displayName == \"Renamed Ünïcode 🙂\")] | length")
+[ "$names" = 0 ] || fail "the name the sync restored is not in the next response"
+pass "the sync that restores Jira's name is in the next response"
+# A sync that changes no user leaves the epoch and the cache alone.
+e1=$(psql_q "SELECT epoch FROM jira_user_epoch")
+"$JS" sync ALPHA 2>/dev/null || fail "re-sync ALPHA"
+[ "$(psql_q "SELECT epoch FROM jira_user_epoch")" = "$e1" ] || fail "a sync changing no user bumped the epoch"
+[ "$(count 50)" = 3 ] || fail "statements after a sync that changed no user"
+pass "a sync that changes no user keeps the epoch: still 3 statements"
 
 DEEP='query($p: ID!, $n: Int) { issues(projectId: $p, first: $n) { totalCount edges { node { key reporter { accountId }
 	sprints { name } comments { author { displayName } updateAuthor { accountId } } } } } }'
