@@ -452,10 +452,16 @@ static int q_issues(const struct gql_resolve_info *info, const struct gql_value 
 	q.skip = skip_mask(info, "edges.node.", issue_skips, JS_ARRAY_LEN(issue_skips));
 	/* Assignees asked for: join them into the page's statement. */
 	q.with_assignee = gql_info_wants_path(info, "edges.node.assignee");
+	if (q.with_assignee && rq->users) { /* the assignees from the user cache (b_user) */
+		q.with_assignee = false;
+		q.epoch = true;
+	}
 	struct conn_val *c = gql_alloc(x, sizeof *c);
 	char e[STORE_ERRLEN];
 	if (store_read_issue_page(rq->db, rq->arena, &q, &c->page, e, sizeof e) < 0)
 		return db_fail(info, e);
+	if (c->page.n && c->page.rows[0].user_epoch >= 0)
+		rq->user_epoch = c->page.rows[0].user_epoch;
 	*out = gql_ptr(c, "IssueConnection");
 	return 0;
 }

@@ -30,6 +30,8 @@ enum stmt {
 	ST_ISSUE_FIRST_PAGE,
 	ST_ISSUE_PAGE_A,
 	ST_ISSUE_FIRST_PAGE_A,
+	ST_ISSUE_PAGE_E,
+	ST_ISSUE_FIRST_PAGE_E,
 	ST_ISSUE_TOTAL,
 	ST_ISSUE_BY_KEY,
 	ST_ISSUE_TEXTS,
@@ -101,15 +103,18 @@ _Static_assert(STORE_SKIP_TEXT == 1 && STORE_SKIP_FIELDS == 2 && STORE_SKIP_TIME
 	" AND ($6::text IS NULL OR i.search_vector @@ websearch_to_tsquery('simple', $6))"             \
 	" AND ($7::bool OR i.deleted_at IS NULL)"
 
-#define PAGE_SQL                                                                          \
-	"SELECT " ISSUE_COLS("$11") ISSUE_FILTER                                          \
+/* extra: "" or ", " USER_EPOCH, after the issue's columns. */
+#define PAGE_SQL_X(extra)                                                                 \
+	"SELECT " ISSUE_COLS("$11") extra ISSUE_FILTER                                    \
 		" AND ($8::int8 IS NULL OR (i.updated, i.id) <"                           \
 		"      ('epoch'::timestamptz + $8 * interval '1 microsecond', $9::int8))" \
 		" ORDER BY i.updated DESC, i.id DESC LIMIT $10::int8"
-#define FIRST_PAGE_SQL                                              \
-	"SELECT " ISSUE_COLS(                                       \
-		"$4") " FROM issue i WHERE i.project_id = $1::int8" \
-		      " AND ($2::bool OR i.deleted_at IS NULL) ORDER BY i.updated DESC, i.id DESC LIMIT $3::int8"
+#define FIRST_PAGE_SQL_X(extra)                               \
+	"SELECT " ISSUE_COLS("$4") extra                      \
+		" FROM issue i WHERE i.project_id = $1::int8" \
+		" AND ($2::bool OR i.deleted_at IS NULL) ORDER BY i.updated DESC, i.id DESC LIMIT $3::int8"
+#define PAGE_SQL PAGE_SQL_X("")
+#define FIRST_PAGE_SQL FIRST_PAGE_SQL_X("")
 /* A page statement with each row's assignee joined: the user columns follow
  * the issue's (p is the skip mask parameter). */
 #define WITH_ASSIGNEE(p, page)             \
@@ -179,6 +184,9 @@ static const struct {
 	 * order, store_read_issue_page orders them. */
 	[ST_ISSUE_PAGE_A] = {"rd_issue_page_a", 11, WITH_ASSIGNEE("$11", PAGE_SQL)},
 	[ST_ISSUE_FIRST_PAGE_A] = {"rd_issue_first_page_a", 4, WITH_ASSIGNEE("$4", FIRST_PAGE_SQL)},
+	/* Or, with a user cache, the user epoch instead of the join. */
+	[ST_ISSUE_PAGE_E] = {"rd_issue_page_e", 11, PAGE_SQL_X(", " USER_EPOCH)},
+	[ST_ISSUE_FIRST_PAGE_E] = {"rd_issue_first_page_e", 4, FIRST_PAGE_SQL_X(", " USER_EPOCH)},
 	[ST_ISSUE_TOTAL] = {"rd_issue_total", 7, "SELECT count(*)" ISSUE_FILTER},
 	[ST_ISSUE_BY_KEY] =
 		{"rd_issue_by_key", 1,
@@ -518,7 +526,11 @@ static void issue_row(PGresult *r, struct arena *a, int i, struct store_issue_ro
 	o->has_texts = col_b(r, i, 16);
 	o->description = col_s(r, a, i, 17);
 	o->description_adf = col_s(r, a, i, 18);
-	if (PQnfields(r) > 19) {
+	o->user_epoch = -1;
+	int nf = PQnfields(r);
+	if (nf == 20) { /* rd_issue_page_e, rd_issue_first_page_e */
+		o->user_epoch = col_i(r, i, 19, -1);
+	} else if (nf > 20) { /* the _a pages */
 		o->assignee_loaded = true;
 		o->assignee = joined_user(r, a, i, 19, o->assignee_id);
 	}
@@ -783,9 +795,10 @@ int store_read_issue_page(PGconn *db, struct arena *a, const struct store_issue_
 	bool first_page = !q->status && !q->assignee && !q->sprint_id &&
 			  q->updated_since_ms == JS_TIME_NULL && !q->text && !q->has_after;
 	const char *first_vals[4] = {vals[0], vals[6], vals[9], vals[10]};
-	enum stmt st = first_page ? q->with_assignee ? ST_ISSUE_FIRST_PAGE_A : ST_ISSUE_FIRST_PAGE
-		       : q->with_assignee ? ST_ISSUE_PAGE_A
-					  : ST_ISSUE_PAGE;
+	enum stmt st = q->with_assignee ? first_page ? ST_ISSUE_FIRST_PAGE_A : ST_ISSUE_PAGE_A
+		       : q->epoch       ? first_page ? ST_ISSUE_FIRST_PAGE_E : ST_ISSUE_PAGE_E
+		       : first_page     ? ST_ISSUE_FIRST_PAGE
+					: ST_ISSUE_PAGE;
 	struct store_issue_row *rows;
 	size_t n;
 	if (read_rows(db, a, st, first_page ? first_vals : vals, sizeof *rows, fill_issue,

@@ -226,6 +226,7 @@ struct store_issue_row {
 	const char *description_adf;           /* JSON text or NULL */
 	bool assignee_loaded;                  /* read with_assignee: assignee is set */
 	const struct store_user_row *assignee; /* NULL when assignee_id is NULL */
+	int64_t user_epoch; /* read with q.epoch: jira_user_epoch then; else -1 */
 };
 struct store_comment_row {
 	int64_t id, issue_id;
@@ -324,6 +325,7 @@ struct store_issue_query {
 	bool want_total;
 	unsigned skip;      /* enum store_skip (user bits: the assignee) */
 	bool with_assignee; /* join each row's assignee */
+	bool epoch;         /* or no join: each row carries the user epoch */
 };
 struct store_issue_page {
 	struct store_issue_row *rows;

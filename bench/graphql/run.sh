@@ -134,8 +134,8 @@ echo "at $CONNS connections the mean latency is $CONNS / requests per second:" \
 	"(jirasync (b): mean $(awk -v c="$CONNS" -v r="$js_b_rps" 'BEGIN {printf "%.1f", 1000 * c / r}') ms)"
 
 # The floor under (b): the three statements jirasync sends for it once its
-# user cache is warm (the page with its assignees, then comments and worklogs
-# with the user epoch; their authors come from the cache), taken
+# user cache is warm (the page, then comments and worklogs, each with the
+# user epoch; assignees and authors come from the cache), taken
 # from the binary and replayed by pgbench with no GraphQL server at all, on
 # as many clients as wrk has connections. No server that sends them can
 # answer (b) faster than this.
@@ -143,7 +143,8 @@ PGB="$(js_pg_bindir)/pgbench"; [ -x "$PGB" ] || PGB=$(command -v pgbench || true
 if [ -n "$PGB" ]; then
 	ids=$(psql "$DATABASE_URL" -XAtc "SELECT '{' || string_agg(id::text, ',') || '}' FROM (SELECT id FROM issue
 		WHERE project_id = $PID AND deleted_at IS NULL ORDER BY updated DESC, id DESC LIMIT 50) x")
-	page=$(strings -n 20 "$BUILD/gql_serve" | grep -E '^SELECT p\.\*' | grep -F 'LIMIT $3::int8) p' | head -n 1)
+	page=$(strings -n 20 "$BUILD/gql_serve" | grep -E '^SELECT i\.id' | grep -F 'jira_user_epoch' |
+		grep -F 'LIMIT $3::int8' | head -n 1)
 	com=$(strings -n 20 "$BUILD/gql_serve" | grep -E '^SELECT c\.id' | grep -F 'jira_user_epoch' | head -n 1)
 	wl=$(strings -n 20 "$BUILD/gql_serve" | grep -E '^SELECT w\.id' | grep -F 'jira_user_epoch' | head -n 1)
 	if [ -n "$page" ] && [ -n "$com" ] && [ -n "$wl" ]; then

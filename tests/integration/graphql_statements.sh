@@ -46,15 +46,20 @@ pass "issues(first: 5) and issues(first: 50) with comments, worklogs and authors
 # author field at most).
 who=$(psql_q "SELECT c.author_id FROM comment c JOIN issue i ON i.id = c.issue_id
 	WHERE i.project_id = $PID ORDER BY i.updated DESC, i.id DESC, c.id LIMIT 1")
+boss=$(psql_q "SELECT assignee_id FROM issue WHERE project_id = $PID AND assignee_id IS NOT NULL
+	ORDER BY updated DESC, id DESC LIMIT 1")
 e0=$(psql_q "SELECT epoch FROM jira_user_epoch")
 psql_q "UPDATE jira_user SET display_name = 'Renamed Ünïcode 🙂' WHERE account_id = '$who'" >/dev/null
+psql_q "UPDATE jira_user SET display_name = 'Renamed Boss' WHERE account_id = '$boss'" >/dev/null
 [ "$(psql_q "SELECT epoch FROM jira_user_epoch")" -gt "$e0" ] || fail "a user update did not bump the epoch"
 n=$(count 50)
 names=$(body "[.data.issues.edges[].node.comments[] | select(.author.displayName == \"Renamed Ünïcode 🙂\")] | length")
 [ "$names" -gt 0 ] || fail "the renamed author is not in the next response"
+bosses=$(body '[.data.issues.edges[].node | select(.assignee.displayName == "Renamed Boss")] | length')
+[ "$bosses" -gt 0 ] || fail "the renamed assignee is not in the next response"
 [ "$n" -le 5 ] || fail "$n statements after a user change"
 [ "$(count 50)" = 3 ] || fail "the cache did not warm again"
-pass "a user renamed in the database is in the very next response ($n statements), then 3 again"
+pass "an author and an assignee renamed in the database are in the very next response ($n statements), then 3 again"
 # The next sync puts Jira's name back, and the response follows at once.
 "$JS" sync ALPHA 2>/dev/null || fail "re-sync ALPHA"
 count 50 >/dev/null
