@@ -450,9 +450,10 @@ static int q_issues(const struct gql_resolve_info *info, const struct gql_value 
 	q.want_total = gql_info_wants(info, "totalCount");
 	/* Issues of a page are reached through edges.node only. */
 	q.skip = skip_mask(info, "edges.node.", issue_skips, JS_ARRAY_LEN(issue_skips));
-	/* Assignees asked for: join them into the page's statement. */
+	/* Assignees asked for: from the thread's user cache (b_user), the page
+	 * carrying the user epoch; without a cache, joined into the page. */
 	q.with_assignee = gql_info_wants_path(info, "edges.node.assignee");
-	if (q.with_assignee && rq->users) { /* the assignees from the user cache (b_user) */
+	if (q.with_assignee && rq->users) {
 		q.with_assignee = false;
 		q.epoch = true;
 	}

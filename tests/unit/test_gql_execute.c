@@ -1018,7 +1018,9 @@ static void test_response_limit(void **state)
 			assert_null(strstr(out.data, "\"data\""));
 			cJSON *j = cJSON_Parse(out.data + 7);
 			assert_non_null(j);
-			assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "errors")), 1);
+			assert_int_equal(
+				cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "errors")),
+				1);
 			cJSON_Delete(j);
 		}
 		buf_release(&out);
