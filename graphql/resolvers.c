@@ -379,22 +379,15 @@ static const struct skip_group issue_skips[] = {
 	{STORE_SKIP_FIELDS, {"status", "statusCategory", "priority", "issueType"}},
 	{STORE_SKIP_TIMES, {"created", "updated", "resolved", "deletedAt"}},
 	{STORE_SKIP_LABELS, {"labels"}},
-	{STORE_SKIP_USER_NAME, {"assignee.displayName"}},
-	{STORE_SKIP_USER_DETAILS,
-	 {"assignee.emailAddress", "assignee.timeZone", "assignee.active"}},
 };
 static const struct skip_group comment_skips[] = {
 	{STORE_SKIP_TEXT, {"body"}},
 	{STORE_SKIP_TIMES, {"created", "updated"}},
 	{STORE_SKIP_UPDATE_AUTHOR, {"updateAuthor"}},
-	{STORE_SKIP_USER_NAME, {"author.displayName"}},
-	{STORE_SKIP_USER_DETAILS, {"author.emailAddress", "author.timeZone", "author.active"}},
 };
 static const struct skip_group worklog_skips[] = {
 	{STORE_SKIP_TEXT, {"comment"}},
 	{STORE_SKIP_TIMES, {"started", "created", "updated"}},
-	{STORE_SKIP_USER_NAME, {"author.displayName"}},
-	{STORE_SKIP_USER_DETAILS, {"author.emailAddress", "author.timeZone", "author.active"}},
 };
 
 static int q_issues(const struct gql_resolve_info *info, const struct gql_value *parent,
@@ -450,13 +443,9 @@ static int q_issues(const struct gql_resolve_info *info, const struct gql_value 
 	q.want_total = gql_info_wants(info, "totalCount");
 	/* Issues of a page are reached through edges.node only. */
 	q.skip = skip_mask(info, "edges.node.", issue_skips, JS_ARRAY_LEN(issue_skips));
-	/* Assignees asked for: from the thread's user cache (b_user), the page
-	 * carrying the user epoch; without a cache, joined into the page. */
-	q.with_assignee = gql_info_wants_path(info, "edges.node.assignee");
-	if (q.with_assignee && rq->users) {
-		q.with_assignee = false;
-		q.epoch = true;
-	}
+	/* Assignees asked for: the page carries the user epoch, and b_user takes
+	 * them from the thread's user cache. */
+	q.epoch = gql_info_wants_path(info, "edges.node.assignee");
 	struct conn_val *c = gql_alloc(x, sizeof *c);
 	char e[STORE_ERRLEN];
 	if (store_read_issue_page(rq->db, rq->arena, &q, &c->page, e, sizeof e) < 0)
@@ -841,15 +830,11 @@ static int b_children(const struct gql_resolve_info *info, const struct gql_valu
 		child_params(&sib, !comments, &other);
 		const struct child_params *c = comments ? &own : &other,
 					  *w = comments ? &other : &own;
-		/* With a user cache the authors are not joined: the rows carry the
-		 * user epoch and Comment.author / Worklog.author resolve them
-		 * from the cache (b_user). */
-		bool cache = rq->users && (c->authors || w->authors);
-		struct store_children_query q = {.comment_authors = c->authors && !cache,
-						 .worklog_authors = w->authors && !cache,
-						 .comment_skip = c->skip,
+		/* Authors asked for: the rows carry the user epoch, and b_user
+		 * takes them from the thread's user cache. */
+		struct store_children_query q = {.comment_skip = c->skip,
 						 .worklog_skip = w->skip,
-						 .epoch = cache};
+						 .epoch = c->authors || w->authors};
 		struct store_comment_row *cr;
 		struct store_worklog_row *wr;
 		size_t nc, nw;
@@ -877,12 +862,16 @@ static int b_children(const struct gql_resolve_info *info, const struct gql_valu
 					      &m, e, sizeof e) < 0)
 			return db_fail(info, e);
 		rows = cr;
+		if (m && cr[0].user_epoch >= 0)
+			rq->user_epoch = cr[0].user_epoch;
 	} else {
 		struct store_worklog_row *wr;
 		if (store_read_issue_worklogs(rq->db, rq->arena, ids, n, own.authors, own.skip, &wr,
 					      &m, e, sizeof e) < 0)
 			return db_fail(info, e);
 		rows = wr;
+		if (m && wr[0].user_epoch >= 0)
+			rq->user_epoch = wr[0].user_epoch;
 	}
 	if (comments)
 		distribute(info->exec, ids, n, rows, m, sizeof(struct store_comment_row),
@@ -972,16 +961,17 @@ static int cmp_user(const void *a, const void *b)
 		      ((const struct store_user_row *)b)->account_id);
 }
 
-/* Where a row keeps a user reference: the account id, and optionally the
- * user row its loader already joined (loaded flag and pointer). */
+/* Where a row keeps a user reference: the offset of its account id. */
 struct uref {
 	size_t id_off;
-	bool joined;
-	size_t loaded_off, user_off;
 };
 
-/* A user reference of n parents: the users the parents' loader joined, the
- * other distinct ids in one statement. */
+/*
+ * A user reference of n parents. Parents read with the user epoch (pages,
+ * comments, worklogs) take their users from the thread's cache, which reads
+ * the ones it lacks in one statement; otherwise the distinct ids are read in
+ * one statement.
+ */
 static int b_user(const struct gql_resolve_info *info, const struct gql_value *parents, size_t n,
 		  struct gql_value *out)
 {
@@ -990,38 +980,24 @@ static int b_user(const struct gql_resolve_info *info, const struct gql_value *p
 	const struct uref *u_ref = info->userdata;
 	const char **ref = gql_alloc(x, sizeof *ref * (n ? n : 1));
 	const char **ids = gql_alloc(x, sizeof *ids * (n ? n : 1));
-	bool *done = gql_alloc(x, sizeof *done * (n ? n : 1));
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (parents[i].kind != GQL_V_PTR)
 			continue;
 		const char *row = parents[i].u.ptr;
 		memcpy(&ref[i], row + u_ref->id_off, sizeof ref[i]);
-		bool loaded = false;
-		if (u_ref->joined)
-			memcpy(&loaded, row + u_ref->loaded_off, sizeof loaded);
-		if (loaded) {
-			const struct store_user_row *u;
-			memcpy(&u, row + u_ref->user_off, sizeof u);
-			out[i] = u ? gql_ptr((void *)u, "User") : gql_null();
-			done[i] = true;
-		} else if (ref[i]) {
+		if (ref[i])
 			ids[k++] = ref[i];
-		}
 	}
+	char e[STORE_ERRLEN];
 	if (rq->users && rq->user_epoch >= 0) {
-		/* The parents were read with the user epoch: users from the cache. */
 		struct store_user_row *got = gql_alloc(x, sizeof *got * (k ? k : 1));
-		char e[STORE_ERRLEN];
 		if (k && store_users_cached(rq->db, rq->users, rq->user_epoch, rq->arena, ids, k,
 					    got, e, sizeof e) < 0)
 			return db_fail(info, e);
 		size_t j = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (done[i])
-				continue;
+		for (size_t i = 0; i < n; i++)
 			out[i] = ref[i] ? gql_ptr(&got[j++], "User") : gql_null();
-		}
 		return 0;
 	}
 	qsort(ids, k, sizeof *ids, cmp_str);
@@ -1031,14 +1007,11 @@ static int b_user(const struct gql_resolve_info *info, const struct gql_value *p
 			ids[u++] = ids[i];
 	struct store_user_row *rows = NULL;
 	size_t m = 0;
-	char e[STORE_ERRLEN];
 	if (u && store_read_users(rq->db, rq->arena, ids, u, &rows, &m, e, sizeof e) < 0)
 		return db_fail(info, e);
 	if (m)
 		qsort(rows, m, sizeof *rows, cmp_user);
 	for (size_t i = 0; i < n; i++) {
-		if (done[i])
-			continue;
 		if (!ref[i]) {
 			out[i] = gql_null();
 			continue;
@@ -1056,19 +1029,11 @@ static int b_user(const struct gql_resolve_info *info, const struct gql_value *p
 	return 0;
 }
 
-static const struct uref off_assignee = {offsetof(struct store_issue_row, assignee_id), true,
-					 offsetof(struct store_issue_row, assignee_loaded),
-					 offsetof(struct store_issue_row, assignee)};
-static const struct uref off_reporter = {offsetof(struct store_issue_row, reporter_id), false, 0,
-					 0};
-static const struct uref off_c_author = {offsetof(struct store_comment_row, author_id), true,
-					 offsetof(struct store_comment_row, author_loaded),
-					 offsetof(struct store_comment_row, author)};
-static const struct uref off_c_update = {offsetof(struct store_comment_row, update_author_id),
-					 false, 0, 0};
-static const struct uref off_w_author = {offsetof(struct store_worklog_row, author_id), true,
-					 offsetof(struct store_worklog_row, author_loaded),
-					 offsetof(struct store_worklog_row, author)};
+static const struct uref off_assignee = {offsetof(struct store_issue_row, assignee_id)};
+static const struct uref off_reporter = {offsetof(struct store_issue_row, reporter_id)};
+static const struct uref off_c_author = {offsetof(struct store_comment_row, author_id)};
+static const struct uref off_c_update = {offsetof(struct store_comment_row, update_author_id)};
+static const struct uref off_w_author = {offsetof(struct store_worklog_row, author_id)};
 
 static int b_project_job(const struct gql_resolve_info *info, const struct gql_value *parents,
 			 size_t n, struct gql_value *out)

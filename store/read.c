@@ -28,18 +28,14 @@ enum stmt {
 	ST_ISSUE_COUNTS,
 	ST_ISSUE_PAGE,
 	ST_ISSUE_FIRST_PAGE,
-	ST_ISSUE_PAGE_A,
-	ST_ISSUE_FIRST_PAGE_A,
 	ST_ISSUE_PAGE_E,
 	ST_ISSUE_FIRST_PAGE_E,
 	ST_ISSUE_TOTAL,
 	ST_ISSUE_BY_KEY,
 	ST_ISSUE_TEXTS,
 	ST_COMMENTS,
-	ST_COMMENTS_U,
 	ST_COMMENTS_E,
 	ST_WORKLOGS,
-	ST_WORKLOGS_U,
 	ST_WORKLOGS_E,
 	ST_ISSUE_SPRINTS,
 	ST_USERS,
@@ -70,11 +66,8 @@ enum stmt {
 #define SK_TIMES "4"
 #define SK_LABELS "8"
 #define SK_UPDATE_AUTHOR "16"
-#define SK_USER_NAME "32"
-#define SK_USER_DETAILS "64"
 _Static_assert(STORE_SKIP_TEXT == 1 && STORE_SKIP_FIELDS == 2 && STORE_SKIP_TIMES == 4 &&
-		       STORE_SKIP_LABELS == 8 && STORE_SKIP_UPDATE_AUTHOR == 16 &&
-		       STORE_SKIP_USER_NAME == 32 && STORE_SKIP_USER_DETAILS == 64,
+		       STORE_SKIP_LABELS == 8 && STORE_SKIP_UPDATE_AUTHOR == 16,
 	       "the SK_ literals follow enum store_skip");
 #define KEEP(p, bit, col) "CASE WHEN " p "::int4 & " bit " = 0 THEN " col " END"
 
@@ -115,22 +108,7 @@ _Static_assert(STORE_SKIP_TEXT == 1 && STORE_SKIP_FIELDS == 2 && STORE_SKIP_TIME
 		" AND ($2::bool OR i.deleted_at IS NULL) ORDER BY i.updated DESC, i.id DESC LIMIT $3::int8"
 #define PAGE_SQL PAGE_SQL_X("")
 #define FIRST_PAGE_SQL FIRST_PAGE_SQL_X("")
-/* A page statement with each row's assignee joined: the user columns follow
- * the issue's (p is the skip mask parameter). */
-#define WITH_ASSIGNEE(p, page)             \
-	"SELECT p.*, " JOINED_USER_COLS_M( \
-		p) " FROM (" page ") p"    \
-		   " LEFT JOIN jira_user u ON u.account_id = p.assignee_id"
-
 #define USER_COLS "u.account_id, u.display_name, u.email, u.time_zone, u.active"
-/* Joined users under the skip mask p: whether the user was synced (its
- * account id is the reference the row already carries), then its columns. */
-#define JOINED_USER_COLS_M(p)                                                           \
-	"u.account_id IS NOT NULL, " KEEP(p, SK_USER_NAME, "u.display_name") ", " KEEP( \
-		p, SK_USER_DETAILS,                                                     \
-		"u.email") ", " KEEP(p, SK_USER_DETAILS,                                \
-				     "u.time_zone") ", " KEEP(p, SK_USER_DETAILS, "u.active")
-#define JOINED_USER_COLS JOINED_USER_COLS_M("$2")
 #define USER_EPOCH "(SELECT e.epoch FROM jira_user_epoch e)"
 #define COMMENT_COLS                                                                         \
 	"c.id, c.issue_id, c.author_id, " KEEP(                                              \
@@ -180,11 +158,8 @@ static const struct {
 	 * limit, $4 skip mask.
 	 */
 	[ST_ISSUE_FIRST_PAGE] = {"rd_issue_first_page", 4, FIRST_PAGE_SQL},
-	/* The same with the assignees joined (after the limit); rows in any
-	 * order, store_read_issue_page orders them. */
-	[ST_ISSUE_PAGE_A] = {"rd_issue_page_a", 11, WITH_ASSIGNEE("$11", PAGE_SQL)},
-	[ST_ISSUE_FIRST_PAGE_A] = {"rd_issue_first_page_a", 4, WITH_ASSIGNEE("$4", FIRST_PAGE_SQL)},
-	/* Or, with a user cache, the user epoch instead of the join. */
+	/* The same with the user epoch: the assignees come from the user
+	 * cache (store_users_cached). */
 	[ST_ISSUE_PAGE_E] = {"rd_issue_page_e", 11, PAGE_SQL_X(", " USER_EPOCH)},
 	[ST_ISSUE_FIRST_PAGE_E] = {"rd_issue_first_page_e", 4, FIRST_PAGE_SQL_X(", " USER_EPOCH)},
 	[ST_ISSUE_TOTAL] = {"rd_issue_total", 7, "SELECT count(*)" ISSUE_FILTER},
@@ -198,16 +173,8 @@ static const struct {
 	[ST_COMMENTS] = {"rd_comments", 2,
 			 "SELECT " COMMENT_COLS
 			 " FROM comment c WHERE c.issue_id = ANY($1::int8[])"},
-	[ST_COMMENTS_U] =
-		{"rd_comments_u", 2,
-		 "SELECT " COMMENT_COLS ", " JOINED_USER_COLS " FROM comment c"
-		 " LEFT JOIN jira_user u ON u.account_id = c.author_id WHERE c.issue_id = ANY($1::int8[])"},
-	[ST_WORKLOGS_U] = {"rd_worklogs_u", 2,
-			   "SELECT " WORKLOG_COLS ", " JOINED_USER_COLS
-			   " FROM worklog w LEFT JOIN jira_user u ON u.account_id = w.author_id"
-			   " WHERE w.issue_id = ANY($1::int8[])"},
-	/* Without the authors' join, the user epoch in the rows' snapshot
-	 * instead (store_users_cached). */
+	/* With the user epoch in the rows' snapshot: the authors come from the
+	 * user cache (store_users_cached). */
 	[ST_COMMENTS_E] = {"rd_comments_e", 2,
 			   "SELECT " COMMENT_COLS ", " USER_EPOCH
 			   " FROM comment c WHERE c.issue_id = ANY($1::int8[])"},
@@ -477,26 +444,6 @@ static void user_row(PGresult *r, struct arena *a, int i, struct store_user_row 
 	user_cols(r, a, i, 0, u);
 }
 
-/* The joined user at column c of a row whose reference is account_id
- * (JOINED_USER_COLS). */
-static const struct store_user_row *joined_user(PGresult *r, struct arena *a, int i, int c,
-						const char *account_id)
-{
-	if (!account_id)
-		return NULL;
-	struct store_user_row *u = arena_alloc(a, sizeof *u);
-	u->account_id = account_id;
-	if (!col_b(r, i, c)) { /* never synced as a user: what the reference says */
-		u->active = true;
-	} else {
-		u->display_name = col_s(r, a, i, c + 1);
-		u->email = col_s(r, a, i, c + 2);
-		u->time_zone = col_s(r, a, i, c + 3);
-		u->active = col_b(r, i, c + 4);
-	}
-	return u;
-}
-
 static void project_row(PGresult *r, struct arena *a, int i, struct store_project_row *p)
 {
 	p->id = col_i(r, i, 0, 0);
@@ -526,14 +473,8 @@ static void issue_row(PGresult *r, struct arena *a, int i, struct store_issue_ro
 	o->has_texts = col_b(r, i, 16);
 	o->description = col_s(r, a, i, 17);
 	o->description_adf = col_s(r, a, i, 18);
-	o->user_epoch = -1;
-	int nf = PQnfields(r);
-	if (nf == 20) { /* rd_issue_page_e, rd_issue_first_page_e */
-		o->user_epoch = col_i(r, i, 19, -1);
-	} else if (nf > 20) { /* the _a pages */
-		o->assignee_loaded = true;
-		o->assignee = joined_user(r, a, i, 19, o->assignee_id);
-	}
+	/* rd_issue_page_e, rd_issue_first_page_e: the user epoch follows. */
+	o->user_epoch = PQnfields(r) > 19 ? col_i(r, i, 19, -1) : -1;
 }
 
 static void sprint_row(PGresult *r, struct arena *a, int i, struct store_sprint_row *s)
@@ -637,14 +578,7 @@ static void fill_comment(PGresult *r, struct arena *a, int i, void *row)
 	c->created_ms = col_t(r, i, 5);
 	c->order_us = col_us(r, i, 5);
 	c->updated_ms = col_t(r, i, 6);
-	c->user_epoch = -1;
-	int nf = PQnfields(r);
-	if (nf == 8) { /* rd_comments_e */
-		c->user_epoch = col_i(r, i, 7, -1);
-	} else if (nf > 8) { /* rd_comments_u */
-		c->author_loaded = true;
-		c->author = joined_user(r, a, i, 7, c->author_id);
-	}
+	c->user_epoch = PQnfields(r) > 7 ? col_i(r, i, 7, -1) : -1; /* rd_comments_e */
 }
 
 static void fill_worklog(PGresult *r, struct arena *a, int i, void *row)
@@ -659,14 +593,7 @@ static void fill_worklog(PGresult *r, struct arena *a, int i, void *row)
 	w->created_ms = col_t(r, i, 5);
 	w->updated_ms = col_t(r, i, 6);
 	w->time_spent_seconds = col_i(r, i, 7, 0);
-	w->user_epoch = -1;
-	int nf = PQnfields(r);
-	if (nf == 9) { /* rd_worklogs_e */
-		w->user_epoch = col_i(r, i, 8, -1);
-	} else if (nf > 9) { /* rd_worklogs_u */
-		w->author_loaded = true;
-		w->author = joined_user(r, a, i, 8, w->author_id);
-	}
+	w->user_epoch = PQnfields(r) > 8 ? col_i(r, i, 8, -1) : -1; /* rd_worklogs_e */
 }
 
 static void fill_job(PGresult *r, struct arena *a, int i, void *row)
@@ -765,15 +692,6 @@ int store_read_issue_counts(PGconn *db, const int64_t *ids, size_t n, int64_t *c
 	return 0;
 }
 
-/* updated DESC, id DESC: the page order. */
-static int cmp_page(const void *a, const void *b)
-{
-	const struct store_issue_row *x = a, *y = b;
-	if (x->updated_us != y->updated_us)
-		return x->updated_us < y->updated_us ? 1 : -1;
-	return x->id < y->id ? 1 : x->id > y->id ? -1 : 0;
-}
-
 int store_read_issue_page(PGconn *db, struct arena *a, const struct store_issue_query *q,
 			  struct store_issue_page *out, char *err, size_t errlen)
 {
@@ -795,17 +713,14 @@ int store_read_issue_page(PGconn *db, struct arena *a, const struct store_issue_
 	bool first_page = !q->status && !q->assignee && !q->sprint_id &&
 			  q->updated_since_ms == JS_TIME_NULL && !q->text && !q->has_after;
 	const char *first_vals[4] = {vals[0], vals[6], vals[9], vals[10]};
-	enum stmt st = q->with_assignee ? first_page ? ST_ISSUE_FIRST_PAGE_A : ST_ISSUE_PAGE_A
-		       : q->epoch       ? first_page ? ST_ISSUE_FIRST_PAGE_E : ST_ISSUE_PAGE_E
-		       : first_page     ? ST_ISSUE_FIRST_PAGE
-					: ST_ISSUE_PAGE;
+	enum stmt st = q->epoch     ? first_page ? ST_ISSUE_FIRST_PAGE_E : ST_ISSUE_PAGE_E
+		       : first_page ? ST_ISSUE_FIRST_PAGE
+				    : ST_ISSUE_PAGE;
 	struct store_issue_row *rows;
 	size_t n;
 	if (read_rows(db, a, st, first_page ? first_vals : vals, sizeof *rows, fill_issue,
 		      (void **)&rows, &n, err, errlen) < 0)
 		return -1;
-	if (q->with_assignee) /* the join leaves the page's order */
-		qsort(rows, n, sizeof *rows, cmp_page);
 	int64_t total = -1;
 	if (q->want_total) {
 		PGresult *r = run(db, ST_ISSUE_TOTAL, vals, err, errlen);
@@ -889,10 +804,10 @@ static int cmp_worklog(const void *a, const void *b)
 }
 
 int store_read_issue_comments(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
-			      bool with_authors, unsigned skip, struct store_comment_row **rows,
+			      bool epoch, unsigned skip, struct store_comment_row **rows,
 			      size_t *n_rows, char *err, size_t errlen)
 {
-	if (read_by_ids_skip(db, a, with_authors ? ST_COMMENTS_U : ST_COMMENTS, issue_ids, n, skip,
+	if (read_by_ids_skip(db, a, epoch ? ST_COMMENTS_E : ST_COMMENTS, issue_ids, n, skip,
 			     sizeof **rows, fill_comment, (void **)rows, n_rows, err, errlen) < 0)
 		return -1;
 	qsort(*rows, *n_rows, sizeof **rows, cmp_comment);
@@ -900,10 +815,10 @@ int store_read_issue_comments(PGconn *db, struct arena *a, const int64_t *issue_
 }
 
 int store_read_issue_worklogs(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
-			      bool with_authors, unsigned skip, struct store_worklog_row **rows,
+			      bool epoch, unsigned skip, struct store_worklog_row **rows,
 			      size_t *n_rows, char *err, size_t errlen)
 {
-	if (read_by_ids_skip(db, a, with_authors ? ST_WORKLOGS_U : ST_WORKLOGS, issue_ids, n, skip,
+	if (read_by_ids_skip(db, a, epoch ? ST_WORKLOGS_E : ST_WORKLOGS, issue_ids, n, skip,
 			     sizeof **rows, fill_worklog, (void **)rows, n_rows, err, errlen) < 0)
 		return -1;
 	qsort(*rows, *n_rows, sizeof **rows, cmp_worklog);
@@ -941,12 +856,8 @@ static int pipe_children(PGconn *db, struct arena *a, const char *arr,
 			 const struct store_children_query *q, void **rows, size_t *nrows,
 			 char *err, size_t errlen)
 {
-	enum stmt st[2] = {q->comment_authors ? ST_COMMENTS_U
-			   : q->epoch         ? ST_COMMENTS_E
-					      : ST_COMMENTS,
-			   q->worklog_authors ? ST_WORKLOGS_U
-			   : q->epoch         ? ST_WORKLOGS_E
-					      : ST_WORKLOGS};
+	enum stmt st[2] = {q->epoch ? ST_COMMENTS_E : ST_COMMENTS,
+			   q->epoch ? ST_WORKLOGS_E : ST_WORKLOGS};
 	char sk[2][24];
 	const char *vals[2][2] = {{arr, fmt_i64(sk[0], q->comment_skip)},
 				  {arr, fmt_i64(sk[1], q->worklog_skip)}};
@@ -996,12 +907,10 @@ int store_read_issue_children(PGconn *db, struct arena *a, const int64_t *issue_
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {
-		if (store_read_issue_comments(db, a, issue_ids, n, q->comment_authors,
-					      q->comment_skip, comments, n_comments, err,
-					      errlen) < 0 ||
-		    store_read_issue_worklogs(db, a, issue_ids, n, q->worklog_authors,
-					      q->worklog_skip, worklogs, n_worklogs, err,
-					      errlen) < 0)
+		if (store_read_issue_comments(db, a, issue_ids, n, q->epoch, q->comment_skip,
+					      comments, n_comments, err, errlen) < 0 ||
+		    store_read_issue_worklogs(db, a, issue_ids, n, q->epoch, q->worklog_skip,
+					      worklogs, n_worklogs, err, errlen) < 0)
 			return -1;
 		return 0;
 	}

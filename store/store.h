@@ -223,28 +223,22 @@ struct store_issue_row {
 	const char *labels_json; /* JSON array of strings */
 	bool has_texts;          /* description columns read (else see below) */
 	const char *description;
-	const char *description_adf;           /* JSON text or NULL */
-	bool assignee_loaded;                  /* read with_assignee: assignee is set */
-	const struct store_user_row *assignee; /* NULL when assignee_id is NULL */
-	int64_t user_epoch; /* read with q.epoch: jira_user_epoch then; else -1 */
+	const char *description_adf; /* JSON text or NULL */
+	int64_t user_epoch;          /* read with q.epoch: jira_user_epoch then; else -1 */
 };
 struct store_comment_row {
 	int64_t id, issue_id;
 	const char *author_id, *update_author_id, *body;
 	int64_t created_ms, updated_ms;
-	int64_t order_us;                    /* created, exact (JS_TIME_NULL: none) */
-	bool author_loaded;                  /* read with_authors: author is set */
-	const struct store_user_row *author; /* NULL when author_id is NULL */
-	int64_t user_epoch;                  /* read with q.epoch: jira_user_epoch then; else -1 */
+	int64_t order_us;   /* created, exact (JS_TIME_NULL: none) */
+	int64_t user_epoch; /* read with the epoch: jira_user_epoch then; else -1 */
 };
 struct store_worklog_row {
 	int64_t id, issue_id;
 	const char *author_id, *comment;
 	int64_t started_ms, created_ms, updated_ms;
 	int64_t time_spent_seconds;
-	int64_t order_us; /* started, exact (JS_TIME_NULL: none) */
-	bool author_loaded;
-	const struct store_user_row *author;
+	int64_t order_us;   /* started, exact (JS_TIME_NULL: none) */
 	int64_t user_epoch; /* as in store_comment_row */
 };
 struct store_sprint_row {
@@ -307,8 +301,6 @@ enum store_skip {
 	STORE_SKIP_TIMES = 1 << 2,         /* created, updated (ms), resolved, deleted, started */
 	STORE_SKIP_LABELS = 1 << 3,        /* issue labels */
 	STORE_SKIP_UPDATE_AUTHOR = 1 << 4, /* comment update author id */
-	STORE_SKIP_USER_NAME = 1 << 5,     /* joined users: display name */
-	STORE_SKIP_USER_DETAILS = 1 << 6,  /* joined users: email, time zone, active */
 };
 
 /* One page of a project's issues, newest update first (updated DESC, id DESC). */
@@ -323,9 +315,8 @@ struct store_issue_query {
 	bool has_after; /* keyset: rows after (updated_us, id) */
 	int64_t after_updated_us, after_id;
 	bool want_total;
-	unsigned skip;      /* enum store_skip (user bits: the assignee) */
-	bool with_assignee; /* join each row's assignee */
-	bool epoch;         /* or no join: each row carries the user epoch */
+	unsigned skip; /* enum store_skip (user bits: the assignee) */
+	bool epoch;    /* each row carries the user epoch (for store_users_cached) */
 };
 struct store_issue_page {
 	struct store_issue_row *rows;
@@ -353,15 +344,14 @@ int store_read_issue_by_key(PGconn *db, struct arena *a, const char *key,
 			    struct store_issue_row *out, char *err, size_t errlen) JS_WUR;
 
 /* Batch loaders: rows of n issues ordered by issue id, then as documented. */
-/* Comments, oldest first; with_authors joins each author's user row in the
- * same statement (an author never synced as a user gets a row with only
- * its account id); skip: enum store_skip. */
+/* Comments, oldest first; with epoch each row carries the user epoch (its
+ * author then comes from store_users_cached); skip: enum store_skip. */
 int store_read_issue_comments(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
-			      bool with_authors, unsigned skip, struct store_comment_row **rows,
+			      bool epoch, unsigned skip, struct store_comment_row **rows,
 			      size_t *n_rows, char *err, size_t errlen) JS_WUR;
-/* Worklogs, by start time; with_authors and skip as above. */
+/* Worklogs, by start time; epoch and skip as above. */
 int store_read_issue_worklogs(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
-			      bool with_authors, unsigned skip, struct store_worklog_row **rows,
+			      bool epoch, unsigned skip, struct store_worklog_row **rows,
 			      size_t *n_rows, char *err, size_t errlen) JS_WUR;
 /*
  * Both of the above for the same n issues in one round trip (the two
@@ -369,9 +359,8 @@ int store_read_issue_worklogs(PGconn *db, struct arena *a, const int64_t *issue_
  * worklogs costs. Same rows, order and statement count as the two calls.
  */
 struct store_children_query {
-	bool comment_authors, worklog_authors; /* join the authors */
 	unsigned comment_skip, worklog_skip;
-	bool epoch; /* no join: each row carries the user epoch, for store_users_cached */
+	bool epoch; /* each row carries the user epoch (for store_users_cached) */
 };
 int store_read_issue_children(PGconn *db, struct arena *a, const int64_t *issue_ids, size_t n,
 			      const struct store_children_query *q,

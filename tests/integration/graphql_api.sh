@@ -70,7 +70,7 @@ ok_query $READ "{ issues(projectId: $PID, first: 60) { edges { node { key summar
 	worklogs { id comment started created updated timeSpentSeconds
 		author { accountId displayName emailAddress timeZone active } } } } } }"
 cp "$JS_TMP/body" "$JS_TMP/full.json"
-expect "a page with its assignees joined keeps the page order" \
+expect "a page with its assignees keeps the page order" \
 	"$(jq -r '.data.issues.edges[].node.key' "$JS_TMP/full.json" | tr '\n' ' ')" \
 	"$(psql_q "SELECT key FROM issue WHERE project_id = $PID AND deleted_at IS NULL
 	           ORDER BY updated DESC, id DESC LIMIT 60" | tr '\n' ' ')"
@@ -90,6 +90,12 @@ narrow "a page selecting keys, labels and author names only" \
 	'key labels assignee { displayName } comments { id author { displayName } } worklogs { id author { accountId } }' \
 	'{key, labels, assignee: (.assignee | if . then {displayName} else null end), comments: [.comments[] | {id, author: (.author | if . then {displayName} else null end)}],
 	  worklogs: [.worklogs[] | {id, author: (.author | if . then {accountId} else null end)}]}'
+narrow "a page selecting comments and their authors, no worklogs" \
+	'key comments { id author { accountId displayName active } }' \
+	'{key, comments: [.comments[] | {id, author: (.author | if . then {accountId, displayName, active} else null end)}]}'
+narrow "a page selecting worklogs and their authors, no comments" \
+	'key worklogs { id author { displayName timeZone } }' \
+	'{key, worklogs: [.worklogs[] | {id, author: (.author | if . then {displayName, timeZone} else null end)}]}'
 narrow "a page selecting through a fragment and @include" \
 	'key ...I status @include(if: $yes) assignee { accountId } worklogs { comment started author { emailAddress timeZone } }' \
 	'{key, summary, created, comments: [.comments[] | {body, updated, author: (.author | if . then {active} else null end)}],
