@@ -1,6 +1,7 @@
 /*
  * The GraphQL admin plane over HTTP (libmicrohttpd: one epoll thread per
- * GRAPHQL_THREADS, fed connections in turn by an accepting thread). /graphql follows the GraphQL-over-HTTP draft of May 2025: POST
+ * GRAPHQL_THREADS, fed connections in turn by an accepting thread).
+ * /graphql follows the GraphQL-over-HTTP draft of May 2025: POST
  * application/json, GET for queries only, Accept negotiation between
  * application/graphql-response+json and application/json with the status
  * codes the draft gives each; bearer tokens compared in constant time; body

@@ -130,9 +130,10 @@ int store_users_cached(PGconn *db, struct store_user_cache *c, int64_t epoch, st
 	}
 	/* The distinct ids not cached, read in one statement. */
 	const char **miss = arena_alloc(a, (n ? n : 1) * sizeof *miss);
+	const struct cached_user **hit = arena_alloc(a, (n ? n : 1) * sizeof *hit);
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
-		if (!lookup(c, ids[i]))
+		if (!(hit[i] = lookup(c, ids[i])))
 			miss[m++] = ids[i];
 	struct store_user_row *rows = NULL;
 	size_t nr = 0;
@@ -157,7 +158,8 @@ int store_users_cached(PGconn *db, struct store_user_cache *c, int64_t epoch, st
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct cached_user *u = lookup(c, ids[i]);
+		/* Inserting may have moved or dropped entries: look again then. */
+		const struct cached_user *u = m ? lookup(c, ids[i]) : hit[i];
 		if (!u) { /* the cache started over while filling: from what was read */
 			struct store_user_row key = {.account_id = ids[i]};
 			const struct store_user_row *f = nr ? bsearch(&key, rows, nr, sizeof *rows,
