@@ -8,6 +8,8 @@
  * which is how deleted comments disappear; those deletions name their
  * issues as an array (= ANY), so they read the issue_id index.
  */
+#include <libpq-events.h>
+
 #include "store/store.h"
 
 /* epoch milliseconds -> timestamptz, exactly. */
@@ -221,6 +223,74 @@ static int arr_close(struct arr *a)
 	return 0;
 }
 
+/* ---- prepared statements ----------------------------------------------------- */
+
+/*
+ * The upserts are prepared once per connection: parsing and planning them
+ * cost PostgreSQL more than some of their rows do. Whether a connection has
+ * them rides on the connection itself (libpq instance data), which
+ * PQreset clears, since a new session has no prepared statements. The
+ * deletions stay unprepared: their best plan depends on how many rows the
+ * issue ids match, which a generic plan would guess.
+ */
+enum { PS_USERS, PS_ISSUES, PS_LINKS, PS_COMMENTS, PS_WORKLOGS, PS_OVERFLOW, N_PS };
+static const char *const ps_name[N_PS] = {
+	"js_batch_users",    "js_batch_issues",   "js_batch_links",
+	"js_batch_comments", "js_batch_worklogs", "js_batch_overflow",
+};
+
+static int ps_event(PGEventId id, void *info, void *pass)
+{
+	(void)pass;
+	if (id == PGEVT_CONNRESET)
+		(void)PQsetInstanceData(((PGEventConnReset *)info)->conn, ps_event, NULL);
+	return 1;
+}
+
+static int ps_ensure(PGconn *db, char *err, size_t errlen)
+{
+	static char prepared_mark;
+	if (PQinstanceData(db, ps_event))
+		return 0;
+	/* Registering twice fails harmlessly: the procedure is already there. */
+	(void)PQregisterEventProc(db, ps_event, "jirasync batch statements", NULL);
+	const char *const sql[N_PS] = {users_sql,    issues_sql,   links_ins_sql,
+				       comments_sql, worklogs_sql, overflow_sql};
+	/* An earlier attempt on this session may have prepared some of them. */
+	PGresult *r = PQexec(db, "SELECT name FROM pg_prepared_statements"
+				 " WHERE name LIKE 'js\\_batch\\_%'");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		const char *m = PQerrorMessage(db);
+		snprintf(err, errlen, "cannot prepare statements: %.*s", (int)strcspn(m, "\n"), m);
+		PQclear(r);
+		return -1;
+	}
+	bool have[N_PS] = {false};
+	for (int t = 0; t < PQntuples(r); t++)
+		for (int i = 0; i < N_PS; i++)
+			if (!strcmp(PQgetvalue(r, t, 0), ps_name[i]))
+				have[i] = true;
+	PQclear(r);
+	for (int i = 0; i < N_PS; i++) {
+		if (have[i])
+			continue;
+		r = PQprepare(db, ps_name[i], sql[i], 0, NULL);
+		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+		if (!ok) {
+			const char *m = PQerrorMessage(db);
+			snprintf(err, errlen, "cannot prepare statements: %.*s",
+				 (int)strcspn(m, "\n"), m);
+			return -1;
+		}
+	}
+	if (!PQsetInstanceData(db, ps_event, &prepared_mark)) {
+		snprintf(err, errlen, "cannot prepare statements: no instance data");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- the pipeline ---------------------------------------------------------- */
 
 enum stmt_kind { ST_OTHER, ST_ISSUES, ST_COMMENTS, ST_COMMENTS_DEL, ST_WORKLOGS, ST_WORKLOGS_DEL };
@@ -235,8 +305,9 @@ struct pipe {
 	bool failed;
 };
 
-/* Parameters: binary arrays, except a leading text one when text_first. */
-static void pipe_send(struct pipe *p, enum stmt_kind kind, const char *sql, int n_params,
+/* Parameters: binary arrays, except a leading text one when text_first.
+ * ps: a prepared statement's index, or -1 to send sql itself. */
+static void pipe_send(struct pipe *p, enum stmt_kind kind, int ps, const char *sql, int n_params,
 		      const struct arr *const *arrs, const char *text_first)
 {
 	if (p->failed)
@@ -256,7 +327,10 @@ static void pipe_send(struct pipe *p, enum stmt_kind kind, const char *sql, int 
 		formats[k] = 1;
 	}
 	if (p->n >= MAX_STMTS || n_params > MAX_PARAMS ||
-	    !PQsendQueryParams(p->db, sql, n_params, NULL, values, lengths, formats, 0)) {
+	    !(ps >= 0 ? PQsendQueryPrepared(p->db, ps_name[ps], n_params, values, lengths, formats,
+					    0)
+		      : PQsendQueryParams(p->db, sql, n_params, NULL, values, lengths, formats,
+					  0))) {
 		p->failed = true;
 		return;
 	}
@@ -460,6 +534,8 @@ static int write_rows(PGconn *db, int64_t project_id, int64_t run_id, const stru
 	char run[24];
 	fmt_i64(run, run_id);
 
+	if (ps_ensure(db, err, errlen) < 0)
+		goto out;
 	if (!PQenterPipelineMode(db)) {
 		const char *m = PQerrorMessage(db);
 		snprintf(err, errlen, "cannot write rows: %.*s", (int)strcspn(m, "\n"), m);
@@ -467,29 +543,29 @@ static int write_rows(PGconn *db, int64_t project_id, int64_t run_id, const stru
 	}
 	struct pipe p = {.db = db};
 	if (n_users)
-		pipe_send(&p, ST_OTHER, users_sql, 6, &v[U], NULL);
+		pipe_send(&p, ST_OTHER, PS_USERS, NULL, 6, &v[U], NULL);
 	if (n_issues) {
-		pipe_send(&p, ST_ISSUES, issues_sql, 18, &v[I], NULL);
+		pipe_send(&p, ST_ISSUES, PS_ISSUES, NULL, 18, &v[I], NULL);
 		const struct arr *del[] = {v[IDS], v[L + 0], v[L + 1]};
-		pipe_send(&p, ST_OTHER, links_del_sql, 3, del, NULL);
+		pipe_send(&p, ST_OTHER, -1, links_del_sql, 3, del, NULL);
 	}
 	if (n_links)
-		pipe_send(&p, ST_OTHER, links_ins_sql, 2, &v[L], NULL);
+		pipe_send(&p, ST_OTHER, PS_LINKS, NULL, 2, &v[L], NULL);
 	if (n_comments)
-		pipe_send(&p, ST_COMMENTS, comments_sql, 8, &v[C], NULL);
+		pipe_send(&p, ST_COMMENTS, PS_COMMENTS, NULL, 8, &v[C], NULL);
 	if (n_rc) {
 		const struct arr *del[] = {v[RC], v[CID]};
-		pipe_send(&p, ST_COMMENTS_DEL, comments_del_sql, 2, del, NULL);
+		pipe_send(&p, ST_COMMENTS_DEL, -1, comments_del_sql, 2, del, NULL);
 	}
 	if (n_worklogs)
-		pipe_send(&p, ST_WORKLOGS, worklogs_sql, 10, &v[W], NULL);
+		pipe_send(&p, ST_WORKLOGS, PS_WORKLOGS, NULL, 10, &v[W], NULL);
 	if (n_rw) {
 		const struct arr *del[] = {v[RW], v[WID]};
-		pipe_send(&p, ST_WORKLOGS_DEL, worklogs_del_sql, 2, del, NULL);
+		pipe_send(&p, ST_WORKLOGS_DEL, -1, worklogs_del_sql, 2, del, NULL);
 	}
 	if (n_over) {
 		const struct arr *ov[] = {v[OK], v[OI]};
-		pipe_send(&p, ST_OTHER, overflow_sql, 3, ov, run);
+		pipe_send(&p, ST_OTHER, PS_OVERFLOW, NULL, 3, ov, run);
 	}
 	rc = pipe_finish(&p, counts, err, errlen);
 out:
@@ -517,4 +593,51 @@ int store_replace_children(PGconn *db, const char *kind, const int64_t *issue_id
 		return -1;
 	}
 	return write_rows(db, 0, 0, b, kind, issue_ids, n, counts, err, errlen);
+}
+
+int store_ensure_stats(PGconn *db, char *err, size_t errlen)
+{
+	static const char *const tables[] = {"comment", "worklog", "issue_sprint"};
+	static const char check_sql[] =
+		"SELECT t.name, EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = current_schema()"
+		" AND s.tablename = t.name AND s.attname = 'issue_id'),"
+		" CASE t.name WHEN 'comment' THEN EXISTS (SELECT 1 FROM comment)"
+		" WHEN 'worklog' THEN EXISTS (SELECT 1 FROM worklog)"
+		" ELSE EXISTS (SELECT 1 FROM issue_sprint) END"
+		" FROM unnest(ARRAY['comment', 'worklog', 'issue_sprint']) AS t(name)";
+	PGresult *r = PQexec(db, check_sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 3) {
+		const char *m = PQerrorMessage(db);
+		snprintf(err, errlen, "cannot read table statistics: %.*s", (int)strcspn(m, "\n"),
+			 m);
+		PQclear(r);
+		return -1;
+	}
+	int known = 0;
+	bool todo[3] = {false, false, false};
+	for (int i = 0; i < 3; i++) {
+		for (int k = 0; k < 3; k++)
+			if (!strcmp(PQgetvalue(r, i, 0), tables[k])) {
+				bool stats = PQgetvalue(r, i, 1)[0] == 't';
+				known += stats;
+				todo[k] = !stats && PQgetvalue(r, i, 2)[0] == 't';
+			}
+	}
+	PQclear(r);
+	int rc = known == 3;
+	for (int k = 0; k < 3; k++) {
+		if (!todo[k])
+			continue;
+		char sql[64];
+		snprintf(sql, sizeof sql, "ANALYZE %s (issue_id)", tables[k]);
+		r = PQexec(db, sql);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			const char *m = PQerrorMessage(db);
+			snprintf(err, errlen, "cannot analyse %s: %.*s", tables[k],
+				 (int)strcspn(m, "\n"), m);
+			rc = -1;
+		}
+		PQclear(r);
+	}
+	return rc;
 }

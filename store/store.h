@@ -134,6 +134,19 @@ int store_write_batch(PGconn *db, int64_t project_id, int64_t run_id, const stru
 		      struct store_counts *counts, char *err, size_t errlen) JS_WUR;
 /* Replace the whole comment (or worklog) set of the given issues with the
  * rows of b (issues fetched through the per-issue endpoints). */
+/*
+ * The replace and sprint-link deletions probe comment, worklog and
+ * issue_sprint by issue_id. Until a table has been analysed, PostgreSQL
+ * guesses that each of a batch's 100 issue ids matches 0.5% of the table and
+ * scans all of it: a bulk load into fresh tables turns quadratic long before
+ * autovacuum's next look. This analyses (issue_id only) each of them that
+ * holds rows but has no statistics yet; the statistics then keep up by
+ * themselves, since a ratio of distinct values is stored. Returns 1 when all
+ * three have statistics, 0 when some are still empty, -1 on error. Outside
+ * a transaction.
+ */
+int store_ensure_stats(PGconn *db, char *err, size_t errlen) JS_WUR;
+
 int store_replace_children(PGconn *db, const char *kind, const int64_t *issue_ids, size_t n,
 			   const struct batch *b, struct store_counts *counts, char *err,
 			   size_t errlen) JS_WUR;

@@ -1143,6 +1143,12 @@ enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, i
 	}
 	s.in_txn = false;
 	res = strcmp(s.c.phase, "done") == 0 ? WORKER_STEP_DONE : WORKER_STEP_MORE;
+	if (!w->stats_known) { /* committed already: a failure here costs speed only */
+		int st_rc = store_ensure_stats(w->db, e, sizeof e);
+		w->stats_known = st_rc == 1;
+		if (st_rc < 0)
+			log_warn("cannot refresh table statistics", "error", e);
+	}
 	log_debug("step committed", "phase", phase_now, "next", s.c.phase);
 	report_progress(w, s.c.phase);
 out:

@@ -42,6 +42,7 @@ struct worker_sync {
 	 */
 	struct jira_client *prefetch_jira;
 	struct worker_prefetch *pf;
+	bool stats_known; /* store_ensure_stats answered 1 */
 };
 
 /* Wait for a prefetch in flight and free it. NULL ok. */

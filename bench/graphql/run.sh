@@ -46,12 +46,14 @@ export JIRA_EMAIL=sync@example.com JIRA_API_TOKEN=test-token LOG_LEVEL=warn
 "$BUILD/jirasync" sync ALPHA >/dev/null 2>&1
 kill "$(cat "$JS_TMP/sim.pid")" 2>/dev/null || true
 PID=$(psql "$DATABASE_URL" -XAtc "SELECT id FROM project WHERE key = 'ALPHA'")
-# PostGraphile infers relations from foreign keys; users are referenced by
-# account id without one, so smart comments declare them (bench database only).
+# PostGraphile infers relations from foreign keys. Users are referenced by
+# account id without one, and comments and worklogs reference their issue
+# through statement triggers (migration 0005), so smart comments declare
+# these relations (bench database only).
 psql "$DATABASE_URL" -Xq -v ON_ERROR_STOP=1 <<'SQL'
 COMMENT ON TABLE issue IS E'@foreignKey (assignee_id) references jira_user (account_id)';
-COMMENT ON TABLE comment IS E'@foreignKey (author_id) references jira_user (account_id)';
-COMMENT ON TABLE worklog IS E'@foreignKey (author_id) references jira_user (account_id)';
+COMMENT ON TABLE comment IS E'@foreignKey (author_id) references jira_user (account_id)\n@foreignKey (issue_id) references issue (id)';
+COMMENT ON TABLE worklog IS E'@foreignKey (author_id) references jira_user (account_id)\n@foreignKey (issue_id) references issue (id)';
 VACUUM ANALYZE;
 SQL
 

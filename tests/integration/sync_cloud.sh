@@ -9,7 +9,15 @@ setup --flavour cloud --project ALPHA --project BETA --issues 450 --seed 7 \
 
 "$JS" project register ALPHA >/dev/null 2>&1
 "$JS" project register BETA >/dev/null 2>&1
+stats() { psql_q "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_stats
+                  WHERE schemaname = current_schema() AND attname = 'issue_id'
+                  AND tablename IN ('comment', 'worklog', 'issue_sprint')"; }
+[ -z "$(stats)" ] || fail "fresh tables already have statistics: $(stats)"
 "$JS" sync ALPHA 2>"$JS_TMP/sync.log" || { cat "$JS_TMP/sync.log"; fail "full sync"; }
+# The deletions of the next pages probe these by issue_id: without
+# statistics PostgreSQL would scan them whole for every page.
+[ "$(stats)" = "comment,issue_sprint,worklog" ] || fail "no statistics after the first sync: $(stats)"
+pass "the first sync gives comment, worklog and issue_sprint statistics"
 [ "$(last_run kind)" = full ] || fail "first run should be full"
 [ "$(last_run status)" = SUCCESS ] || fail "run status"
 compare ALPHA
