@@ -17,17 +17,30 @@
 	"CASE WHEN " col " IS NULL THEN NULL ELSE timestamptz 'epoch' + " col \
 	" * interval '1 millisecond' END"
 
-static const char users_sql[] =
-	"INSERT INTO jira_user AS u (account_id, display_name, email, time_zone, account_type, active)"
+/*
+ * Users in two statements: new ones are inserted (DO NOTHING leaves existing
+ * rows unlocked), then the ones that differ are updated (an UPDATE locks only
+ * the rows it changes). One upsert with DO UPDATE ... WHERE would lock every
+ * user of the page until commit, even unchanged ones, so syncs of two
+ * projects sharing users would take turns page by page.
+ */
+static const char users_ins_sql[] =
+	"INSERT INTO jira_user (account_id, display_name, email, time_zone, account_type, active)"
 	" SELECT DISTINCT ON (account_id) account_id, display_name, email, time_zone, account_type,"
 	" active FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
 	" $6::boolean[]) AS t(account_id, display_name, email, time_zone, account_type, active)"
-	" ON CONFLICT (account_id) DO UPDATE SET display_name = EXCLUDED.display_name,"
-	" email = EXCLUDED.email, time_zone = EXCLUDED.time_zone,"
-	" account_type = EXCLUDED.account_type, active = EXCLUDED.active, synced_at = now()"
-	" WHERE (u.display_name, u.email, u.time_zone, u.account_type, u.active)"
-	" IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.email, EXCLUDED.time_zone,"
-	" EXCLUDED.account_type, EXCLUDED.active)";
+	" ON CONFLICT (account_id) DO NOTHING";
+
+static const char users_upd_sql[] =
+	"UPDATE jira_user AS u SET display_name = t.display_name, email = t.email,"
+	" time_zone = t.time_zone, account_type = t.account_type, active = t.active,"
+	" synced_at = now()"
+	" FROM (SELECT DISTINCT ON (account_id) * FROM unnest($1::text[], $2::text[], $3::text[],"
+	" $4::text[], $5::text[], $6::boolean[]) AS x(account_id, display_name, email, time_zone,"
+	" account_type, active)) AS t"
+	" WHERE u.account_id = t.account_id"
+	" AND (u.display_name, u.email, u.time_zone, u.account_type, u.active)"
+	" IS DISTINCT FROM (t.display_name, t.email, t.time_zone, t.account_type, t.active)";
 
 static const char issues_sql[] =
 	"INSERT INTO issue AS i (id, project_id, key, summary, status, status_category, priority,"
@@ -233,10 +246,19 @@ static int arr_close(struct arr *a)
  * deletions stay unprepared: their best plan depends on how many rows the
  * issue ids match, which a generic plan would guess.
  */
-enum { PS_USERS, PS_ISSUES, PS_LINKS, PS_COMMENTS, PS_WORKLOGS, PS_OVERFLOW, N_PS };
+enum {
+	PS_USERS_INS,
+	PS_USERS_UPD,
+	PS_ISSUES,
+	PS_LINKS,
+	PS_COMMENTS,
+	PS_WORKLOGS,
+	PS_OVERFLOW,
+	N_PS
+};
 static const char *const ps_name[N_PS] = {
-	"js_batch_users",    "js_batch_issues",   "js_batch_links",
-	"js_batch_comments", "js_batch_worklogs", "js_batch_overflow",
+	"js_batch_users_ins", "js_batch_users_upd", "js_batch_issues",   "js_batch_links",
+	"js_batch_comments",  "js_batch_worklogs",  "js_batch_overflow",
 };
 
 static int ps_event(PGEventId id, void *info, void *pass)
@@ -254,8 +276,8 @@ static int ps_ensure(PGconn *db, char *err, size_t errlen)
 		return 0;
 	/* Registering twice fails harmlessly: the procedure is already there. */
 	(void)PQregisterEventProc(db, ps_event, "jirasync batch statements", NULL);
-	const char *const sql[N_PS] = {users_sql,    issues_sql,   links_ins_sql,
-				       comments_sql, worklogs_sql, overflow_sql};
+	const char *const sql[N_PS] = {users_ins_sql, users_upd_sql, issues_sql,  links_ins_sql,
+				       comments_sql,  worklogs_sql,  overflow_sql};
 	/* An earlier attempt on this session may have prepared some of them. */
 	PGresult *r = PQexec(db, "SELECT name FROM pg_prepared_statements"
 				 " WHERE name LIKE 'js\\_batch\\_%'");
@@ -295,7 +317,7 @@ static int ps_ensure(PGconn *db, char *err, size_t errlen)
 
 enum stmt_kind { ST_OTHER, ST_ISSUES, ST_COMMENTS, ST_COMMENTS_DEL, ST_WORKLOGS, ST_WORKLOGS_DEL };
 
-#define MAX_STMTS 9
+#define MAX_STMTS 10
 #define MAX_PARAMS 18
 
 struct pipe {
@@ -542,8 +564,10 @@ static int write_rows(PGconn *db, int64_t project_id, int64_t run_id, const stru
 		goto out;
 	}
 	struct pipe p = {.db = db};
-	if (n_users)
-		pipe_send(&p, ST_OTHER, PS_USERS, NULL, 6, &v[U], NULL);
+	if (n_users) {
+		pipe_send(&p, ST_OTHER, PS_USERS_INS, NULL, 6, &v[U], NULL);
+		pipe_send(&p, ST_OTHER, PS_USERS_UPD, NULL, 6, &v[U], NULL);
+	}
 	if (n_issues) {
 		pipe_send(&p, ST_ISSUES, PS_ISSUES, NULL, 18, &v[I], NULL);
 		const struct arr *del[] = {v[IDS], v[L + 0], v[L + 1]};

@@ -45,6 +45,23 @@ after=$(snap)
 pass "re-syncing unchanged data writes no new row versions"
 compare ALPHA
 
+# A sync locks only the users it changes: another transaction holding every
+# user row (as a concurrent sync of another project touching the same users
+# would) does not hold up a re-sync whose users are unchanged.
+psql "$DATABASE_URL" -X -q -c "SELECT count(*) FROM jira_user FOR SHARE; SELECT pg_sleep(60)" \
+	>/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 1 50); do
+	[ "$(psql_q "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+	             WHERE a.query LIKE '%FOR SHARE%' AND l.locktype = 'relation'")" -gt 0 ] && break
+	sleep 0.1
+done
+PGOPTIONS="-c lock_timeout=5000" "$JS" sync ALPHA --full 2>"$JS_TMP/locked.log" ||
+	{ kill "$holder"; cat "$JS_TMP/locked.log"; fail "a re-sync waited on users another transaction holds"; }
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+pass "a re-sync with unchanged users does not wait on transactions holding them"
+
 out=$("$JS" migrate 2>&1)
 echo "$out" | grep -q "up to date" || fail "second migrate was not a no-op: $out"
 pass "migrate twice is a no-op"
