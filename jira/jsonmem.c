@@ -32,6 +32,7 @@ struct jm_chunk {
 struct jm_arena {
 	struct jm_chunk *head;  /* in use by the current scope, newest first */
 	struct jm_chunk *spare; /* free for the next scope */
+	const struct jm_chunk *hit; /* where the last owned free pointed */
 	int depth;
 };
 
@@ -71,12 +72,20 @@ static void *jm_malloc(size_t n)
 	return p;
 }
 
-static bool jm_owns(const struct jm_arena *a, const void *p)
+/* cJSON_Delete frees a tree in about the order it was allocated, so the
+ * chunk of the previous free is tried first: walking all the chunks for
+ * each of a page's nodes was a tenth of the client's time. */
+static bool jm_owns(struct jm_arena *a, const void *p)
 {
 	const unsigned char *q = p;
+	const struct jm_chunk *h = a->hit;
+	if (h && q >= h->data && q < h->data + h->size)
+		return true;
 	for (const struct jm_chunk *c = a->head; c; c = c->next)
-		if (q >= c->data && q < c->data + c->size)
+		if (q >= c->data && q < c->data + c->size) {
+			a->hit = c;
 			return true;
+		}
 	return false;
 }
 
@@ -134,6 +143,7 @@ void jm_leave(struct jm_arena *a)
 	if (--a->depth > 0)
 		return;
 	current = NULL;
+	a->hit = NULL;
 	/* Every chunk of the scope becomes spare; keep a bounded amount. */
 	size_t kept = 0;
 	for (struct jm_chunk *c = a->spare; c; c = c->next)
