@@ -38,6 +38,10 @@ cleanup() {
 }
 trap cleanup EXIT
 js_start_services
+# Both servers and pgbench reach PostgreSQL over its Unix socket, as a
+# deployment on one host would (see the README): loopback TCP costs every
+# round trip a trip through the TCP stack on both sides.
+export DATABASE_URL="postgres://jirasync@/jirasync?host=$JS_TMP/pg&port=$JS_PG_PORT"
 js_start_sim "$BUILD" --flavour cloud --project ALPHA --issues "$ISSUES" --seed 21 \
 	--email sync@example.com --api-token test-token
 export JIRA_EMAIL=sync@example.com JIRA_API_TOKEN=test-token LOG_LEVEL=warn
