@@ -154,6 +154,7 @@ char *jtime_format(char out[32], int64_t ms);
 char *jtime_format_jira(char out[32], int64_t ms, int offset_minutes);
 int64_t now_ms(void);  /* wall clock, epoch ms */
 int64_t mono_ms(void); /* monotonic clock, ms */
+int64_t mono_us(void); /* monotonic clock, µs */
 void sleep_ms(int64_t ms);
 
 /* ---- configuration ------------------------------------------------------ */

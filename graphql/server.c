@@ -81,6 +81,10 @@ struct tctx {
 	struct tctx *next;
 };
 
+/* Upper bounds (seconds) of the request duration histogram. */
+static const double duration_le[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+#define N_DURATION (sizeof duration_le / sizeof duration_le[0])
+
 struct gql_server {
 	const struct config *cfg;
 	struct gql_schema *schema;
@@ -97,6 +101,10 @@ struct gql_server {
 	struct engine *queue; /* for queue depth and the Redis check */
 	struct engine_conn *queue_conn;
 	atomic_uint_fast64_t requests[N_COUNTED + 1];
+	/* Time the server spends on a /graphql request, from its complete
+	 * body to its queued response: cumulative buckets of duration_le. */
+	atomic_uint_fast64_t duration[N_DURATION + 1];
+	atomic_uint_fast64_t duration_sum_us;
 };
 
 static _Thread_local struct tctx *tls;
@@ -114,6 +122,17 @@ static void count_status(struct gql_server *s, int status)
 	while (i < N_COUNTED && counted_status[i] != status)
 		i++;
 	atomic_fetch_add(&s->requests[i], 1);
+}
+
+static void observe_duration(struct gql_server *s, int64_t us)
+{
+	if (us < 0)
+		us = 0;
+	for (size_t i = 0; i < N_DURATION; i++)
+		if ((double)us <= duration_le[i] * 1e6)
+			atomic_fetch_add(&s->duration[i], 1);
+	atomic_fetch_add(&s->duration[N_DURATION], 1); /* +Inf: the count */
+	atomic_fetch_add(&s->duration_sum_us, (uint_fast64_t)us);
 }
 
 static struct tctx *thread_ctx(struct gql_server *s)
@@ -306,8 +325,20 @@ static enum auth authenticate(struct gql_server *s, struct MHD_Connection *c)
 	return admin ? AUTH_ADMIN : read ? AUTH_READ : AUTH_NONE;
 }
 
+static enum MHD_Result handle_graphql_timed(struct gql_server *s, struct MHD_Connection *c,
+					    const char *method, struct upload *up);
+
 static enum MHD_Result handle_graphql(struct gql_server *s, struct MHD_Connection *c,
 				      const char *method, struct upload *up)
+{
+	int64_t t0 = mono_us();
+	enum MHD_Result rc = handle_graphql_timed(s, c, method, up);
+	observe_duration(s, mono_us() - t0);
+	return rc;
+}
+
+static enum MHD_Result handle_graphql_timed(struct gql_server *s, struct MHD_Connection *c,
+					    const char *method, struct upload *up)
 {
 	bool get = !strcmp(method, MHD_HTTP_METHOD_GET);
 	bool post = !strcmp(method, MHD_HTTP_METHOD_POST);
@@ -580,6 +611,21 @@ static enum MHD_Result handle_metrics(struct gql_server *s, struct MHD_Connectio
 				&b, "jirasync_graphql_requests_total{status=\"%d\"} %" PRIu64 "\n",
 				counted_status[i], n);
 	}
+	w |= buf_puts(&b, "# HELP jirasync_graphql_request_duration_seconds Time the server spends"
+			  " on a GraphQL request, from its whole body to its queued response.\n"
+			  "# TYPE jirasync_graphql_request_duration_seconds histogram\n");
+	for (size_t i = 0; i < N_DURATION; i++)
+		w |= buf_printf(
+			&b,
+			"jirasync_graphql_request_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+			duration_le[i], (uint64_t)atomic_load(&s->duration[i]));
+	uint64_t n_req = atomic_load(&s->duration[N_DURATION]);
+	w |= buf_printf(&b,
+			"jirasync_graphql_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64
+			"\n"
+			"jirasync_graphql_request_duration_seconds_sum %.6f\n"
+			"jirasync_graphql_request_duration_seconds_count %" PRIu64 "\n",
+			n_req, (double)atomic_load(&s->duration_sum_us) / 1e6, n_req);
 	w |= buf_printf(
 		&b,
 		"# HELP jirasync_graphql_sql_statements_total SQL statements run by GraphQL reads.\n"

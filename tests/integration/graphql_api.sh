@@ -287,6 +287,20 @@ expect "metrics: jira requests" "$(m 'jirasync_jira_requests_total')" "$(psql_q 
 [ "$(m 'jirasync_graphql_requests_total{status="401"}')" -ge 3 ] || fail "metrics: 401s not counted"
 [ "$(m 'jirasync_graphql_requests_total{status="405"}')" -ge 2 ] || fail "metrics: 405s not counted"
 pass "metrics: queue depth and GraphQL requests by status"
+# The request duration histogram: cumulative buckets, +Inf equal to the
+# count, and one more /graphql request is one more observation.
+hist() { curl -s "$GQL_BASE/metrics" | grep '^jirasync_graphql_request_duration_seconds'; }
+h0=$(hist)
+n0=$(awk '$1 == "jirasync_graphql_request_duration_seconds_count" {print $2}' <<<"$h0")
+[ "${n0:-0}" -gt 0 ] || fail "metrics: no request durations: $h0"
+awk '/_bucket/ {if ($2 < last) bad = 1; last = $2} END {exit bad}' <<<"$h0" ||
+	fail "metrics: duration buckets not cumulative: $h0"
+[ "$(awk '/le="\+Inf"/ {print $2}' <<<"$h0")" = "$n0" ] || fail "metrics: +Inf bucket is not the count"
+awk '$1 == "jirasync_graphql_request_duration_seconds_sum" {exit !($2 > 0)}' <<<"$h0" ||
+	fail "metrics: duration sum is not positive"
+ok_query $READ '{ __typename }'
+n1=$(hist | awk '$1 == "jirasync_graphql_request_duration_seconds_count" {print $2}')
+expect "metrics: one request, one duration observed" "$((n1 - n0))" 1
 psql_q "INSERT INTO sync_log (project_id, level, message, details) VALUES ($PID, 'ERROR', 'run failed', '{\"code\":\"RATE_LIMIT\"}')" >/dev/null
 expect "metrics: Jira errors by code" "$(curl -s "$GQL_BASE/metrics" | grep -F 'jirasync_jira_errors_total{code="RATE_LIMIT"}' | awk '{print $NF}')" 1
 ok_query $READ "{ syncLogs(projectId: $PID, level: WARN) { level message details } }"
