@@ -120,7 +120,16 @@ echo "data: $ISSUES issues; query (b) returns 50 issues, $n_comments comments, $
 echo "wrk: $CONNS connections, ${SECS}s per run, 2 threads; $(nproc) cores shared by both servers and PostgreSQL" >&2
 read -r js_a_rps js_a_p50 js_a_p99 < <(bench "jirasync (a)" "http://127.0.0.1:$JS_PORT/graphql" js_a "$ADMIN")
 read -r pgl_a_rps pgl_a_p50 pgl_a_p99 < <(bench "PostGraphile (a)" "http://127.0.0.1:$PGL_PORT/graphql" pgl_a "")
+# The server's own time per request (its histogram in /metrics), around the
+# (b) runs: the rest of wrk's latency is waiting behind the other requests.
+durations() { curl -fs "http://127.0.0.1:$JS_PORT/metrics" | awk '
+	$1 == "jirasync_graphql_request_duration_seconds_count" {n = $2}
+	$1 == "jirasync_graphql_request_duration_seconds_sum" {s = $2}
+	$1 == "jirasync_graphql_request_duration_seconds_bucket{le=\"0.001\"}" {b = $2}
+	END {print n, s, b}'; }
+read -r d0_n d0_s d0_b < <(durations)
 read -r js_b_rps js_b_p50 js_b_p99 < <(bench "jirasync (b)" "http://127.0.0.1:$JS_PORT/graphql" js_b "$ADMIN")
+read -r d1_n d1_s d1_b < <(durations)
 read -r pgl_b_rps pgl_b_p50 pgl_b_p99 < <(bench "PostGraphile (b)" "http://127.0.0.1:$PGL_PORT/graphql" pgl_b "")
 
 printf '\n%-34s %12s %9s %9s\n' "query / server" "requests/s" "p50 ms" "p99 ms"
@@ -133,6 +142,8 @@ rb=$(awk -v a="$js_b_rps" -v b="$pgl_b_rps" 'BEGIN {printf "%.1f", a / b}')
 echo
 echo "ratio (a) jirasync / PostGraphile: ${ra}x   (target >= 3x)"
 echo "ratio (b) jirasync / PostGraphile: ${rb}x   (target >= 10x; jirasync p99 ${js_b_p99} ms, target <= 10 ms)"
+awk -v n="$((d1_n - d0_n))" -v s="$(echo "$d1_s - $d0_s" | bc -l)" -v b="$((d1_b - d0_b))" 'BEGIN {
+	if (n > 0) printf "jirasync (b), time in the server per request: mean %.2f ms, %.2f%% within 1 ms\n", 1000 * s / n, 100 * b / n }'
 # Closed loop: each connection sends its next request when the last answer
 # arrives, so the mean latency is connections / throughput (Little's law).
 echo "at $CONNS connections the mean latency is $CONNS / requests per second:" \
