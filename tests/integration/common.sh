@@ -27,6 +27,21 @@ setup() {
 
 psql_q() { psql "$DATABASE_URL" -X -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 
+# hold NAME SQL: in the background, a session named NAME runs SQL and then
+# sleeps, keeping what SQL locked (pid in $HOLDER); returns once it sleeps.
+# release ends it.
+hold() {
+	PGAPPNAME=$1 psql "$DATABASE_URL" -X -q -c "$2; SELECT pg_sleep(120)" >/dev/null 2>&1 &
+	HOLDER=$!
+	for _ in $(seq 1 100); do
+		[ "$(psql_q "SELECT count(*) FROM pg_stat_activity
+		             WHERE application_name = '$1' AND wait_event = 'PgSleep'")" = 1 ] && return 0
+		sleep 0.1
+	done
+	fail "the session $1 did not start holding its locks"
+}
+release() { kill "$HOLDER" 2>/dev/null || true; wait "$HOLDER" 2>/dev/null || true; }
+
 # sim METHOD PATH [JSON]: call the simulator's control API, print the body.
 sim() {
 	curl -fsS -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "$JS_SIM_URL$2"

@@ -48,20 +48,10 @@ compare ALPHA
 # A sync locks only the users it changes: another transaction holding every
 # user row (as a concurrent sync of another project touching the same users
 # would) does not hold up a re-sync whose users are unchanged.
-PGAPPNAME=user-holder psql "$DATABASE_URL" -X -q \
-	-c "SELECT 1 FROM jira_user FOR SHARE; SELECT pg_sleep(60)" >/dev/null 2>&1 &
-holder=$!
-for _ in $(seq 1 100); do # holding them once it sleeps
-	[ "$(psql_q "SELECT count(*) FROM pg_stat_activity
-	             WHERE application_name = 'user-holder' AND wait_event = 'PgSleep'")" = 1 ] && break
-	sleep 0.1
-done
-[ "$(psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'user-holder'")" = 1 ] ||
-	fail "the transaction holding the users did not start"
+hold user-holder "SELECT 1 FROM jira_user FOR SHARE"
 PGOPTIONS="-c lock_timeout=5000" "$JS" sync ALPHA --full 2>"$JS_TMP/locked.log" ||
-	{ kill "$holder"; cat "$JS_TMP/locked.log"; fail "a re-sync waited on users another transaction holds"; }
-kill "$holder" 2>/dev/null || true
-wait "$holder" 2>/dev/null || true
+	{ release; cat "$JS_TMP/locked.log"; fail "a re-sync waited on users another transaction holds"; }
+release
 pass "a re-sync with unchanged users does not wait on transactions holding them"
 
 out=$("$JS" migrate 2>&1)

@@ -15,22 +15,11 @@ stats() { psql_q "SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename),
 [ -z "$(stats)" ] || fail "fresh tables already have statistics: $(stats)"
 
 # SHARE UPDATE EXCLUSIVE conflicts with ANALYZE, not with INSERT or DELETE.
-PGAPPNAME=stats-holder psql "$DATABASE_URL" -X -q \
-	-c "BEGIN; LOCK TABLE worklog IN SHARE UPDATE EXCLUSIVE MODE; SELECT pg_sleep(120)" \
-	>/dev/null 2>&1 &
-holder=$!
-for _ in $(seq 1 100); do
-	[ "$(psql_q "SELECT count(*) FROM pg_stat_activity
-	             WHERE application_name = 'stats-holder' AND wait_event = 'PgSleep'")" = 1 ] && break
-	sleep 0.1
-done
-[ "$(psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'stats-holder'")" = 1 ] ||
-	fail "the lock holder did not start"
+hold stats-holder "BEGIN; LOCK TABLE worklog IN SHARE UPDATE EXCLUSIVE MODE"
 
 PGOPTIONS="-c lock_timeout=300" "$JS" sync STA 2>"$JS_TMP/sync.log" ||
-	{ kill "$holder"; tail -5 "$JS_TMP/sync.log"; fail "the sync failed because ANALYZE could not run"; }
-kill "$holder" 2>/dev/null || true
-wait "$holder" 2>/dev/null || true
+	{ release; tail -5 "$JS_TMP/sync.log"; fail "the sync failed because ANALYZE could not run"; }
+release
 [ "$(last_run status)" = SUCCESS ] || fail "run status $(last_run status)"
 compare STA
 warnings=$(grep -c 'cannot refresh table statistics' "$JS_TMP/sync.log" || true)
