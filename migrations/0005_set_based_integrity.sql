@@ -1,11 +1,11 @@
 -- Referential integrity of the synced rows, checked per statement instead of
 -- per row. A foreign key checks each inserted comment, worklog, sprint link
 -- and issue with its own query against the parent (a sync page of 100 issues
--- ran some 500 of them), which cost a sixth of PostgreSQL's time in a full
--- sync. The same rules now hold through statement triggers with transition
--- tables: one anti-join per statement finds any row whose parent is missing
--- and fails the statement with foreign_key_violation (23503), as the foreign
--- key did; deleting a project, an issue or a run deletes what hangs off it,
+-- ran some 500 of them), which cost about 13% of PostgreSQL's time in a
+-- full sync. The same rules now hold through statement triggers with
+-- transition tables: one query per statement looks for a new row whose
+-- parent is missing and fails the statement with foreign_key_violation
+-- (23503), as the foreign key did; deleting a project, an issue or a run deletes what hangs off it,
 -- as ON DELETE CASCADE did, and TRUNCATE issue empties the children too.
 -- The one thing given up: a foreign key also locked the parent row against
 -- a concurrent delete. jirasync never deletes issues (it marks them
