@@ -102,7 +102,8 @@ struct gql_server {
 	struct engine_conn *queue_conn;
 	atomic_uint_fast64_t requests[N_COUNTED + 1];
 	/* Time the server spends on a /graphql request, from its complete
-	 * body to its queued response: cumulative buckets of duration_le. */
+	 * body to its queued response: requests per bucket of duration_le
+	 * (the last: above them all), summed up when /metrics is read. */
 	atomic_uint_fast64_t duration[N_DURATION + 1];
 	atomic_uint_fast64_t duration_sum_us;
 };
@@ -128,10 +129,10 @@ static void observe_duration(struct gql_server *s, int64_t us)
 {
 	if (us < 0)
 		us = 0;
-	for (size_t i = 0; i < N_DURATION; i++)
-		if ((double)us <= duration_le[i] * 1e6)
-			atomic_fetch_add(&s->duration[i], 1);
-	atomic_fetch_add(&s->duration[N_DURATION], 1); /* +Inf: the count */
+	size_t i = 0;
+	while (i < N_DURATION && (double)us > duration_le[i] * 1e6)
+		i++;
+	atomic_fetch_add(&s->duration[i], 1);
 	atomic_fetch_add(&s->duration_sum_us, (uint_fast64_t)us);
 }
 
@@ -614,12 +615,16 @@ static enum MHD_Result handle_metrics(struct gql_server *s, struct MHD_Connectio
 	w |= buf_puts(&b, "# HELP jirasync_graphql_request_duration_seconds Time the server spends"
 			  " on a GraphQL request, from its whole body to its queued response.\n"
 			  "# TYPE jirasync_graphql_request_duration_seconds histogram\n");
-	for (size_t i = 0; i < N_DURATION; i++)
-		w |= buf_printf(
-			&b,
-			"jirasync_graphql_request_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-			duration_le[i], (uint64_t)atomic_load(&s->duration[i]));
-	uint64_t n_req = atomic_load(&s->duration[N_DURATION]);
+	uint64_t n_req = 0;
+	for (size_t i = 0; i <= N_DURATION; i++) {
+		n_req += atomic_load(&s->duration[i]);
+		if (i < N_DURATION)
+			w |= buf_printf(
+				&b,
+				"jirasync_graphql_request_duration_seconds_bucket{le=\"%g\"} "
+				"%" PRIu64 "\n",
+				duration_le[i], n_req);
+	}
 	w |= buf_printf(&b,
 			"jirasync_graphql_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64
 			"\n"
