@@ -59,7 +59,8 @@ js_free_port() {
 
 # Start PostgreSQL and Redis under $JS_TMP; exports DATABASE_URL, REDIS_URL,
 # JS_PG_PORT, JS_REDIS_PORT. PostgreSQL refuses to run as root, so it runs
-# as the postgres user when we are root.
+# as the postgres user when we are root. JS_PG_OPTS: more server options
+# ("-c name=value ...") for experiments.
 js_start_services() {
 	: "${JS_TMP:=$(mktemp -d /tmp/jirasync.XXXXXX)}"
 	export JS_TMP
@@ -76,7 +77,7 @@ js_start_services() {
 	for try in 1 2 3; do # another process may bind the port first: pick another
 		JS_PG_PORT=$(js_free_port)
 		$as "$bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 \
-			-o "-c listen_addresses=127.0.0.1 -p $JS_PG_PORT -k $pgdata -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+			-o "-c listen_addresses=127.0.0.1 -p $JS_PG_PORT -k $pgdata -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 ${JS_PG_OPTS:-}" \
 			start >/dev/null && break
 		[ "$try" = 3 ] && { cat "$pgdata/server.log" >&2; return 1; }
 	done

@@ -6,8 +6,12 @@
 #   - Jira requests made against the minimum possible (search pages +
 #     overflow pages + sprint pages);
 #   - the sync process's peak RSS, for 10,000 and for N issues;
-#   - an incremental run over 11,093 issues with 150 changed: requests, time.
+#   - an incremental run over 11,093 issues with 150 changed: requests, time;
+#   - where the CPU went during the N-issue sync: PostgreSQL's processes, the
+#     sync process and the simulator (from /proc and time(1)).
 # Usage: bench/sync/run.sh [N]   (default 100000). Prints figures; asserts nothing.
+# BENCH_PG_STATEMENTS=1 also loads pg_stat_statements for the N-issue sync and
+# prints PostgreSQL's time by statement (the extension costs a little).
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 cd "$JS_ROOT"
@@ -19,6 +23,20 @@ JS=$BUILD/jirasync
 export LOG_FORMAT=json JIRA_EMAIL=bench@example.com JIRA_API_TOKEN=bench
 sim_total() { curl -fsS "$JS_SIM_URL/_sim/stats" | grep -o '"total" *: *[0-9]*' | head -n 1 | sed 's/.*: *//'; }
 q() { psql "$DATABASE_URL" -X -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+TICK=$(getconf CLK_TCK)
+# CPU seconds of a process (self) or of its reaped children (children).
+cpu_ticks() { awk -v w="$2" '{print (w == "children") ? $16 + $17 : $14 + $15}' "/proc/$1/stat"; }
+
+# Restart the running PostgreSQL with pg_stat_statements loaded.
+pg_statements_on() {
+	local as=""
+	if [ "$(id -u)" = 0 ]; then as="runuser -u postgres --"; fi
+	printf '%s\n' "shared_preload_libraries = 'pg_stat_statements'" \
+		"pg_stat_statements.track = all" "pg_stat_statements.track_planning = on" \
+		>>"$JS_TMP/pg/postgresql.conf"
+	$as "$(js_pg_bindir)/pg_ctl" -D "$JS_TMP/pg" -w -t 60 restart >/dev/null
+	q "CREATE EXTENSION pg_stat_statements" >/dev/null
+}
 
 # full_sync N -> sets SECS RSS_KB ROWS ISSUES REQ MINREQ
 full_sync() {
@@ -30,10 +48,20 @@ full_sync() {
 	SIM_START=$(echo "$(date +%s.%N) - $t0" | bc)
 	"$JS" migrate >/dev/null 2>&1
 	"$JS" project register BENCH >/dev/null 2>&1
+	[ "${2:-}" = statements ] && pg_statements_on && q "SELECT pg_stat_statements_reset()" >/dev/null
 	curl -fsS -X POST "$JS_SIM_URL/_sim/stats/reset" >/dev/null
-	/usr/bin/time -f '%e %M' -o "$JS_TMP/time" "$JS" sync BENCH 2>"$JS_TMP/sync.log" ||
+	local pm sim pg0 sim0
+	pm=$(head -n 1 "$JS_TMP/pg/postmaster.pid")
+	sim=$(cat "$JS_TMP/sim.pid")
+	pg0=$(cpu_ticks "$pm" children)
+	sim0=$(cpu_ticks "$sim" self)
+	/usr/bin/time -f '%e %M %U %S' -o "$JS_TMP/time" "$JS" sync BENCH 2>"$JS_TMP/sync.log" ||
 		{ tail -3 "$JS_TMP/sync.log"; exit 1; }
-	read -r SECS RSS_KB <"$JS_TMP/time"
+	read -r SECS RSS_KB CUSER CSYS <"$JS_TMP/time"
+	SIM_CPU=$(echo "($(cpu_ticks "$sim" self) - $sim0) / $TICK" | bc -l)
+	sleep 1 # the backend exits after the sync and the postmaster reaps it
+	PG_CPU=$(echo "($(cpu_ticks "$pm" children) - $pg0) / $TICK" | bc -l)
+	JS_CPU=$(echo "$CUSER + $CSYS" | bc -l)
 	ISSUES=$(q "SELECT count(*) FROM issue")
 	ROWS=$(q "SELECT (SELECT count(*) FROM issue) + (SELECT count(*) FROM comment) + (SELECT count(*) FROM worklog)")
 	REQ=$(sim_total)
@@ -41,6 +69,20 @@ full_sync() {
 	          + coalesce(sum(ceil(comment_total / 100.0)) FILTER (WHERE comment_total > 20), 0)
 	          + coalesce(sum(ceil(worklog_total / 5000.0)) FILTER (WHERE worklog_total > 20), 0)
 	          + 1 + (SELECT ceil(count(*) / 50.0) FROM sprint) FROM issue")
+}
+
+# PostgreSQL's time by statement since the reset before the sync (read before
+# the COPY baseline adds its own statements).
+statements() {
+	echo "PostgreSQL's time by statement during the sync (pg_stat_statements; the rest of its CPU is"
+	echo "outside execution: binding parameters, the jsonb of ADF bodies among them, and commits):"
+	psql "$DATABASE_URL" -X -P pager=off -c "SELECT calls, round(total_exec_time) AS exec_ms,
+		round(total_plan_time) AS plan_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
+		FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'
+		ORDER BY total_exec_time + total_plan_time DESC LIMIT 15"
+	q "SELECT 'all statements: ' || round(sum(total_exec_time)) || ' ms executing, '
+		|| round(sum(total_plan_time)) || ' ms planning, ' || sum(calls) || ' calls'
+		FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'"
 }
 
 copy_baseline() {
@@ -80,8 +122,10 @@ RSS10=$RSS_KB
 js_stop_services
 
 echo "== full sync, $N issues"
-full_sync "$N"
+full_sync "$N" "$([ "${BENCH_PG_STATEMENTS:-0}" = 1 ] && echo statements)"
 RSSN=$RSS_KB
+STATEMENTS=
+[ "${BENCH_PG_STATEMENTS:-0}" = 1 ] && STATEMENTS=$(statements)
 copy_baseline
 rate_rows=$(echo "$ROWS / $SECS" | bc -l)
 rate_issues=$(echo "$ISSUES / $SECS" | bc -l)
@@ -91,6 +135,10 @@ printf 'end to end: %d issues, %d rows in %.2f s: %.0f issues/s, %.0f rows/s\n' 
 printf 'plain COPY of the same rows: %.2f s: %.0f rows/s; end to end / COPY = %.2f (target >= 0.50)\n' "$COPY_SECS" "$copy_rate" "$(echo "$rate_rows / $copy_rate" | bc -l)"
 copyx_rate=$(echo "$ROWS / $COPYX_SECS" | bc -l)
 printf 'COPY into tables with the real indexes and full-text column: %.2f s: %.0f rows/s; end to end / that = %.2f; that / plain COPY = %.2f\n' "$COPYX_SECS" "$copyx_rate" "$(echo "$rate_rows / $copyx_rate" | bc -l)" "$(echo "$copyx_rate / $copy_rate" | bc -l)"
+printf 'CPU during the sync: PostgreSQL processes %.2f s (%.0f%% of the wall time), jirasync %.2f s (%.0f%%), simulator %.2f s (%.0f%%)\n' \
+	"$PG_CPU" "$(echo "100 * $PG_CPU / $SECS" | bc -l)" "$JS_CPU" "$(echo "100 * $JS_CPU / $SECS" | bc -l)" \
+	"$SIM_CPU" "$(echo "100 * $SIM_CPU / $SECS" | bc -l)"
+[ -n "$STATEMENTS" ] && echo "$STATEMENTS"
 printf 'Jira requests: %d, minimum %d, ratio %.3f (target <= 1.02)\n' "$REQ" "$MINREQ" "$(echo "$REQ / $MINREQ" | bc -l)"
 printf 'peak RSS: %.1f MB at 10,000 issues, %.1f MB at %s issues (target <= 32 MB, flat)\n' "$(echo "$RSS10 / 1024" | bc -l)" "$(echo "$RSSN / 1024" | bc -l)" "$N"
 js_stop_services
