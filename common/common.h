@@ -186,6 +186,8 @@ struct config {
 	long http_connect_timeout_s; /* JIRA_CONNECT_TIMEOUT_SECONDS, default 10 */
 	long http_max_attempts;      /* JIRA_MAX_ATTEMPTS, default 3 */
 	long page_size;              /* JIRA_PAGE_SIZE, default 100 (1..100) */
+	long http_parallel;          /* JIRA_PARALLEL_REQUESTS, default 4 (1..JIRA_PARALLEL_MAX) */
+#define JIRA_PARALLEL_MAX 16
 	/* The engine and the services (milliseconds unless named otherwise). */
 	long engine_visibility_ms;         /* ENGINE_VISIBILITY_MS, default 30000 */
 	long engine_max_deliveries;        /* ENGINE_MAX_DELIVERIES, default 5 */

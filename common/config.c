@@ -138,6 +138,7 @@ RANGE_SETTING(set_timeout, http_timeout_s, "JIRA_TIMEOUT_SECONDS", 1, 3600)
 RANGE_SETTING(set_connect_timeout, http_connect_timeout_s, "JIRA_CONNECT_TIMEOUT_SECONDS", 1, 600)
 RANGE_SETTING(set_attempts, http_max_attempts, "JIRA_MAX_ATTEMPTS", 1, 10)
 RANGE_SETTING(set_page_size, page_size, "JIRA_PAGE_SIZE", 1, 100)
+RANGE_SETTING(set_parallel, http_parallel, "JIRA_PARALLEL_REQUESTS", 1, JIRA_PARALLEL_MAX)
 RANGE_SETTING(set_visibility, engine_visibility_ms, "ENGINE_VISIBILITY_MS", 200, 3600000)
 RANGE_SETTING(set_max_deliveries, engine_max_deliveries, "ENGINE_MAX_DELIVERIES", 1, 1000)
 RANGE_SETTING(set_grace, worker_grace_ms, "WORKER_GRACE_MS", 0, 600000)
@@ -194,6 +195,7 @@ static const struct setting settings[] = {
 	{"JIRA_CONNECT_TIMEOUT_SECONDS", set_connect_timeout, "10"},
 	{"JIRA_MAX_ATTEMPTS", set_attempts, "3"},
 	{"JIRA_PAGE_SIZE", set_page_size, "100"},
+	{"JIRA_PARALLEL_REQUESTS", set_parallel, "4"},
 	{"ENGINE_VISIBILITY_MS", set_visibility, "30000"},
 	{"ENGINE_MAX_DELIVERIES", set_max_deliveries, "5"},
 	{"WORKER_GRACE_MS", set_grace, "30000"},

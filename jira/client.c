@@ -7,6 +7,9 @@
  * feed, agile boards and sprints, and the admin look-ups. Every value put in
  * a query string is escaped; every JQL comes from jira_jql_build.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "common/common.h"
 #include "jira/jira.h"
 #include "jira/jira_int.h"
@@ -627,6 +630,127 @@ int jira_issue_worklogs(struct jira_client *c, int64_t issue_id, struct batch *b
 	jm_enter(c->jm);
 	int rc = issue_children(c, issue_id, false, b, err);
 	jm_leave(c->jm);
+	return rc;
+}
+
+/* ---- many issues' sets, several requests in flight ---------------------------- */
+
+struct fan {
+	bool comments;
+	const int64_t *ids;
+	size_t n;
+	atomic_size_t next; /* the next index of ids to read */
+	/* Per index of ids: the outcome (0 read, 1 gone, -1 failed), which
+	 * worker read it and the rows it added to that worker's batch; 2
+	 * until read. */
+	int *status;
+	int *worker;
+	size_t *from, *to;
+	struct jira_error *errs;
+};
+
+struct fan_worker {
+	struct fan *f;
+	struct jira_client *c;
+	int index;
+	struct batch b;
+	pthread_t thread;
+	bool started;
+};
+
+static void *fan_main(void *arg)
+{
+	struct fan_worker *fw = arg;
+	struct fan *f = fw->f;
+	for (;;) {
+		size_t i = atomic_fetch_add(&f->next, 1);
+		if (i >= f->n)
+			break;
+		size_t before = f->comments ? fw->b.comments.n : fw->b.worklogs.n;
+		jm_enter(fw->c->jm);
+		int rc = issue_children(fw->c, f->ids[i], f->comments, &fw->b, &f->errs[i]);
+		jm_leave(fw->c->jm);
+		f->worker[i] = fw->index;
+		f->from[i] = before;
+		f->to[i] = f->comments ? fw->b.comments.n : fw->b.worklogs.n;
+		f->status[i] = rc == 0 ? 0 : f->errs[i].code == JIRA_NOT_FOUND ? 1 : -1;
+		if (f->status[i] < 0) /* no new work after a failure */
+			atomic_store(&f->next, f->n);
+	}
+	return NULL;
+}
+
+int jira_issue_children_many(struct jira_client *c, bool comments, const int64_t *ids, size_t n,
+			     struct batch *b, int64_t *done, size_t *n_done, struct jira_error *err)
+{
+	*n_done = 0;
+	if (n == 0)
+		return 0;
+	/* The copies start from what this client knows of the site. */
+	if (ensure_prepared(c, err) < 0)
+		return -1;
+	size_t k = (size_t)c->parallel < n ? (size_t)c->parallel : n;
+	while ((size_t)c->n_copies + 1 < k) {
+		struct jira_client *copy = jira_client_copy(c);
+		if (!copy)
+			break; /* fewer in flight, not a failure */
+		c->copies[c->n_copies++] = copy;
+	}
+	if (k > (size_t)c->n_copies + 1)
+		k = (size_t)c->n_copies + 1;
+	struct fan f = {.comments = comments, .ids = ids, .n = n};
+	atomic_init(&f.next, 0);
+	f.status = xcalloc(n, sizeof *f.status);
+	f.worker = xcalloc(n, sizeof *f.worker);
+	f.from = xcalloc(n, sizeof *f.from);
+	f.to = xcalloc(n, sizeof *f.to);
+	f.errs = xcalloc(n, sizeof *f.errs);
+	for (size_t i = 0; i < n; i++)
+		f.status[i] = 2; /* not read */
+	struct fan_worker *w = xcalloc(k, sizeof *w);
+	for (size_t i = 0; i < k; i++) {
+		w[i] = (struct fan_worker){.f = &f, .c = i ? c->copies[i - 1] : c, .index = (int)i};
+		batch_init(&w[i].b);
+	}
+	/* This thread is worker 0; the others run beside it. */
+	for (size_t i = 1; i < k; i++)
+		w[i].started = pthread_create(&w[i].thread, NULL, fan_main, &w[i]) == 0;
+	fan_main(&w[0]);
+	for (size_t i = 1; i < k; i++)
+		if (w[i].started)
+			pthread_join(w[i].thread, NULL);
+	/* Indexes are taken in order and each one taken is read to the end, so
+	 * only a failure leaves some unread (a worker that could not start
+	 * left its share to the others). */
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (f.status[i] < 0) {
+			*err = f.errs[i];
+			rc = -1;
+		}
+	if (rc == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (f.status[i] != 0)
+				continue;
+			const struct batch *src = &w[f.worker[i]].b;
+			batch_copy_children(b, src, comments, f.from[i], f.to[i]);
+			done[(*n_done)++] = ids[i];
+		}
+		for (size_t i = 0; i < k; i++) {
+			for (size_t u = 0; u < w[i].b.users.n; u++)
+				(void)batch_add_user(b, &w[i].b.users.v[u]);
+			b->requests += w[i].b.requests;
+			b->bytes += w[i].b.bytes;
+		}
+	}
+	for (size_t i = 0; i < k; i++)
+		batch_release(&w[i].b);
+	free(w);
+	free(f.status);
+	free(f.worker);
+	free(f.from);
+	free(f.to);
+	free(f.errs);
 	return rc;
 }
 

@@ -114,6 +114,9 @@ struct jira_client *jira_client_new(const struct jira_opts *o)
 	c->page_size = o->page_size > 0 && o->page_size <= 100 ? o->page_size : 100;
 	c->backoff_base_ms = o->backoff_base_ms > 0 ? o->backoff_base_ms : 500;
 	c->max_body = o->max_body_bytes > 0 ? o->max_body_bytes : JIRA_DEFAULT_MAX_BODY;
+	c->parallel = o->parallel < 1                   ? 1
+		      : o->parallel > JIRA_PARALLEL_MAX ? JIRA_PARALLEL_MAX
+							: o->parallel;
 	c->rng = (unsigned int)(mono_ms() ^ (int64_t)(uintptr_t)c);
 	buf_init(&c->body, c->max_body);
 
@@ -161,6 +164,8 @@ void jira_client_free(struct jira_client *c)
 {
 	if (!c)
 		return;
+	for (int i = 0; i < c->n_copies; i++)
+		jira_client_free(c->copies[i]);
 	curl_easy_cleanup(c->curl);
 	curl_slist_free_all(c->headers);
 	free(c->base_url);
@@ -176,6 +181,35 @@ void jira_client_free(struct jira_client *c)
 void jira_get_stats(const struct jira_client *c, struct jira_stats *out)
 {
 	*out = c->stats;
+	for (int i = 0; i < c->n_copies; i++) {
+		struct jira_stats s;
+		jira_get_stats(c->copies[i], &s);
+		out->requests += s.requests;
+		out->bytes += s.bytes;
+		out->retries += s.retries;
+	}
+}
+
+struct jira_client *jira_client_copy(const struct jira_client *c)
+{
+	struct jira_opts o = {.base_url = c->base_url,
+			      .email = c->email,
+			      .api_token = c->api_token,
+			      .pat = c->pat,
+			      .flavour = c->flavour,
+			      .timeout_s = c->timeout_s,
+			      .connect_timeout_s = c->connect_timeout_s,
+			      .max_attempts = c->max_attempts,
+			      .page_size = c->page_size,
+			      .backoff_base_ms = c->backoff_base_ms,
+			      .max_body_bytes = c->max_body,
+			      .parallel = 1};
+	struct jira_client *k = jira_client_new(&o);
+	if (!k)
+		return NULL;
+	k->prepared = c->prepared;
+	k->sprint_field = xstrdup_or_null(c->sprint_field);
+	return k;
 }
 
 void jira_target_path(const char *target, char *out, size_t outlen)

@@ -140,6 +140,9 @@ struct jira_opts {
 	 * accepted (default 64 MiB). */
 	long backoff_base_ms;
 	size_t max_body_bytes;
+	/* Requests in flight at once where a step reads many issues' sets
+	 * (jira_issue_children_many); 0 or 1: one at a time. */
+	long parallel;
 };
 
 struct jira_client;
@@ -196,6 +199,19 @@ int jira_issue_comments(struct jira_client *c, int64_t issue_id, struct batch *b
 			struct jira_error *err) JS_WUR;
 int jira_issue_worklogs(struct jira_client *c, int64_t issue_id, struct batch *b,
 			struct jira_error *err) JS_WUR;
+/*
+ * The complete comment (comments) or worklog sets of n issues, as the two
+ * calls above read them one issue after another, with up to the client's
+ * `parallel` requests in flight: this client and copies of it, made on
+ * first use and kept with it (their connections are reused; their
+ * requests count in jira_get_stats). Rows are appended to b in the order
+ * of ids, and done gets, in that order, the issues whose set was read (a
+ * 404, an issue gone, is skipped). -1 with err, the first failure in the
+ * order of ids; b then holds nothing of this call.
+ */
+int jira_issue_children_many(struct jira_client *c, bool comments, const int64_t *ids, size_t n,
+			     struct batch *b, int64_t *done, size_t *n_done,
+			     struct jira_error *err) JS_WUR;
 
 /* Known comments (comment/list) or worklogs (worklog/list) re-read by id, at
  * most JIRA_LIST_IDS_MAX in one request: issue_ids[i] is the issue ids[i]

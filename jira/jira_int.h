@@ -30,6 +30,11 @@ struct jira_client {
 	long backoff_base_ms;
 	size_t max_body;
 	struct jira_stats stats;
+	long parallel;
+	/* Copies for requests in flight beside this one
+	 * (jira_issue_children_many), made on first use. */
+	struct jira_client *copies[JIRA_PARALLEL_MAX - 1];
+	int n_copies;
 	unsigned int rng;
 	struct jm_arena *jm; /* parse trees of the call in progress (jsonmem.c) */
 
@@ -41,6 +46,10 @@ struct jira_client {
 	char retry_after[64];
 	char ratelimit_reset[64];
 };
+
+/* A new client for the same site, with c's settings and what c learned
+ * from the site (flavour, sprint field); NULL when curl cannot start one. */
+struct jira_client *jira_client_copy(const struct jira_client *c);
 
 /* jsonmem.c: cJSON trees parsed between jm_enter and jm_leave live in the
  * arena; nothing parsed inside may be used after jm_leave. */

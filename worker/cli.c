@@ -123,6 +123,7 @@ int worker_sync_cli(int argc, char **argv)
 		.connect_timeout_s = cfg.http_connect_timeout_s,
 		.max_attempts = cfg.http_max_attempts,
 		.page_size = cfg.page_size,
+		.parallel = cfg.http_parallel,
 	};
 	jira = jira_client_new(&jo);
 	prefetch = jira_client_new(&jo);

@@ -437,6 +437,7 @@ int worker_service_start(const struct config *cfg, atomic_int *stop, void **hand
 		.connect_timeout_s = cfg->http_connect_timeout_s,
 		.max_attempts = cfg->http_max_attempts,
 		.page_size = cfg->page_size,
+		.parallel = cfg->http_parallel,
 	};
 	int64_t hb = eo.visibility_ms / 3;
 	/* As many carriers as threads: every run in progress here can prefetch. */

@@ -464,16 +464,8 @@ static void prefetch_start(struct step *s, const struct jira_query *q)
 static int fetch_sets(struct jira_client *c, const char *kind, const int64_t *ids, size_t n,
 		      struct batch *b, int64_t *done, size_t *n_done, struct jira_error *err)
 {
-	*n_done = 0;
-	for (size_t i = 0; i < n; i++) {
-		int rc = strcmp(kind, "comment") == 0 ? jira_issue_comments(c, ids[i], b, err)
-						      : jira_issue_worklogs(c, ids[i], b, err);
-		if (rc < 0 && err->code != JIRA_NOT_FOUND)
-			return -1;
-		if (rc == 0)
-			done[(*n_done)++] = ids[i];
-	}
-	return 0;
+	return jira_issue_children_many(c, strcmp(kind, "comment") == 0, ids, n, b, done, n_done,
+					err);
 }
 
 static void *prefetch_overflow_main(void *arg)

@@ -600,7 +600,8 @@ static void stats_get(struct sim_resp *w)
 {
 	ok_json(w, 200);
 	pthread_mutex_lock(&SIM.meta_lock);
-	outf(&w->body, "{\"total\":%" PRId64 ",\"byPath\":{", SIM.stats_total);
+	outf(&w->body, "{\"total\":%" PRId64 ",\"maxInFlight\":%" PRId64 ",\"byPath\":{",
+	     SIM.stats_total, SIM.max_in_flight);
 	for (size_t i = 0; i < SIM.n_stats; i++) {
 		if (i)
 			out(&w->body, ",");
@@ -712,6 +713,7 @@ bool control_handle(struct sim_req *r, struct sim_resp *w)
 		pthread_mutex_lock(&SIM.meta_lock);
 		SIM.stats_total = 0;
 		SIM.n_stats = 0;
+		SIM.max_in_flight = SIM.in_flight;
 		pthread_mutex_unlock(&SIM.meta_lock);
 		ok_json(w, 200);
 		out(&w->body, "{\"ok\":true}");

@@ -141,6 +141,16 @@ static void normalise_path(const char *path, char *outp, size_t n)
 	buf_release(&b);
 }
 
+/* One more (+1) or one fewer (-1) API request being answered. */
+static void in_flight(int d)
+{
+	pthread_mutex_lock(&SIM.meta_lock);
+	SIM.in_flight += d;
+	if (SIM.in_flight > SIM.max_in_flight)
+		SIM.max_in_flight = SIM.in_flight;
+	pthread_mutex_unlock(&SIM.meta_lock);
+}
+
 static void stats_count(const char *path)
 {
 	char norm[128];
@@ -371,6 +381,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			resp_error(&w, 404, "unknown control endpoint");
 	} else {
 		stats_count(url);
+		in_flight(+1);
 		struct sim_fault f;
 		bool faulted = take_fault(url, &f);
 		if (faulted && strcmp(f.kind, "delay") == 0)
@@ -389,6 +400,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			w.status = 200;
 			cut = w.body.len / 2;
 		}
+		in_flight(-1);
 	}
 	if (SIM.o.verbose)
 		fprintf(stderr, "%s %s %d %zu %" PRId64 "ms\n", method, url, w.drop ? 0 : w.status,

@@ -181,6 +181,9 @@ struct sim {
 	struct sim_fault faults[64];
 	size_t n_faults;
 	int64_t stats_total;
+	/* API requests being answered now, and the most at once since the
+	 * last stats reset. */
+	int64_t in_flight, max_in_flight;
 	struct {
 		char path[128];
 		int64_t n;

@@ -271,6 +271,7 @@ static const char *const config_vars[] = {
 	"ALERT_EMAIL_TO",
 	"ALERT_EMAIL_FROM",
 	"JIRA_PAGE_SIZE",
+	"JIRA_PARALLEL_REQUESTS",
 	"RECONCILE_EVERY",
 	"SPRINT_REFRESH_EVERY",
 	"ENGINE_VISIBILITY_MS",
@@ -329,6 +330,7 @@ static void test_config_errors(void **state)
 	assert_int_equal(c.worker_concurrency, 4);
 	assert_int_equal(c.http_max_attempts, 3);
 	assert_int_equal(c.page_size, 100);
+	assert_int_equal(c.http_parallel, 4);
 	assert_int_equal(c.reconcile_every_s, 86400);
 	assert_int_equal(c.sprint_refresh_s, 3600);
 	config_release(&c);
@@ -360,6 +362,17 @@ static void test_config_errors(void **state)
 	}
 	setenv("WORKER_CONCURRENCY", "8", 1);
 	assert_string_equal(load_err(all), "");
+
+	const char *bad_par[] = {"0", "17", "four", "2x"};
+	for (size_t i = 0; i < JS_ARRAY_LEN(bad_par); i++) {
+		setenv("JIRA_PARALLEL_REQUESTS", bad_par[i], 1);
+		assert_non_null(strstr(load_err(all), "JIRA_PARALLEL_REQUESTS"));
+	}
+	setenv("JIRA_PARALLEL_REQUESTS", "1", 1);
+	assert_int_equal(config_load(&c, all, err, sizeof err), 0);
+	assert_int_equal(c.http_parallel, 1);
+	config_release(&c);
+	unsetenv("JIRA_PARALLEL_REQUESTS");
 
 	/* The engine and service settings: defaults, and a malformed one named. */
 	clear_env(NULL);
