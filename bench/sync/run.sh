@@ -8,7 +8,9 @@
 #   - the sync process's peak RSS, for 10,000 and for N issues;
 #   - an incremental run over 11,093 issues with 150 changed: requests, time;
 #   - where the CPU went during the N-issue sync: PostgreSQL's processes, the
-#     sync process and the simulator (from /proc and time(1)).
+#     sync process and the simulator (from /proc and time(1));
+#   - a remote Jira: 2,000 issues with every request answered after 100 ms,
+#     synced with one request in flight at a time and with 4.
 # Usage: bench/sync/run.sh [N]   (default 100000). Prints figures; asserts nothing.
 # BENCH_PG_STATEMENTS=1 also loads pg_stat_statements for the N-issue sync and
 # prints PostgreSQL's time by statement (the extension costs a little).
@@ -157,4 +159,24 @@ read -r ISECS IRSS <"$JS_TMP/time"
 IREQ=$(sim_total)
 ICH=$(q "SELECT issues_upserted FROM sync_run ORDER BY id DESC LIMIT 1")
 printf 'incremental: %d issues upserted, %d Jira requests (target <= 5), %.2f s (target < 1 s)\n' "$ICH" "$IREQ" "$ISECS"
+js_stop_services
+
+echo "== a remote Jira: 2,000 issues, every request answered after 100 ms"
+JS_TMP=
+js_start_services
+js_start_sim "$BUILD" --project LAT --issues 2000 --comments-avg 3 --worklogs-avg 2 --feed-lag-ms 0 --seed 3
+"$JS" migrate >/dev/null 2>&1
+"$JS" project register LAT >/dev/null 2>&1
+for p in 1 4; do
+	q "TRUNCATE issue" >/dev/null
+	curl -fsS -X DELETE "$JS_SIM_URL/_sim/faults" >/dev/null
+	curl -fsS -X POST -H 'Content-Type: application/json' \
+		-d '{"path":"/rest/","kind":"delay","delayMs":100,"count":1000000}' "$JS_SIM_URL/_sim/faults" >/dev/null
+	curl -fsS -X POST "$JS_SIM_URL/_sim/stats/reset" >/dev/null
+	/usr/bin/time -f '%e' -o "$JS_TMP/time" env JIRA_PARALLEL_REQUESTS=$p "$JS" sync LAT --full 2>/dev/null
+	read -r LSECS <"$JS_TMP/time"
+	printf 'JIRA_PARALLEL_REQUESTS=%d: %.2f s, %d Jira requests\n' "$p" "$LSECS" "$(sim_total)"
+	eval "LAT$p=$LSECS"
+done
+printf 'four in flight against one: %.1fx faster\n' "$(echo "$LAT1 / $LAT4" | bc -l)"
 js_stop_services
