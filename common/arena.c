@@ -55,6 +55,25 @@ void arena_reset(struct arena *a)
 	a->used_total = 0;
 }
 
+void arena_adopt(struct arena *dst, struct arena *src)
+{
+	if (!src->head)
+		return;
+	struct arena_block *tail = src->head;
+	while (tail->next)
+		tail = tail->next;
+	/* dst keeps allocating from its own head block. */
+	if (dst->head) {
+		tail->next = dst->head->next;
+		dst->head->next = src->head;
+	} else {
+		dst->head = src->head;
+	}
+	dst->used_total += src->used_total;
+	src->head = NULL;
+	src->used_total = 0;
+}
+
 void *arena_alloc_raw(struct arena *a, size_t n)
 {
 	n = (n + 15) & ~(size_t)15;

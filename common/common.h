@@ -113,6 +113,9 @@ void arena_reset(struct arena *a);                  /* like release, keeps the l
 void *arena_alloc(struct arena *a, size_t n);       /* zeroed, 16-byte aligned */
 void *arena_alloc_raw(struct arena *a, size_t n);   /* not zeroed, 16-byte aligned */
 char *arena_strdup(struct arena *a, const char *s); /* NULL stays NULL */
+/* Move src's memory into dst (pointers into it stay valid, now freed with
+ * dst); src is left empty. */
+void arena_adopt(struct arena *dst, struct arena *src);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 
 /* ---- logging: JSON lines on stderr (text when stderr is a terminal) ----- */

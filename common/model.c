@@ -125,27 +125,12 @@ const char *batch_add_user(struct batch *b, const struct user_row *u)
 	return r->account_id;
 }
 
-void batch_copy_children(struct batch *dst, const struct batch *src, bool comments, size_t from,
+void batch_move_children(struct batch *dst, struct batch *src, bool comments, size_t from,
 			 size_t to)
 {
-	struct arena *a = &dst->arena;
-	for (size_t i = from; i < to; i++) {
-		if (comments) {
-			const struct comment_row *r = &src->comments.v[i];
-			struct comment_row *o = batch_add_comment(dst);
-			*o = *r;
-			o->author_id = arena_strdup(a, r->author_id);
-			o->update_author_id = arena_strdup(a, r->update_author_id);
-			o->body_text = arena_strdup(a, r->body_text);
-			o->body_adf = arena_strdup(a, r->body_adf);
-		} else {
-			const struct worklog_row *r = &src->worklogs.v[i];
-			struct worklog_row *o = batch_add_worklog(dst);
-			*o = *r;
-			o->author_id = arena_strdup(a, r->author_id);
-			o->update_author_id = arena_strdup(a, r->update_author_id);
-			o->comment_text = arena_strdup(a, r->comment_text);
-			o->comment_adf = arena_strdup(a, r->comment_adf);
-		}
-	}
+	for (size_t i = from; i < to; i++)
+		if (comments)
+			*batch_add_comment(dst) = src->comments.v[i];
+		else
+			*batch_add_worklog(dst) = src->worklogs.v[i];
 }

@@ -114,9 +114,10 @@ struct worklog_row *batch_add_worklog(struct batch *b);
 struct sprint_row *batch_add_sprint(struct batch *b);
 void batch_add_id(struct batch *b, int which, int64_t id); /* JS_IDS_* */
 enum { JS_IDS_COMMENT_OVERFLOW = 0, JS_IDS_WORKLOG_OVERFLOW, JS_IDS_DELETED };
-/* Append src's comments (comments) or worklogs [from, to) to dst, their
- * strings copied into dst's arena. */
-void batch_copy_children(struct batch *dst, const struct batch *src, bool comments, size_t from,
+/* Append src's comments (comments) or worklogs [from, to) to dst. Their
+ * strings stay in src's arena: move it into dst's (arena_adopt) before src
+ * is reset or released. */
+void batch_move_children(struct batch *dst, struct batch *src, bool comments, size_t from,
 			 size_t to);
 /* Add a user unless its account id is already in the batch. */
 /* Add a user once per batch (by account_id); returns the batch's copy of

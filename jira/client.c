@@ -732,15 +732,16 @@ int jira_issue_children_many(struct jira_client *c, bool comments, const int64_t
 		for (size_t i = 0; i < n; i++) {
 			if (f.status[i] != 0)
 				continue;
-			const struct batch *src = &w[f.worker[i]].b;
-			batch_copy_children(b, src, comments, f.from[i], f.to[i]);
+			batch_move_children(b, &w[f.worker[i]].b, comments, f.from[i], f.to[i]);
 			done[(*n_done)++] = ids[i];
 		}
+		/* The rows point into the workers' arenas: b takes them over. */
 		for (size_t i = 0; i < k; i++) {
 			for (size_t u = 0; u < w[i].b.users.n; u++)
 				(void)batch_add_user(b, &w[i].b.users.v[u]);
 			b->requests += w[i].b.requests;
 			b->bytes += w[i].b.bytes;
+			arena_adopt(&b->arena, &w[i].b.arena);
 		}
 	}
 	for (size_t i = 0; i < k; i++)

@@ -412,6 +412,41 @@ static void test_config_errors(void **state)
 	clear_env(NULL);
 }
 
+/* Strings of an adopted arena outlive their first arena and are freed with
+ * the adopting one (ASan reports a leak or a use after free otherwise). */
+static void test_arena_adopt(void **state)
+{
+	(void)state;
+	struct arena dst, src, empty;
+	arena_init(&dst);
+	arena_init(&src);
+	arena_init(&empty);
+	const char *kept = arena_strdup(&dst, "owned by dst");
+	const char *moved[200];
+	char name[32];
+	for (int i = 0; i < 200; i++) { /* several blocks */
+		snprintf(name, sizeof name, "row %d", i);
+		moved[i] = arena_strdup(&src, name);
+		(void)arena_alloc(&src, 500);
+	}
+	size_t total = dst.used_total + src.used_total;
+	arena_adopt(&dst, &src);
+	assert_null(src.head);
+	assert_int_equal(src.used_total, 0);
+	assert_int_equal(dst.used_total, total);
+	arena_adopt(&dst, &empty); /* nothing to move */
+	arena_release(&src);       /* frees nothing of the moved rows */
+	assert_string_equal(kept, "owned by dst");
+	assert_string_equal(moved[0], "row 0");
+	assert_string_equal(moved[199], "row 199");
+	/* dst goes on allocating, then frees everything once. */
+	assert_string_equal(arena_strdup(&dst, "after"), "after");
+	arena_init(&empty);
+	arena_adopt(&empty, &dst); /* into an arena with no block */
+	assert_string_equal(moved[100], "row 100");
+	arena_release(&empty);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_buf_limits),
 		cmocka_unit_test(test_json_strings),
+		cmocka_unit_test(test_arena_adopt),
 		cmocka_unit_test_setup(test_config_errors, clear_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
