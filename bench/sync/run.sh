@@ -40,6 +40,16 @@ pg_statements_on() {
 	q "CREATE EXTENSION pg_stat_statements" >/dev/null
 }
 
+# new_project KEY ISSUES SEED: fresh services, a simulated project, migrated
+# and registered.
+new_project() {
+	JS_TMP=
+	js_start_services
+	js_start_sim "$BUILD" --project "$1" --issues "$2" --comments-avg 3 --worklogs-avg 2 --feed-lag-ms 0 --seed "$3"
+	"$JS" migrate >/dev/null 2>&1
+	"$JS" project register "$1" >/dev/null 2>&1
+}
+
 # full_sync N -> sets SECS RSS_KB ROWS ISSUES REQ MINREQ
 full_sync() {
 	local n=$1
@@ -146,11 +156,7 @@ printf 'peak RSS: %.1f MB at 10,000 issues, %.1f MB at %s issues (target <= 32 M
 js_stop_services
 
 echo "== incremental over 11,093 issues with 150 changed"
-JS_TMP=
-js_start_services
-js_start_sim "$BUILD" --project INC --issues 11093 --comments-avg 3 --worklogs-avg 2 --feed-lag-ms 0 --seed 2
-"$JS" migrate >/dev/null 2>&1
-"$JS" project register INC >/dev/null 2>&1
+new_project INC 11093 2
 "$JS" sync INC 2>/dev/null
 curl -fsS -X POST -H 'Content-Type: application/json' -d '{"project":"INC","count":150}' "$JS_SIM_URL/_sim/bulk-update" >/dev/null
 curl -fsS -X POST "$JS_SIM_URL/_sim/stats/reset" >/dev/null
@@ -162,11 +168,7 @@ printf 'incremental: %d issues upserted, %d Jira requests (target <= 5), %.2f s 
 js_stop_services
 
 echo "== a remote Jira: 2,000 issues, every request answered after 100 ms"
-JS_TMP=
-js_start_services
-js_start_sim "$BUILD" --project LAT --issues 2000 --comments-avg 3 --worklogs-avg 2 --feed-lag-ms 0 --seed 3
-"$JS" migrate >/dev/null 2>&1
-"$JS" project register LAT >/dev/null 2>&1
+new_project LAT 2000 3
 for p in 1 4; do
 	q "TRUNCATE issue" >/dev/null
 	curl -fsS -X DELETE "$JS_SIM_URL/_sim/faults" >/dev/null
