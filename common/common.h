@@ -163,6 +163,7 @@ void sleep_ms(int64_t ms);
 /* ---- configuration ------------------------------------------------------ */
 enum jira_flavour { JIRA_FLAVOUR_AUTO = 0, JIRA_FLAVOUR_CLOUD, JIRA_FLAVOUR_DC };
 
+#define JIRA_PARALLEL_MAX 16 /* the most JIRA_PARALLEL_REQUESTS */
 struct config {
 	char *database_url;
 	char *redis_url;
@@ -190,7 +191,6 @@ struct config {
 	long http_max_attempts;      /* JIRA_MAX_ATTEMPTS, default 3 */
 	long page_size;              /* JIRA_PAGE_SIZE, default 100 (1..100) */
 	long http_parallel;          /* JIRA_PARALLEL_REQUESTS, default 4 (1..JIRA_PARALLEL_MAX) */
-#define JIRA_PARALLEL_MAX 16
 	/* The engine and the services (milliseconds unless named otherwise). */
 	long engine_visibility_ms;         /* ENGINE_VISIBILITY_MS, default 30000 */
 	long engine_max_deliveries;        /* ENGINE_MAX_DELIVERIES, default 5 */

@@ -119,7 +119,6 @@ enum { JS_IDS_COMMENT_OVERFLOW = 0, JS_IDS_WORKLOG_OVERFLOW, JS_IDS_DELETED };
  * is reset or released. */
 void batch_move_children(struct batch *dst, struct batch *src, bool comments, size_t from,
 			 size_t to);
-/* Add a user unless its account id is already in the batch. */
 /* Add a user once per batch (by account_id); returns the batch's copy of
  * the account id, NULL when u has none. */
 const char *batch_add_user(struct batch *b, const struct user_row *u);

@@ -205,10 +205,8 @@ struct jira_client *jira_client_copy(const struct jira_client *c)
 			      .max_body_bytes = c->max_body,
 			      .parallel = 1};
 	struct jira_client *k = jira_client_new(&o);
-	if (!k)
-		return NULL;
-	k->prepared = c->prepared;
-	k->sprint_field = xstrdup_or_null(c->sprint_field);
+	if (k && c->prepared)
+		jira_set_site(k, c->flavour, c->sprint_field);
 	return k;
 }
 
