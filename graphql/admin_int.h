@@ -24,6 +24,8 @@ struct gql_admin_rq {
 	struct children_stash *children; /* resolvers.c: rows read ahead for a sibling field */
 	struct store_user_cache *users;  /* the thread's users; NULL: every read joins them */
 	int64_t user_epoch; /* the user epoch of rows this request read; -1: none yet */
+	bool read_data;     /* a Query field read the database */
+	bool live;          /* a Query field asked Jira: the response is not kept */
 };
 
 /*

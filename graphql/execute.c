@@ -1823,6 +1823,8 @@ int gql_execute(struct gql_engine *e, const struct gql_request *rq, struct buf *
 		       e->lim.max_cost);
 		goto out;
 	}
+	if (rq->accepted)
+		rq->accepted(rq->accepted_arg, x.op->op == OP_QUERY);
 	/* Execute the root selection set on a null root value. */
 	struct gql_type *root = x.op->op == OP_MUTATION ? e->s->mutation : e->s->query;
 	struct gql_value root_value = gql_null();

@@ -322,6 +322,11 @@ struct gql_request {
 	bool allow_mutations;              /* false: a mutation is refused (FORBIDDEN) */
 	struct arena *arena;               /* optional: the execution allocates here and the caller
 				releases or resets it afterwards; NULL: its own arena */
+	/* Optional: called once the request is accepted (parsed, validated,
+	 * within the limits, its variables coerced), before any field resolves;
+	 * query: the operation is a query. */
+	void (*accepted)(void *arg, bool query);
+	void *accepted_arg;
 };
 
 /*

@@ -24,6 +24,15 @@ static struct gql_admin_rq *rq_of(const struct gql_resolve_info *info)
 	return info->ctx;
 }
 
+/* The request of a Query field that reads the database: marked so, which
+ * lets the response be kept against the snapshot it was read in. */
+static struct gql_admin_rq *reader_of(const struct gql_resolve_info *info)
+{
+	struct gql_admin_rq *rq = info->ctx;
+	rq->read_data = true;
+	return rq;
+}
+
 /* Log a store failure and raise a field error that says nothing internal. */
 static int db_fail(const struct gql_resolve_info *info, const char *err)
 {
@@ -298,7 +307,7 @@ static int q_projects(const struct gql_resolve_info *info, const struct gql_valu
 		      struct gql_value *out)
 {
 	(void)parent;
-	struct gql_admin_rq *rq = rq_of(info);
+	struct gql_admin_rq *rq = reader_of(info);
 	struct store_project_row *rows;
 	size_t n;
 	char e[STORE_ERRLEN];
@@ -312,7 +321,7 @@ static int q_project(const struct gql_resolve_info *info, const struct gql_value
 		     struct gql_value *out)
 {
 	(void)parent;
-	struct gql_admin_rq *rq = rq_of(info);
+	struct gql_admin_rq *rq = reader_of(info);
 	int64_t id;
 	if (arg_id(info, "id", &id) < 0)
 		return -1;
@@ -394,7 +403,7 @@ static int q_issues(const struct gql_resolve_info *info, const struct gql_value 
 		    struct gql_value *out)
 {
 	(void)parent;
-	struct gql_admin_rq *rq = rq_of(info);
+	struct gql_admin_rq *rq = reader_of(info);
 	struct gql_exec *x = info->exec;
 	struct store_issue_query q = {.updated_since_ms = JS_TIME_NULL};
 	if (arg_id(info, "projectId", &q.project_id) < 0)
@@ -518,7 +527,7 @@ static int q_issue(const struct gql_resolve_info *info, const struct gql_value *
 		   struct gql_value *out)
 {
 	(void)parent;
-	struct gql_admin_rq *rq = rq_of(info);
+	struct gql_admin_rq *rq = reader_of(info);
 	const char *key = gql_arg_str(info, "key");
 	struct store_issue_row *r = gql_alloc(info->exec, sizeof *r);
 	char e[STORE_ERRLEN];
@@ -569,7 +578,7 @@ static int q_project_list(const struct gql_resolve_info *info, const struct gql_
 {
 	(void)parent;
 	const struct list_desc *d = info->userdata;
-	struct gql_admin_rq *rq = rq_of(info);
+	struct gql_admin_rq *rq = reader_of(info);
 	int64_t pid;
 	if (arg_id(info, "projectId", &pid) < 0)
 		return -1;
@@ -586,7 +595,7 @@ static int q_sync_job(const struct gql_resolve_info *info, const struct gql_valu
 		      struct gql_value *out)
 {
 	(void)parent;
-	struct gql_admin_rq *rq = rq_of(info);
+	struct gql_admin_rq *rq = reader_of(info);
 	int64_t pid;
 	if (arg_id(info, "projectId", &pid) < 0)
 		return -1;
@@ -615,7 +624,7 @@ static int q_sync_logs(const struct gql_resolve_info *info, const struct gql_val
 		       struct gql_value *out)
 {
 	(void)parent;
-	struct gql_admin_rq *rq = rq_of(info);
+	struct gql_admin_rq *rq = reader_of(info);
 	int64_t pid;
 	int limit;
 	if (arg_id(info, "projectId", &pid) < 0 || arg_limit(info, 100, 1000, &limit) < 0)
@@ -634,7 +643,7 @@ static int q_sync_runs(const struct gql_resolve_info *info, const struct gql_val
 		       struct gql_value *out)
 {
 	(void)parent;
-	struct gql_admin_rq *rq = rq_of(info);
+	struct gql_admin_rq *rq = reader_of(info);
 	int64_t pid;
 	int limit;
 	if (arg_id(info, "projectId", &pid) < 0 || arg_limit(info, 20, 500, &limit) < 0)
@@ -691,6 +700,7 @@ static int q_jira_projects(const struct gql_resolve_info *info, const struct gql
 			   struct gql_value *out)
 {
 	(void)parent;
+	rq_of(info)->live = true; /* Jira's answer of the moment: never kept */
 	if (!jira_configured(info))
 		return -1;
 	const char *query = gql_arg_str(info, "query");
@@ -707,6 +717,7 @@ static int q_jira_users(const struct gql_resolve_info *info, const struct gql_va
 			struct gql_value *out)
 {
 	(void)parent;
+	rq_of(info)->live = true; /* Jira's answer of the moment: never kept */
 	if (!jira_configured(info))
 		return -1;
 	const char *key = gql_arg_str(info, "projectKey");

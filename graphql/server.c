@@ -27,6 +27,7 @@
 
 #include "engine/engine.h"
 #include "graphql/admin_int.h"
+#include "graphql/rcache.h"
 #include "graphql/server.h"
 #include "jira/jira.h"
 #include "store/store.h"
@@ -49,6 +50,7 @@ enum {
 };
 
 #define MAX_BODY_BYTES (256 * 1024)
+#define SNAPSHOT_MAX 512 /* longer snapshots (many transactions running): not cached */
 #define MAX_RESPONSE_BYTES (64u << 20)
 #define MT_GQL_RESPONSE "application/graphql-response+json"
 #define MT_JSON "application/json"
@@ -106,6 +108,7 @@ struct gql_server {
 	 * (the last: above them all), summed up when /metrics is read. */
 	atomic_uint_fast64_t duration[N_DURATION + 1];
 	atomic_uint_fast64_t duration_sum_us;
+	struct rcache *rcache; /* GRAPHQL_CACHE_MB; NULL: off */
 };
 
 static _Thread_local struct tctx *tls;
@@ -329,6 +332,49 @@ static enum auth authenticate(struct gql_server *s, struct MHD_Connection *c)
 static enum MHD_Result handle_graphql_timed(struct gql_server *s, struct MHD_Connection *c,
 					    const char *method, struct upload *up);
 
+/* The response cache's key: query, operation name and variables, each
+ * ended by a NUL (which none of them can hold). */
+static int cache_key(struct buf *k, const char *query, const char *op_name, const char *vars)
+{
+	buf_init(k, MAX_BODY_BYTES * 2);
+	return buf_append(k, query, strlen(query) + 1) ||
+			       buf_append(k, op_name ? op_name : "",
+					  op_name ? strlen(op_name) + 1 : 1) ||
+			       buf_append(k, vars ? vars : "", vars ? strlen(vars) + 1 : 1)
+		       ? -1
+		       : 0;
+}
+
+static int read_snapshot(PGconn *db, char snap[SNAPSHOT_MAX])
+{
+	char e[STORE_ERRLEN];
+	if (store_read_snapshot(db, snap, SNAPSHOT_MAX, e, sizeof e) == 0)
+		return 0;
+	log_debug("graphql: no snapshot for the response cache", "error", e);
+	return -1;
+}
+
+/* One request's dealings with the response cache. */
+struct keep {
+	PGconn *db;
+	struct buf key;
+	bool keyed;     /* the request has a key: the cache is on */
+	bool query;     /* the engine accepted it as a query */
+	bool have_snap; /* snap holds the snapshot before its first read */
+	char snap[SNAPSHOT_MAX];
+};
+
+/* gql_request.accepted: a query is about to read; note the snapshot first
+ * (unless the lookup already read it). Refused requests never get here, so
+ * they never touch PostgreSQL. */
+static void keep_accepted(void *arg, bool query)
+{
+	struct keep *k = arg;
+	k->query = query;
+	if (query && !k->have_snap)
+		k->have_snap = read_snapshot(k->db, k->snap) == 0;
+}
+
 static enum MHD_Result handle_graphql(struct gql_server *s, struct MHD_Connection *c,
 				      const char *method, struct upload *up)
 {
@@ -437,8 +483,32 @@ static enum MHD_Result handle_graphql_timed(struct gql_server *s, struct MHD_Con
 	}
 
 	struct tctx *t = thread_ctx(s);
+	PGconn *db = thread_db(t);
+	/* A query answered before, in the snapshot the database is still in
+	 * (an entry exists only for a request that passed every check). */
+	struct keep k = {.db = db};
+	if (s->rcache && db) {
+		k.keyed = cache_key(&k.key, query, op_name, vars) == 0;
+		struct buf hit;
+		buf_init(&hit, MAX_RESPONSE_BYTES + 4096);
+		enum rcache_result r = k.keyed ? rcache_get(s->rcache, k.key.data, k.key.len, NULL,
+							    &hit)
+					       : RCACHE_MISS;
+		if (r == RCACHE_NEED_SNAP) {
+			k.have_snap = read_snapshot(db, k.snap) == 0;
+			r = k.have_snap ? rcache_get(s->rcache, k.key.data, k.key.len, k.snap, &hit)
+					: RCACHE_MISS;
+		}
+		if (r == RCACHE_HIT) {
+			buf_release(&k.key);
+			cJSON_Delete(body);
+			free(vars);
+			return send_buf(c, s, HTTP_OK, media_type_name(m), &hit, NULL, true);
+		}
+		buf_release(&hit);
+	}
 	struct gql_admin_rq ctx = {
-		.db = thread_db(t),
+		.db = db,
 		.arena = &t->arena,
 		.users = t->users,
 		.user_epoch = -1,
@@ -455,6 +525,8 @@ static enum MHD_Result handle_graphql_timed(struct gql_server *s, struct MHD_Con
 		.ctx = &ctx,
 		.allow_mutations = post && who == AUTH_ADMIN,
 		.arena = &t->arena,
+		.accepted = k.keyed ? keep_accepted : NULL,
+		.accepted_arg = &k,
 	};
 	struct buf out;
 	buf_init(&out, MAX_RESPONSE_BYTES + 4096);
@@ -462,6 +534,16 @@ static enum MHD_Result handle_graphql_timed(struct gql_server *s, struct MHD_Con
 	arena_reset(&t->arena);
 	cJSON_Delete(body);
 	free(vars);
+	/* Kept: a query without errors that asked Jira nothing and read no data,
+	 * or read it all in the snapshot that was current before and after. */
+	if (k.keyed && rc == 0 && k.query && !ctx.live) {
+		char after[SNAPSHOT_MAX];
+		if (!ctx.read_data)
+			rcache_put(s->rcache, k.key.data, k.key.len, NULL, out.data, out.len);
+		else if (k.have_snap && read_snapshot(db, after) == 0 && !strcmp(k.snap, after))
+			rcache_put(s->rcache, k.key.data, k.key.len, k.snap, out.data, out.len);
+	}
+	buf_release(&k.key);
 
 	if (rc >= 0)
 		return send_buf(c, s, HTTP_OK, media_type_name(m), &out, NULL, true);
@@ -648,6 +730,28 @@ static enum MHD_Result handle_metrics(struct gql_server *s, struct MHD_Connectio
 		"# TYPE jirasync_graphql_document_cache_misses_total counter\n"
 		"jirasync_graphql_document_cache_misses_total %" PRIu64 "\n",
 		cs.hits, cs.misses);
+	if (s->rcache) {
+		struct rcache_stats rs;
+		rcache_stats(s->rcache, &rs);
+		w |= buf_printf(
+			&b,
+			"# HELP jirasync_graphql_response_cache_hits_total Queries answered from"
+			" the response cache (same request, same database snapshot).\n"
+			"# TYPE jirasync_graphql_response_cache_hits_total counter\n"
+			"jirasync_graphql_response_cache_hits_total %" PRIu64 "\n"
+			"# HELP jirasync_graphql_response_cache_misses_total Requests the response"
+			" cache could not answer.\n"
+			"# TYPE jirasync_graphql_response_cache_misses_total counter\n"
+			"jirasync_graphql_response_cache_misses_total %" PRIu64 "\n"
+			"# HELP jirasync_graphql_response_cache_stale_total Kept responses found"
+			" stale: the database committed since they were read.\n"
+			"# TYPE jirasync_graphql_response_cache_stale_total counter\n"
+			"jirasync_graphql_response_cache_stale_total %" PRIu64 "\n"
+			"# HELP jirasync_graphql_response_cache_bytes Memory held by kept responses.\n"
+			"# TYPE jirasync_graphql_response_cache_bytes gauge\n"
+			"jirasync_graphql_response_cache_bytes %zu\n",
+			rs.hits, rs.misses, rs.stale, rs.bytes);
+	}
 	w |= buf_puts(
 		&b, "# HELP jirasync_graphql_connections Open HTTP connections by server thread.\n"
 		    "# TYPE jirasync_graphql_connections gauge\n");
@@ -886,6 +990,14 @@ struct gql_server *gql_server_start(const struct config *cfg, const char *schema
 		if (!s->queue)
 			log_warn("graphql: no queue metrics", "error", e);
 	}
+	long cache_mb = 64;
+	const char *cm = getenv("GRAPHQL_CACHE_MB");
+	if (cm && *cm && parse_int_range(cm, 0, 65536, &cache_mb) < 0) {
+		snprintf(err, errlen, "GRAPHQL_CACHE_MB must be a number from 0 to 65536");
+		goto fail;
+	}
+	if (cache_mb > 0)
+		s->rcache = rcache_new((size_t)cache_mb << 20);
 	long threads = 4;
 	const char *th = getenv("GRAPHQL_THREADS");
 	if (th && *th && parse_int_range(th, 1, 64, &threads) < 0) {
@@ -958,6 +1070,7 @@ void gql_server_stop(struct gql_server *s)
 	engine_free(s->queue);
 	gql_engine_free(s->engine);
 	gql_schema_free(s->schema);
+	rcache_free(s->rcache);
 	free(s->cors_origin);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

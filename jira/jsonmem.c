@@ -30,8 +30,8 @@ struct jm_chunk {
 };
 
 struct jm_arena {
-	struct jm_chunk *head;  /* in use by the current scope, newest first */
-	struct jm_chunk *spare; /* free for the next scope */
+	struct jm_chunk *head;      /* in use by the current scope, newest first */
+	struct jm_chunk *spare;     /* free for the next scope */
 	const struct jm_chunk *hit; /* where the last owned free pointed */
 	int depth;
 };

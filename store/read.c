@@ -23,6 +23,7 @@
 
 enum stmt {
 	ST_PING,
+	ST_SNAPSHOT,
 	ST_PROJECTS,
 	ST_PROJECT,
 	ST_ISSUE_COUNTS,
@@ -139,6 +140,7 @@ static const struct {
 } stmts[N_STMT] = {
 	/* ST_PING, ST_M_*: text results (see text_result below). */
 	[ST_PING] = {"rd_ping", 0, "SELECT 1"},
+	[ST_SNAPSHOT] = {"rd_snapshot", 0, "SELECT pg_current_snapshot()::text"},
 	[ST_PROJECTS] = {"rd_projects", 0,
 			 "SELECT p.id, p.key, p.name, " MS(
 				 "p.created_at") " FROM project p ORDER BY p.key"},
@@ -295,7 +297,7 @@ int store_read_prepare(PGconn *db, char *err, size_t errlen)
 
 static bool text_result(enum stmt s)
 {
-	return s == ST_PING || s == ST_M_RUNS || s == ST_M_ERRORS;
+	return s == ST_PING || s == ST_SNAPSHOT || s == ST_M_RUNS || s == ST_M_ERRORS;
 }
 
 /* Execute a prepared read; prepare it first when this connection has not.
@@ -636,6 +638,22 @@ int store_read_ping(PGconn *db, char *err, size_t errlen)
 	PGresult *r = run(db, ST_PING, NULL, err, errlen);
 	PQclear(r);
 	return r ? 0 : -1;
+}
+
+int store_read_snapshot(PGconn *db, char *out, size_t n, char *err, size_t errlen)
+{
+	PGresult *r = run(db, ST_SNAPSHOT, NULL, err, errlen);
+	if (!r)
+		return -1;
+	int rc = 0;
+	if (PQntuples(r) != 1 || (size_t)PQgetlength(r, 0, 0) >= n) {
+		snprintf(err, errlen, "the snapshot is longer than %zu bytes", n - 1);
+		rc = -1;
+	} else {
+		memcpy(out, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0) + 1);
+	}
+	PQclear(r);
+	return rc;
 }
 
 int store_read_projects(PGconn *db, struct arena *a, struct store_project_row **rows, size_t *n,

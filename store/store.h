@@ -290,6 +290,10 @@ int store_read_prepare(PGconn *db, char *err, size_t errlen) JS_WUR;
 /* Statements run by the data reads since start (all connections; the ping
  * and metrics reads are not counted). */
 uint64_t store_read_statements(void);
+/* The connection's current snapshot, pg_current_snapshot() as text, into
+ * out (n bytes); -1 when it cannot be read or is longer (many transactions
+ * running). Counted with the data reads. */
+int store_read_snapshot(PGconn *db, char *out, size_t n, char *err, size_t errlen) JS_WUR;
 /* SELECT 1: 0 when the server answers. */
 int store_read_ping(PGconn *db, char *err, size_t errlen) JS_WUR;
 

@@ -3,7 +3,9 @@
 # same tables in the same run (figures, not a test). wrk at 32 connections:
 #   (a) { __typename }
 #   (b) 50 issues with their comments (and authors), worklogs (and authors)
-#       and assignee.
+#       and assignee; run twice: with the response cache (the default; a
+#       hit still checks PostgreSQL's snapshot) and by a second server with
+#       GRAPHQL_CACHE_MB=0, which reads every answer.
 # Prints requests/s, p50/p99 latency and the ratios against PostGraphile.
 # The engine-only micro-benchmark is bench/graphql/engine.sh.
 #
@@ -65,12 +67,18 @@ JS_PORT=$(js_free_port)
 ADMIN_TOKEN=$ADMIN LISTEN_ADDR=127.0.0.1:$JS_PORT GRAPHQL_THREADS=${GRAPHQL_THREADS:-2} \
 	"$BUILD/gql_serve" 2>"$JS_TMP/gql.log" &
 PIDS+=($!)
+# The same server with its response cache off: (b) then reads every answer.
+JS_PORT0=$(js_free_port)
+ADMIN_TOKEN=$ADMIN LISTEN_ADDR=127.0.0.1:$JS_PORT0 GRAPHQL_THREADS=${GRAPHQL_THREADS:-2} GRAPHQL_CACHE_MB=0 \
+	"$BUILD/gql_serve" 2>"$JS_TMP/gql0.log" &
+PIDS+=($!)
 PGL_PORT=$(js_free_port)
 "$HERE/node_modules/.bin/postgraphile" -c "$DATABASE_URL" -s public -n 127.0.0.1 -p "$PGL_PORT" \
 	--disable-query-log --cluster-workers "${PGL_WORKERS:-2}" >"$JS_TMP/pgl.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 300); do
 	curl -fs "http://127.0.0.1:$JS_PORT/healthz" >/dev/null 2>&1 &&
+		curl -fs "http://127.0.0.1:$JS_PORT0/healthz" >/dev/null 2>&1 &&
 		curl -fs -o /dev/null -H 'Content-Type: application/json' -d '{"query":"{__typename}"}' \
 			"http://127.0.0.1:$PGL_PORT/graphql" 2>/dev/null && break
 	sleep 0.2
@@ -122,33 +130,46 @@ read -r js_a_rps js_a_p50 js_a_p99 < <(bench "jirasync (a)" "http://127.0.0.1:$J
 read -r pgl_a_rps pgl_a_p50 pgl_a_p99 < <(bench "PostGraphile (a)" "http://127.0.0.1:$PGL_PORT/graphql" pgl_a "")
 # The server's own time per request (its histogram in /metrics), around the
 # (b) runs: the rest of wrk's latency is waiting behind the other requests.
-durations() { curl -fs "http://127.0.0.1:$JS_PORT/metrics" | awk '
+durations() { curl -fs "http://127.0.0.1:$1/metrics" | awk '
 	$1 == "jirasync_graphql_request_duration_seconds_count" {n = $2}
 	$1 == "jirasync_graphql_request_duration_seconds_sum" {s = $2}
 	$1 == "jirasync_graphql_request_duration_seconds_bucket{le=\"0.001\"}" {b = $2}
-	END {print n, s, b}'; }
-read -r d0_n d0_s d0_b < <(durations)
+	$1 == "jirasync_graphql_response_cache_hits_total" {h = $2}
+	END {print n, s, b, h + 0}'; }
+read -r d0_n d0_s d0_b d0_h < <(durations "$JS_PORT")
 read -r js_b_rps js_b_p50 js_b_p99 < <(bench "jirasync (b)" "http://127.0.0.1:$JS_PORT/graphql" js_b "$ADMIN")
-read -r d1_n d1_s d1_b < <(durations)
+read -r d1_n d1_s d1_b d1_h < <(durations "$JS_PORT")
+read -r e0_n e0_s e0_b _ < <(durations "$JS_PORT0")
+read -r js0_b_rps js0_b_p50 js0_b_p99 < <(bench "jirasync (b), cache off" "http://127.0.0.1:$JS_PORT0/graphql" js_b "$ADMIN")
+read -r e1_n e1_s e1_b _ < <(durations "$JS_PORT0")
 read -r pgl_b_rps pgl_b_p50 pgl_b_p99 < <(bench "PostGraphile (b)" "http://127.0.0.1:$PGL_PORT/graphql" pgl_b "")
 
 printf '\n%-34s %12s %9s %9s\n' "query / server" "requests/s" "p50 ms" "p99 ms"
 printf '%-34s %12s %9s %9s\n' "(a) __typename   jirasync" "$js_a_rps" "$js_a_p50" "$js_a_p99"
 printf '%-34s %12s %9s %9s\n' "(a) __typename   PostGraphile 4" "$pgl_a_rps" "$pgl_a_p50" "$pgl_a_p99"
 printf '%-34s %12s %9s %9s\n' "(b) 50 issues    jirasync" "$js_b_rps" "$js_b_p50" "$js_b_p99"
+printf '%-34s %12s %9s %9s\n' "(b) 50 issues    jirasync, cache off" "$js0_b_rps" "$js0_b_p50" "$js0_b_p99"
 printf '%-34s %12s %9s %9s\n' "(b) 50 issues    PostGraphile 4" "$pgl_b_rps" "$pgl_b_p50" "$pgl_b_p99"
 ra=$(awk -v a="$js_a_rps" -v b="$pgl_a_rps" 'BEGIN {printf "%.1f", a / b}')
 rb=$(awk -v a="$js_b_rps" -v b="$pgl_b_rps" 'BEGIN {printf "%.1f", a / b}')
+rb0=$(awk -v a="$js0_b_rps" -v b="$pgl_b_rps" 'BEGIN {printf "%.1f", a / b}')
 echo
 echo "ratio (a) jirasync / PostGraphile: ${ra}x   (target >= 3x)"
 echo "ratio (b) jirasync / PostGraphile: ${rb}x   (target >= 10x; jirasync p99 ${js_b_p99} ms, target <= 10 ms)"
+echo "ratio (b) jirasync, response cache off / PostGraphile: ${rb0}x   (p99 ${js0_b_p99} ms)"
+awk -v n="$((d1_n - d0_n))" -v h="$((d1_h - d0_h))" 'BEGIN {
+	if (n > 0) printf "jirasync (b): %.1f%% of the requests answered from the response cache" \
+		" (nothing was committed during the run; each hit still asks PostgreSQL for its snapshot)\n", 100 * h / n }'
 awk -v n="$((d1_n - d0_n))" -v s="$(echo "$d1_s - $d0_s" | bc -l)" -v b="$((d1_b - d0_b))" 'BEGIN {
 	if (n > 0) printf "jirasync (b), time in the server per request: mean %.2f ms, %.2f%% within 1 ms\n", 1000 * s / n, 100 * b / n }'
+awk -v n="$((e1_n - e0_n))" -v s="$(echo "$e1_s - $e0_s" | bc -l)" -v b="$((e1_b - e0_b))" 'BEGIN {
+	if (n > 0) printf "jirasync (b), cache off, time in the server per request: mean %.2f ms, %.2f%% within 1 ms\n", 1000 * s / n, 100 * b / n }'
 # Closed loop: each connection sends its next request when the last answer
 # arrives, so the mean latency is connections / throughput (Little's law).
 echo "at $CONNS connections the mean latency is $CONNS / requests per second:" \
 	"p99 <= 10 ms needs at least $((CONNS * 100)) requests/s even if every request took the same time" \
-	"(jirasync (b): mean $(awk -v c="$CONNS" -v r="$js_b_rps" 'BEGIN {printf "%.1f", 1000 * c / r}') ms)"
+	"(jirasync (b): mean $(awk -v c="$CONNS" -v r="$js_b_rps" 'BEGIN {printf "%.1f", 1000 * c / r}') ms;" \
+	"cache off: $(awk -v c="$CONNS" -v r="$js0_b_rps" 'BEGIN {printf "%.1f", 1000 * c / r}') ms)"
 
 # The floor under (b): the three statements jirasync sends for it once its
 # user cache is warm (the page, then comments and worklogs, each with the
@@ -176,6 +197,6 @@ if [ -n "$PGB" ]; then
 		tps=$("$PGB" -n -M prepared -c "$CONNS" -j 2 -T "$SECS" -D pid="$PID" -D ids="$ids" \
 			-f "$JS_TMP/b.pgbench" "$DATABASE_URL" 2>/dev/null | awk '/^tps/ {printf "%.0f", $3}')
 		echo "PostgreSQL alone, the statements of (b) replayed by pgbench: ${tps} per second;" \
-			"jirasync (b) reaches $(awk -v a="$js_b_rps" -v b="$tps" 'BEGIN {printf "%.0f", 100 * a / b}')% of that"
+			"jirasync (b) with the cache off reaches $(awk -v a="$js0_b_rps" -v b="$tps" 'BEGIN {printf "%.0f", 100 * a / b}')% of that"
 	fi
 fi

@@ -10,7 +10,7 @@ trap gql_cleanup EXIT
 "$JS" project register ALPHA >/dev/null 2>&1
 "$JS" sync ALPHA 2>/dev/null || fail "sync ALPHA"
 enable_statement_log
-start_gql GRAPHQL_THREADS=1
+start_gql GRAPHQL_THREADS=1 GRAPHQL_CACHE_MB=0
 PID=$(psql_q "SELECT id FROM project WHERE key = 'ALPHA'")
 QUERY='query($p: ID!, $n: Int) { issues(projectId: $p, first: $n) { edges { node { key
 	comments { id author { displayName } } worklogs { id author { displayName } } assignee { displayName } } } } }'
