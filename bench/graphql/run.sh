@@ -143,13 +143,42 @@ read -r e0_n e0_s e0_b _ < <(durations "$JS_PORT0")
 read -r js0_b_rps js0_b_p50 js0_b_p99 < <(bench "jirasync (b), cache off" "http://127.0.0.1:$JS_PORT0/graphql" js_b "$ADMIN")
 read -r e1_n e1_s e1_b _ < <(durations "$JS_PORT0")
 read -r pgl_b_rps pgl_b_p50 pgl_b_p99 < <(bench "PostGraphile (b)" "http://127.0.0.1:$PGL_PORT/graphql" pgl_b "")
+# The cache under writes: another connection commits at a given rate (a
+# sync commits some 50-100 steps a second), and then as fast as it can, so
+# that most kept answers are stale by the next request and a miss pays for
+# two snapshot checks on top of its reads.
+PGB="$(js_pg_bindir)/pgbench"; [ -x "$PGB" ] || PGB=$(command -v pgbench || true)
+WRITERS=()
+# under_writes LABEL PGBENCH_RATE_ARGS... -> a row in WRITERS
+under_writes() {
+	local label=$1 port=$2 tick t0 t1 s0 s1 n0 n1 h0 h1 rps p50 p99; shift 2
+	"$PGB" -n -c 1 "$@" -T "$((SECS + 3))" -f "$JS_TMP/tick.pgbench" "$DATABASE_URL" >/dev/null 2>&1 &
+	tick=$!
+	read -r n0 _ _ h0 < <(durations "$port")
+	t0=$(psql "$DATABASE_URL" -XAtc "SELECT n FROM bench_tick"); s0=$(date +%s.%N)
+	read -r rps p50 p99 < <(bench "jirasync (b), $label" "http://127.0.0.1:$port/graphql" js_b "$ADMIN")
+	t1=$(psql "$DATABASE_URL" -XAtc "SELECT n FROM bench_tick"); s1=$(date +%s.%N)
+	read -r n1 _ _ h1 < <(durations "$port")
+	wait "$tick" || true
+	WRITERS+=("$(awk -v c="$((t1 - t0))" -v secs="$(echo "$s1 - $s0" | bc -l)" -v n="$((n1 - n0))" \
+		-v h="$((h1 - h0))" -v r="$rps" -v a="$p50" -v b="$p99" -v l="$label" 'BEGIN {
+		printf "%-44s %12s %9s %9s   %.0f commits/s, %.1f%% from the cache", "(b) 50 issues    jirasync, " l, r, a, b, c / secs, 100 * h / n }')")
+}
+if [ -n "$PGB" ]; then
+	psql "$DATABASE_URL" -Xqc "CREATE TABLE bench_tick (n bigint); INSERT INTO bench_tick VALUES (0)"
+	echo "UPDATE bench_tick SET n = n + 1;" >"$JS_TMP/tick.pgbench"
+	under_writes "writes" "$JS_PORT" -R 500
+	under_writes "writes" "$JS_PORT" # flat out
+	under_writes "writes, cache off" "$JS_PORT0"
+fi
 
-printf '\n%-34s %12s %9s %9s\n' "query / server" "requests/s" "p50 ms" "p99 ms"
-printf '%-34s %12s %9s %9s\n' "(a) __typename   jirasync" "$js_a_rps" "$js_a_p50" "$js_a_p99"
-printf '%-34s %12s %9s %9s\n' "(a) __typename   PostGraphile 4" "$pgl_a_rps" "$pgl_a_p50" "$pgl_a_p99"
-printf '%-34s %12s %9s %9s\n' "(b) 50 issues    jirasync" "$js_b_rps" "$js_b_p50" "$js_b_p99"
-printf '%-34s %12s %9s %9s\n' "(b) 50 issues    jirasync, cache off" "$js0_b_rps" "$js0_b_p50" "$js0_b_p99"
-printf '%-34s %12s %9s %9s\n' "(b) 50 issues    PostGraphile 4" "$pgl_b_rps" "$pgl_b_p50" "$pgl_b_p99"
+printf '\n%-44s %12s %9s %9s\n' "query / server" "requests/s" "p50 ms" "p99 ms"
+printf '%-44s %12s %9s %9s\n' "(a) __typename   jirasync" "$js_a_rps" "$js_a_p50" "$js_a_p99"
+printf '%-44s %12s %9s %9s\n' "(a) __typename   PostGraphile 4" "$pgl_a_rps" "$pgl_a_p50" "$pgl_a_p99"
+printf '%-44s %12s %9s %9s\n' "(b) 50 issues    jirasync" "$js_b_rps" "$js_b_p50" "$js_b_p99"
+printf '%-44s %12s %9s %9s\n' "(b) 50 issues    jirasync, cache off" "$js0_b_rps" "$js0_b_p50" "$js0_b_p99"
+for w in "${WRITERS[@]}"; do echo "$w"; done
+printf '%-44s %12s %9s %9s\n' "(b) 50 issues    PostGraphile 4" "$pgl_b_rps" "$pgl_b_p50" "$pgl_b_p99"
 ra=$(awk -v a="$js_a_rps" -v b="$pgl_a_rps" 'BEGIN {printf "%.1f", a / b}')
 rb=$(awk -v a="$js_b_rps" -v b="$pgl_b_rps" 'BEGIN {printf "%.1f", a / b}')
 rb0=$(awk -v a="$js0_b_rps" -v b="$pgl_b_rps" 'BEGIN {printf "%.1f", a / b}')
@@ -177,7 +206,6 @@ echo "at $CONNS connections the mean latency is $CONNS / requests per second:" \
 # from the binary and replayed by pgbench with no GraphQL server at all, on
 # as many clients as wrk has connections. No server that sends them can
 # answer (b) faster than this.
-PGB="$(js_pg_bindir)/pgbench"; [ -x "$PGB" ] || PGB=$(command -v pgbench || true)
 if [ -n "$PGB" ]; then
 	ids=$(psql "$DATABASE_URL" -XAtc "SELECT '{' || string_agg(id::text, ',') || '}' FROM (SELECT id FROM issue
 		WHERE project_id = $PID AND deleted_at IS NULL ORDER BY updated DESC, id DESC LIMIT 50) x")
