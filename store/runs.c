@@ -491,6 +491,19 @@ int store_state_cursor(PGconn *db, int64_t project_id, const char *entity, int64
 	return rc;
 }
 
+int store_project_empty(PGconn *db, int64_t project_id, bool *empty, char *err, size_t errlen)
+{
+	char pid[24];
+	const char *vals[1] = {fmt_i64(pid, project_id)};
+	PGresult *r = q(db, "SELECT NOT EXISTS (SELECT 1 FROM issue WHERE project_id = $1)", 1,
+			vals, err, errlen);
+	if (!r)
+		return -1;
+	*empty = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	return 0;
+}
+
 int store_state_reconciled(PGconn *db, int64_t project_id, int64_t at_ms, char *err, size_t errlen)
 {
 	char pid[24], at[24];

@@ -113,6 +113,9 @@ int store_state_set(PGconn *db, int64_t project_id, const char *entity, const ch
 /* 0 found, 1 no cursor yet. */
 int store_state_cursor(PGconn *db, int64_t project_id, const char *entity, int64_t *cursor_ms,
 		       int64_t *last_reconcile_ms, char *err, size_t errlen) JS_WUR;
+/* Whether the project has no issue rows at all (live or soft-deleted). */
+int store_project_empty(PGconn *db, int64_t project_id, bool *empty, char *err,
+			size_t errlen) JS_WUR;
 int store_state_reconciled(PGconn *db, int64_t project_id, int64_t at_ms, char *err,
 			   size_t errlen) JS_WUR;
 /* details: JSON object text or NULL. */

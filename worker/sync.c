@@ -33,6 +33,10 @@ struct ckpt {
 	int64_t wl_until_ms; /* worklog feed position reached, or JS_TIME_NULL */
 	int64_t sprints_ms;  /* when this run listed the sprints, or JS_TIME_NULL */
 	bool reconcile;
+	/* A full run of a project that had no issue rows when it started: every
+	 * issue row of the project at its end is one its pages wrote, so it
+	 * has nothing to reconcile and records no seen ids. */
+	bool empty;
 	int64_t pages;
 	bool fresh; /* a new run: the first step fills the checkpoint */
 };
@@ -65,6 +69,7 @@ static int ckpt_parse(const char *text, struct ckpt *c)
 	c->wl_until_ms = json_i64(o, "wlUntil");
 	c->sprints_ms = json_i64(o, "sprintsAt");
 	c->reconcile = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "reconcile"));
+	c->empty = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "empty"));
 	c->fresh = !cJSON_IsString(phase);
 	c->pages = json_i64(o, "pages");
 	if (c->pages == JS_TIME_NULL)
@@ -95,6 +100,8 @@ static char *ckpt_text(const struct ckpt *c)
 		else
 			cJSON_AddNumberToObject(o, nums[i].name, (double)nums[i].v);
 	cJSON_AddBoolToObject(o, "reconcile", c->reconcile);
+	if (c->empty)
+		cJSON_AddBoolToObject(o, "empty", true);
 	cJSON_AddNumberToObject(o, "pages", (double)c->pages);
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -398,6 +405,12 @@ static int init_checkpoint(struct step *s, struct jira_error *err)
 	s->c.reconcile = full || (!backfill &&
 				  (last_reconcile == JS_TIME_NULL ||
 				   now_ms() - last_reconcile >= w->cfg->reconcile_every_s * 1000));
+	/* One run of a project at a time: nothing else adds its issues meanwhile. */
+	s->c.empty = false;
+	if (full && store_project_empty(w->db, s->run.project_id, &s->c.empty, e, sizeof e) < 0) {
+		db_error(w, err, "cannot read the project's issues", e);
+		return -1;
+	}
 	return 0;
 }
 
@@ -590,7 +603,7 @@ static int step_issues(struct step *s, struct jira_error *err)
 	}
 	/* A full run sees every issue of the project while paging: those ids
 	 * are its reconciliation, without a second listing. */
-	if (is_full(s) && s->c.reconcile && w->batch.issues.n) {
+	if (is_full(s) && s->c.reconcile && !s->c.empty && w->batch.issues.n) {
 		int64_t *ids = xmalloc(w->batch.issues.n * sizeof *ids);
 		for (size_t i = 0; i < w->batch.issues.n; i++)
 			ids[i] = w->batch.issues.v[i].id;
@@ -889,7 +902,8 @@ static int step_reconcile(struct step *s, struct jira_error *err)
 	struct jira_query q;
 	make_query(s, &q, true);
 	if (is_full(s)) {
-		/* The issue pages already recorded every id (step_issues). */
+		/* The issue pages already recorded every id (step_issues), or
+		 * the project was empty and there is nothing to reconcile. */
 		if (step_begin(s, err) < 0)
 			return -1;
 		free(s->c.cursor);
@@ -913,8 +927,8 @@ static int step_reconcile(struct step *s, struct jira_error *err)
 	}
 finish:
 	if (!s->c.cursor) {
-		if (store_seen_finish(w->db, s->run.id, s->run.project_id, &s->counts, e,
-				      sizeof e) < 0 ||
+		if ((!s->c.empty && store_seen_finish(w->db, s->run.id, s->run.project_id,
+						      &s->counts, e, sizeof e) < 0) ||
 		    store_state_reconciled(w->db, s->run.project_id, s->run.started_ms, e,
 					   sizeof e) < 0) {
 			db_error(w, err, "cannot finish reconciliation", e);

@@ -23,8 +23,14 @@ pass "the first sync gives comment, worklog and issue_sprint statistics"
 compare ALPHA
 n=$(psql_q "SELECT count(*) FROM issue i JOIN project p ON p.id = i.project_id WHERE p.key = 'BETA'")
 [ "$n" = 0 ] || fail "BETA issues synced without a BETA run"
+seen_ins() { sleep 0.6; psql_q "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'sync_run_seen'"; }
+s0=$(seen_ins)
 "$JS" sync BETA 2>/dev/null || fail "sync BETA"
 compare BETA
+# BETA had no issues: its first full run has nothing to reconcile, so it
+# records no seen ids (the next full run of ALPHA, which has issues, does).
+[ "$(seen_ins)" = "$s0" ] || fail "the first full run of an empty project recorded seen ids"
+pass "the first full run of an empty project skips the reconciliation bookkeeping"
 
 # Overflow sets were paged: issues with more than 20 comments exist in Jira
 # and in full in the database.
@@ -44,6 +50,19 @@ after=$(snap)
 [ "$(last_run issues_upserted)" = 0 ] || fail "unchanged issues counted as upserted"
 pass "re-syncing unchanged data writes no new row versions"
 compare ALPHA
+[ "$(seen_ins)" -gt "$s0" ] || fail "a full run of a project with issues recorded no seen ids"
+
+# A full run of a project that has issues reconciles with the ids its pages
+# saw: an issue deleted in Jira is soft-deleted, the others stay live.
+gone=$(psql_q "SELECT i.id FROM issue i JOIN project p ON p.id = i.project_id WHERE p.key = 'ALPHA'
+	ORDER BY i.id LIMIT 1")
+sim DELETE "/_sim/issues/$gone" >/dev/null
+"$JS" sync ALPHA --full 2>/dev/null || fail "full sync after a deletion"
+[ "$(psql_q "SELECT deleted_at IS NOT NULL FROM issue WHERE id = $gone")" = t ] ||
+	fail "a full run did not soft-delete an issue deleted in Jira"
+[ "$(last_run issues_deleted)" = 1 ] || fail "the full run counted $(last_run issues_deleted) deletions, not 1"
+compare ALPHA
+pass "a full run of a project with issues soft-deletes the one deleted in Jira"
 
 # A sync locks only the users it changes: another transaction holding every
 # user row (as a concurrent sync of another project touching the same users
