@@ -605,6 +605,13 @@ static enum MHD_Result handle_readyz(struct gql_server *s, struct MHD_Connection
 			&b, NULL, false);
 }
 
+/* One metric with a single value, with its HELP and TYPE lines. */
+static int metric(struct buf *b, const char *name, const char *type, const char *help, uint64_t v)
+{
+	return buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help, name, type,
+			  name, v);
+}
+
 static enum MHD_Result handle_metrics(struct gql_server *s, struct MHD_Connection *c)
 {
 	struct buf b;
@@ -713,44 +720,29 @@ static enum MHD_Result handle_metrics(struct gql_server *s, struct MHD_Connectio
 			"jirasync_graphql_request_duration_seconds_sum %.6f\n"
 			"jirasync_graphql_request_duration_seconds_count %" PRIu64 "\n",
 			n_req, (double)atomic_load(&s->duration_sum_us) / 1e6, n_req);
-	w |= buf_printf(
-		&b,
-		"# HELP jirasync_graphql_sql_statements_total SQL statements run by GraphQL reads.\n"
-		"# TYPE jirasync_graphql_sql_statements_total counter\n"
-		"jirasync_graphql_sql_statements_total %" PRIu64 "\n",
-		store_read_statements());
+	w |= metric(&b, "jirasync_graphql_sql_statements_total", "counter",
+		    "SQL statements run by GraphQL reads.", store_read_statements());
 	struct gql_cache_stats cs;
 	gql_engine_cache_stats(s->engine, &cs);
-	w |= buf_printf(
-		&b,
-		"# HELP jirasync_graphql_document_cache_hits_total Parsed-document cache hits.\n"
-		"# TYPE jirasync_graphql_document_cache_hits_total counter\n"
-		"jirasync_graphql_document_cache_hits_total %" PRIu64 "\n"
-		"# HELP jirasync_graphql_document_cache_misses_total Parsed-document cache misses.\n"
-		"# TYPE jirasync_graphql_document_cache_misses_total counter\n"
-		"jirasync_graphql_document_cache_misses_total %" PRIu64 "\n",
-		cs.hits, cs.misses);
+	w |= metric(&b, "jirasync_graphql_document_cache_hits_total", "counter",
+		    "Parsed-document cache hits.", cs.hits);
+	w |= metric(&b, "jirasync_graphql_document_cache_misses_total", "counter",
+		    "Parsed-document cache misses.", cs.misses);
 	if (s->rcache) {
 		struct rcache_stats rs;
 		rcache_stats(s->rcache, &rs);
-		w |= buf_printf(
-			&b,
-			"# HELP jirasync_graphql_response_cache_hits_total Queries answered from"
-			" the response cache (same request, same database snapshot).\n"
-			"# TYPE jirasync_graphql_response_cache_hits_total counter\n"
-			"jirasync_graphql_response_cache_hits_total %" PRIu64 "\n"
-			"# HELP jirasync_graphql_response_cache_misses_total Requests the response"
-			" cache could not answer.\n"
-			"# TYPE jirasync_graphql_response_cache_misses_total counter\n"
-			"jirasync_graphql_response_cache_misses_total %" PRIu64 "\n"
-			"# HELP jirasync_graphql_response_cache_stale_total Kept responses found"
-			" stale: the database committed since they were read.\n"
-			"# TYPE jirasync_graphql_response_cache_stale_total counter\n"
-			"jirasync_graphql_response_cache_stale_total %" PRIu64 "\n"
-			"# HELP jirasync_graphql_response_cache_bytes Memory held by kept responses.\n"
-			"# TYPE jirasync_graphql_response_cache_bytes gauge\n"
-			"jirasync_graphql_response_cache_bytes %zu\n",
-			rs.hits, rs.misses, rs.stale, rs.bytes);
+		w |= metric(&b, "jirasync_graphql_response_cache_hits_total", "counter",
+			    "Queries answered from the response cache (same request, same"
+			    " database snapshot).",
+			    rs.hits);
+		w |= metric(&b, "jirasync_graphql_response_cache_misses_total", "counter",
+			    "Requests the response cache could not answer.", rs.misses);
+		w |= metric(&b, "jirasync_graphql_response_cache_stale_total", "counter",
+			    "Kept responses found stale: the database committed since they were"
+			    " read.",
+			    rs.stale);
+		w |= metric(&b, "jirasync_graphql_response_cache_bytes", "gauge",
+			    "Memory held by kept responses.", rs.bytes);
 	}
 	w |= buf_puts(
 		&b, "# HELP jirasync_graphql_connections Open HTTP connections by server thread.\n"
