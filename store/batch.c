@@ -10,6 +10,7 @@
  */
 #include <libpq-events.h>
 
+#include "store/pipe.h"
 #include "store/store.h"
 
 /* epoch milliseconds -> timestamptz, exactly. */
@@ -128,6 +129,8 @@ static const char worklogs_del_sql[] = "DELETE FROM worklog w WHERE w.issue_id =
 				       " AND NOT (w.id = ANY ($2::bigint[]))";
 
 /* Overflow work the run still owes: $1 run, $2 kinds, $3 issues. */
+static const char overflow_done_sql[] = "DELETE FROM sync_run_overflow WHERE run_id = $1"
+					" AND kind = $2 AND issue_id = ANY($3::bigint[])";
 static const char overflow_sql[] =
 	"INSERT INTO sync_run_overflow (run_id, kind, issue_id)"
 	" SELECT DISTINCT $1::bigint, kind, issue_id FROM unnest($2::text[], $3::bigint[])"
@@ -317,25 +320,19 @@ static int ps_ensure(PGconn *db, char *err, size_t errlen)
 
 enum stmt_kind { ST_OTHER, ST_ISSUES, ST_COMMENTS, ST_COMMENTS_DEL, ST_WORKLOGS, ST_WORKLOGS_DEL };
 
-#define MAX_STMTS 10
 #define MAX_PARAMS 18
 
-struct pipe {
-	PGconn *db;
-	int n;
-	enum stmt_kind kind[MAX_STMTS];
-	bool failed;
-};
-
-/* Parameters: binary arrays, except a leading text one when text_first.
- * ps: a prepared statement's index, or -1 to send sql itself. */
-static void pipe_send(struct pipe *p, enum stmt_kind kind, int ps, const char *sql, int n_params,
-		      const struct arr *const *arrs, const char *text_first)
+/* Queue one statement fed binary arrays, after a leading text parameter
+ * when text_first. ps: a prepared statement's index, or -1 to send sql. */
+static void send_arrays(struct pipe *p, enum stmt_kind kind, int ps, const char *sql, int n_params,
+			const struct arr *const *arrs, const char *text_first)
 {
-	if (p->failed)
-		return;
 	const char *values[MAX_PARAMS];
 	int lengths[MAX_PARAMS], formats[MAX_PARAMS];
+	if (n_params > MAX_PARAMS) {
+		p->failed = true;
+		return;
+	}
 	int k = 0;
 	if (text_first) {
 		values[0] = text_first;
@@ -343,117 +340,50 @@ static void pipe_send(struct pipe *p, enum stmt_kind kind, int ps, const char *s
 		formats[0] = 0;
 		k = 1;
 	}
-	for (int i = 0; k < n_params && k < MAX_PARAMS; i++, k++) {
+	for (int i = 0; k < n_params; i++, k++) {
 		values[k] = arrs[i]->b.data;
 		lengths[k] = (int)arrs[i]->b.len;
 		formats[k] = 1;
 	}
-	if (p->n >= MAX_STMTS || n_params > MAX_PARAMS ||
-	    !(ps >= 0 ? PQsendQueryPrepared(p->db, ps_name[ps], n_params, values, lengths, formats,
-					    0)
-		      : PQsendQueryParams(p->db, sql, n_params, NULL, values, lengths, formats,
-					  0))) {
-		p->failed = true;
-		return;
-	}
-	p->kind[p->n++] = kind;
+	pipe_send(p, kind, sql, ps >= 0 ? ps_name[ps] : NULL, n_params, values, lengths, formats);
 }
 
-/* Sync the pipeline and read every result; counts go into counts. */
-static int pipe_finish(struct pipe *p, struct store_counts *counts, char *err, size_t errlen)
+/* A statement's row count into the step's counters. */
+static void count_rows(void *ud, int tag, PGresult *r)
 {
-	int rc = p->failed ? -1 : 0;
-	if (p->failed) {
-		const char *m = PQerrorMessage(p->db);
-		snprintf(err, errlen, "cannot write rows: %.*s", (int)strcspn(m, "\n"), m);
+	struct store_counts *counts = ud;
+	int64_t n = 0;
+	if (parse_i64(PQcmdTuples(r), &n) < 0)
+		n = 0;
+	switch ((enum stmt_kind)tag) {
+	case ST_ISSUES:
+		counts->issues_upserted += n;
+		break;
+	case ST_COMMENTS:
+		counts->comments_upserted += n;
+		break;
+	case ST_COMMENTS_DEL:
+		counts->comments_deleted += n;
+		break;
+	case ST_WORKLOGS:
+		counts->worklogs_upserted += n;
+		break;
+	case ST_WORKLOGS_DEL:
+		counts->worklogs_deleted += n;
+		break;
+	case ST_OTHER:
+		break;
 	}
-	if (!PQpipelineSync(p->db)) {
-		if (rc == 0) {
-			const char *m = PQerrorMessage(p->db);
-			snprintf(err, errlen, "cannot write rows: %.*s", (int)strcspn(m, "\n"), m);
-		}
-		(void)PQexitPipelineMode(p->db);
-		return -1;
-	}
-	for (int i = 0; i < p->n; i++) {
-		PGresult *r = PQgetResult(p->db);
-		if (!r) {
-			if (rc == 0)
-				snprintf(err, errlen, "cannot write rows: missing result");
-			rc = -1;
-			break;
-		}
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			if (rc == 0) {
-				const char *m = PQresultErrorMessage(r);
-				if (!*m)
-					m = PQerrorMessage(p->db);
-				snprintf(err, errlen, "cannot write rows: %.*s",
-					 (int)strcspn(m, "\n"), m);
-			}
-			rc = -1;
-		} else {
-			int64_t n = 0;
-			if (parse_i64(PQcmdTuples(r), &n) < 0)
-				n = 0;
-			switch (p->kind[i]) {
-			case ST_ISSUES:
-				counts->issues_upserted += n;
-				break;
-			case ST_COMMENTS:
-				counts->comments_upserted += n;
-				break;
-			case ST_COMMENTS_DEL:
-				counts->comments_deleted += n;
-				break;
-			case ST_WORKLOGS:
-				counts->worklogs_upserted += n;
-				break;
-			case ST_WORKLOGS_DEL:
-				counts->worklogs_deleted += n;
-				break;
-			case ST_OTHER:
-				break;
-			}
-		}
-		PQclear(r);
-		r = PQgetResult(p->db); /* the NULL that ends each statement */
-		if (r)
-			PQclear(r);
-	}
-	/* Up to and including the sync point (bounded: a broken connection
-	 * answers NULL for ever). */
-	for (int guard = 0; guard < 1000; guard++) {
-		PGresult *r = PQgetResult(p->db);
-		if (!r) {
-			if (PQstatus(p->db) != CONNECTION_OK) {
-				rc = -1;
-				break;
-			}
-			continue;
-		}
-		ExecStatusType st = PQresultStatus(r);
-		PQclear(r);
-		if (st == PGRES_PIPELINE_SYNC)
-			break;
-		if (st == PGRES_FATAL_ERROR && PQstatus(p->db) != CONNECTION_OK) {
-			rc = -1;
-			break;
-		}
-	}
-	if (!PQexitPipelineMode(p->db) && rc == 0) {
-		snprintf(err, errlen, "cannot write rows: pipeline still busy");
-		rc = -1;
-	}
-	return rc;
 }
 
 static int write_rows(PGconn *db, int64_t project_id, int64_t run_id, const struct batch *b,
 		      const char *replace_kind, const int64_t *replace_ids, size_t n_replace,
-		      struct store_counts *counts, char *err, size_t errlen)
+		      const int64_t *done_ids, size_t n_done, struct store_counts *counts,
+		      char *err, size_t errlen)
 {
 	/* Column arrays: users 6, issues 18, links 2, comments 8, worklogs 10,
-	 * issue ids 1, complete comment/worklog sets 2, their ids 2, overflow 2. */
+	 * issue ids 1, complete comment/worklog sets 2, their ids 2, overflow 2,
+	 * overflow issues done 1. */
 	enum {
 		U = 0,
 		I = U + 6,
@@ -467,7 +397,8 @@ static int write_rows(PGconn *db, int64_t project_id, int64_t run_id, const stru
 		WID = CID + 1,
 		OK = WID + 1,
 		OI = OK + 1,
-		N_ARR = OI + 1
+		DONE = OI + 1,
+		N_ARR = DONE + 1
 	};
 	/* Element types, one letter per array in the order above, as the
 	 * statements cast them: T text, J jsonb, 8 bigint, 4 integer, B boolean. */
@@ -477,7 +408,7 @@ static int write_rows(PGconn *db, int64_t project_id, int64_t run_id, const stru
 				    "88TTTJ88"           /* comments */
 				    "88TTTJ8888"         /* worklogs */
 				    "88888"              /* IDS RC RW CID WID */
-				    "T8";                /* OK OI */
+				    "T88";               /* OK OI DONE */
 	_Static_assert(sizeof types == N_ARR + 1, "one type letter per array");
 	struct arr a[N_ARR];
 	int enc = 0;
@@ -541,6 +472,8 @@ static int write_rows(PGconn *db, int64_t project_id, int64_t run_id, const stru
 		enc |= arr_str(&a[OK], "comment") | arr_i64(&a[OI], b->comment_overflow.v[i]);
 	for (size_t i = 0; i < b->worklog_overflow.n; i++)
 		enc |= arr_str(&a[OK], "worklog") | arr_i64(&a[OI], b->worklog_overflow.v[i]);
+	for (size_t i = 0; i < n_done; i++)
+		enc |= arr_i64(&a[DONE], done_ids[i]);
 	const struct arr *v[N_ARR];
 	for (int i = 0; i < N_ARR; i++) {
 		enc |= arr_close(&a[i]);
@@ -558,40 +491,42 @@ static int write_rows(PGconn *db, int64_t project_id, int64_t run_id, const stru
 
 	if (ps_ensure(db, err, errlen) < 0)
 		goto out;
-	if (!PQenterPipelineMode(db)) {
-		const char *m = PQerrorMessage(db);
-		snprintf(err, errlen, "cannot write rows: %.*s", (int)strcspn(m, "\n"), m);
+	struct pipe p;
+	if (pipe_open(&p, db, true, err, errlen) < 0)
 		goto out;
-	}
-	struct pipe p = {.db = db};
 	if (n_users) {
-		pipe_send(&p, ST_OTHER, PS_USERS_INS, NULL, 6, &v[U], NULL);
-		pipe_send(&p, ST_OTHER, PS_USERS_UPD, NULL, 6, &v[U], NULL);
+		send_arrays(&p, ST_OTHER, PS_USERS_INS, NULL, 6, &v[U], NULL);
+		send_arrays(&p, ST_OTHER, PS_USERS_UPD, NULL, 6, &v[U], NULL);
 	}
 	if (n_issues) {
-		pipe_send(&p, ST_ISSUES, PS_ISSUES, NULL, 18, &v[I], NULL);
+		send_arrays(&p, ST_ISSUES, PS_ISSUES, NULL, 18, &v[I], NULL);
 		const struct arr *del[] = {v[IDS], v[L + 0], v[L + 1]};
-		pipe_send(&p, ST_OTHER, -1, links_del_sql, 3, del, NULL);
+		send_arrays(&p, ST_OTHER, -1, links_del_sql, 3, del, NULL);
 	}
 	if (n_links)
-		pipe_send(&p, ST_OTHER, PS_LINKS, NULL, 2, &v[L], NULL);
+		send_arrays(&p, ST_OTHER, PS_LINKS, NULL, 2, &v[L], NULL);
 	if (n_comments)
-		pipe_send(&p, ST_COMMENTS, PS_COMMENTS, NULL, 8, &v[C], NULL);
+		send_arrays(&p, ST_COMMENTS, PS_COMMENTS, NULL, 8, &v[C], NULL);
 	if (n_rc) {
 		const struct arr *del[] = {v[RC], v[CID]};
-		pipe_send(&p, ST_COMMENTS_DEL, -1, comments_del_sql, 2, del, NULL);
+		send_arrays(&p, ST_COMMENTS_DEL, -1, comments_del_sql, 2, del, NULL);
 	}
 	if (n_worklogs)
-		pipe_send(&p, ST_WORKLOGS, PS_WORKLOGS, NULL, 10, &v[W], NULL);
+		send_arrays(&p, ST_WORKLOGS, PS_WORKLOGS, NULL, 10, &v[W], NULL);
 	if (n_rw) {
 		const struct arr *del[] = {v[RW], v[WID]};
-		pipe_send(&p, ST_WORKLOGS_DEL, -1, worklogs_del_sql, 2, del, NULL);
+		send_arrays(&p, ST_WORKLOGS_DEL, -1, worklogs_del_sql, 2, del, NULL);
 	}
 	if (n_over) {
 		const struct arr *ov[] = {v[OK], v[OI]};
-		pipe_send(&p, ST_OTHER, PS_OVERFLOW, NULL, 3, ov, run);
+		send_arrays(&p, ST_OTHER, PS_OVERFLOW, NULL, 3, ov, run);
 	}
-	rc = pipe_finish(&p, counts, err, errlen);
+	if (n_done) {
+		const char *vals[3] = {run, replace_kind, v[DONE]->b.data};
+		const int lengths[3] = {0, 0, (int)v[DONE]->b.len}, formats[3] = {0, 0, 1};
+		pipe_send(&p, ST_OTHER, overflow_done_sql, NULL, 3, vals, lengths, formats);
+	}
+	rc = pipe_finish(&p, count_rows, counts, "cannot write rows", err, errlen);
 out:
 	for (int i = 0; i < N_ARR; i++)
 		buf_release(&a[i].b);
@@ -601,12 +536,12 @@ out:
 int store_write_batch(PGconn *db, int64_t project_id, int64_t run_id, const struct batch *b,
 		      struct store_counts *counts, char *err, size_t errlen)
 {
-	return write_rows(db, project_id, run_id, b, NULL, NULL, 0, counts, err, errlen);
+	return write_rows(db, project_id, run_id, b, NULL, NULL, 0, NULL, 0, counts, err, errlen);
 }
 
 int store_replace_children(PGconn *db, const char *kind, const int64_t *issue_ids, size_t n,
-			   const struct batch *b, struct store_counts *counts, char *err,
-			   size_t errlen)
+			   const struct batch *b, int64_t run_id, const int64_t *done_ids,
+			   size_t n_done, struct store_counts *counts, char *err, size_t errlen)
 {
 	if (strcmp(kind, "comment") && strcmp(kind, "worklog")) {
 		snprintf(err, errlen, "unknown child kind '%s'", kind);
@@ -616,7 +551,8 @@ int store_replace_children(PGconn *db, const char *kind, const int64_t *issue_id
 		snprintf(err, errlen, "a children batch must not carry issues");
 		return -1;
 	}
-	return write_rows(db, 0, 0, b, kind, issue_ids, n, counts, err, errlen);
+	return write_rows(db, 0, run_id, b, kind, issue_ids, n, done_ids, n_done, counts, err,
+			  errlen);
 }
 
 int store_ensure_stats(PGconn *db, char *err, size_t errlen)

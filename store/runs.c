@@ -3,6 +3,7 @@
  * work lists, reconciliation, sprints, worklog deletions). Every statement is
  * static text with $n parameters.
  */
+#include "store/pipe.h"
 #include "store/store.h"
 
 /* Run a parameterised statement; returns the result (caller PQclear) or NULL
@@ -369,40 +370,103 @@ int store_run_load(PGconn *db, int64_t run_id, struct store_run *out, char *err,
 	return rc == 1 ? -1 : rc;
 }
 
-int store_run_advance(PGconn *db, int64_t run_id, int expect_seq, const char *checkpoint,
-		      const struct store_counts *a, char *err, size_t errlen)
+int store_run_load_project(PGconn *db, int64_t run_id, struct store_run *run,
+			   struct store_project *project, char *err, size_t errlen)
 {
-	char id[24], seq[24], v[9][24];
-	const char *vals[12] = {fmt_i64(id, run_id),
-				fmt_i64(seq, expect_seq),
-				checkpoint,
-				fmt_i64(v[0], a->issues_upserted),
-				fmt_i64(v[1], a->issues_deleted),
-				fmt_i64(v[2], a->comments_upserted),
-				fmt_i64(v[3], a->comments_deleted),
-				fmt_i64(v[4], a->worklogs_upserted),
-				fmt_i64(v[5], a->worklogs_deleted),
-				fmt_i64(v[6], a->sprints_upserted),
-				fmt_i64(v[7], a->jira_requests),
-				fmt_i64(v[8], a->jira_bytes)};
+	char id[24];
+	const char *vals[1] = {fmt_i64(id, run_id)};
 	PGresult *r = q(
 		db,
-		"UPDATE sync_run SET step_seq = step_seq + 1, checkpoint = $3::jsonb,"
-		" issues_upserted = issues_upserted + $4, issues_deleted = issues_deleted + $5,"
-		" comments_upserted = comments_upserted + $6,"
-		" comments_deleted = comments_deleted + $7,"
-		" worklogs_upserted = worklogs_upserted + $8,"
-		" worklogs_deleted = worklogs_deleted + $9,"
-		" sprints_upserted = sprints_upserted + $10,"
-		" jira_requests = jira_requests + $11, jira_bytes = jira_bytes + $12,"
-		" heartbeat_at = now()"
-		" WHERE id = $1 AND step_seq = $2 AND status = 'RUNNING'",
-		12, vals, err, errlen);
+		"SELECT r.id, r.project_id, r.kind, r.trigger, r.status, r.step_seq,"
+		" r.checkpoint::text, coalesce(r.account_ids, '{}'),"
+		" (extract(epoch from r.started_at) * 1000)::bigint, p.key,"
+		" coalesce((SELECT array_agg(account_id ORDER BY account_id)"
+		" FROM project_tracked_user t WHERE t.project_id = p.id), '{}')"
+		" FROM sync_run r LEFT JOIN project p ON p.id = r.project_id WHERE r.id = $1",
+		1, vals, err, errlen);
 	if (!r)
 		return -1;
-	int rc = strcmp(PQcmdTuples(r), "1") == 0 ? 0 : 1;
+	if (PQntuples(r) != 1) {
+		snprintf(err, errlen, "no run %" PRId64, run_id);
+		PQclear(r);
+		return -1;
+	}
+	int rc = fill_run(r, run, err, errlen);
+	memset(project, 0, sizeof *project);
+	if (rc == 0 && PQgetisnull(r, 0, 9)) {
+		snprintf(err, errlen, "the project of run %" PRId64 " is gone", run_id);
+		rc = 1;
+	} else if (rc == 0) {
+		project->id = run->project_id;
+		snprintf(project->key, sizeof project->key, "%s", PQgetvalue(r, 0, 9));
+		size_t n;
+		project->tracked = text_array(PQgetvalue(r, 0, 10), &n);
+		project->n_tracked = (int)n;
+	}
 	PQclear(r);
 	return rc;
+}
+
+enum { STEP_ADVANCE, STEP_OTHER };
+
+int store_step_commit(PGconn *db, const struct store_step_end *end, char *err, size_t errlen)
+{
+	const struct store_counts *a = end->add;
+	char id[24], seq[24], pid[24], v[9][24];
+	const char *adv[12] = {fmt_i64(id, end->run_id),
+			       fmt_i64(seq, end->expect_seq),
+			       end->checkpoint,
+			       fmt_i64(v[0], a->issues_upserted),
+			       fmt_i64(v[1], a->issues_deleted),
+			       fmt_i64(v[2], a->comments_upserted),
+			       fmt_i64(v[3], a->comments_deleted),
+			       fmt_i64(v[4], a->worklogs_upserted),
+			       fmt_i64(v[5], a->worklogs_deleted),
+			       fmt_i64(v[6], a->sprints_upserted),
+			       fmt_i64(v[7], a->jira_requests),
+			       fmt_i64(v[8], a->jira_bytes)};
+	struct pipe p;
+	if (pipe_open(&p, db, true, err, errlen) < 0)
+		return -1;
+	/* js_step_guard raises JS001 when the UPDATE matched no row: what
+	 * follows it, COMMIT included, is skipped. */
+	pipe_send(&p, STEP_ADVANCE,
+		  "WITH a AS (UPDATE sync_run SET step_seq = step_seq + 1, checkpoint = $3::jsonb,"
+		  " issues_upserted = issues_upserted + $4, issues_deleted = issues_deleted + $5,"
+		  " comments_upserted = comments_upserted + $6,"
+		  " comments_deleted = comments_deleted + $7,"
+		  " worklogs_upserted = worklogs_upserted + $8,"
+		  " worklogs_deleted = worklogs_deleted + $9,"
+		  " sprints_upserted = sprints_upserted + $10,"
+		  " jira_requests = jira_requests + $11, jira_bytes = jira_bytes + $12,"
+		  " heartbeat_at = now()"
+		  " WHERE id = $1 AND step_seq = $2 AND status = 'RUNNING' RETURNING 1)"
+		  " SELECT js_step_guard(count(*)) FROM a",
+		  NULL, 12, adv, NULL, NULL);
+	if (end->finish) {
+		const char *fin[1] = {id};
+		pipe_send(
+			&p, STEP_OTHER,
+			"UPDATE sync_run SET status = 'SUCCESS', error_code = NULL, error_message = NULL,"
+			" finished_at = now() WHERE id = $1 AND status = 'RUNNING'",
+			NULL, 1, fin, NULL, NULL);
+	}
+	if (end->log_msg) {
+		const char *log[4] = {fmt_i64(pid, end->project_id), id, end->log_msg,
+				      end->log_details ? end->log_details : "{}"};
+		pipe_send(&p, STEP_OTHER,
+			  "INSERT INTO sync_log (project_id, run_id, level, message, details)"
+			  " VALUES ($1, $2, 'INFO', $3, $4::jsonb)",
+			  NULL, 4, log, NULL, NULL);
+	}
+	pipe_send(&p, STEP_OTHER, "COMMIT", NULL, 0, NULL, NULL, NULL);
+	char e[STORE_ERRLEN];
+	if (pipe_finish(&p, NULL, NULL, "cannot commit step", e, sizeof e) == 0)
+		return 0;
+	if (strcmp(p.sqlstate, "JS001") == 0)
+		return 1;
+	snprintf(err, errlen, "%s", e);
+	return -1;
 }
 
 int store_run_finish(PGconn *db, int64_t run_id, bool ok, const char *code, const char *message,
@@ -640,20 +704,6 @@ int store_overflow_known(PGconn *db, int64_t run_id, const char *kind, int64_t a
 		snprintf(err, errlen, "unreadable overflow row");
 		store_known_release(out);
 	}
-	return rc;
-}
-
-int store_overflow_done(PGconn *db, int64_t run_id, const char *kind, const int64_t *ids, size_t n,
-			char *err, size_t errlen)
-{
-	char rid[24];
-	char *arr = id_array(ids, n);
-	const char *vals[3] = {fmt_i64(rid, run_id), kind, arr};
-	int rc = q0(db,
-		    "DELETE FROM sync_run_overflow WHERE run_id = $1 AND kind = $2"
-		    " AND issue_id = ANY($3::bigint[])",
-		    3, vals, err, errlen);
-	free(arr);
 	return rc;
 }
 

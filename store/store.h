@@ -83,6 +83,10 @@ int store_run_active(PGconn *db, int64_t project_id, struct store_run *out, char
 		     size_t errlen) JS_WUR;
 int store_run_load(PGconn *db, int64_t run_id, struct store_run *out, char *err,
 		   size_t errlen) JS_WUR;
+/* A run and its project (key, tracked users) in one statement: 0, 1 when
+ * the run's project is gone, -1 (no run, or an error). */
+int store_run_load_project(PGconn *db, int64_t run_id, struct store_run *run,
+			   struct store_project *project, char *err, size_t errlen) JS_WUR;
 
 /* Counters a step adds to its run. */
 struct store_counts {
@@ -93,13 +97,25 @@ struct store_counts {
 	int64_t jira_requests, jira_bytes;
 };
 /*
- * Inside the step's transaction: move the run from expect_seq to
- * expect_seq + 1 with the new checkpoint and add the counters. Returns 1
- * when the run is no longer at expect_seq (another delivery got there
- * first): the caller rolls back.
+ * End a step in one round trip: move the run from expect_seq to
+ * expect_seq + 1 with the new checkpoint and add the counters, end the run
+ * with SUCCESS when finish, write the INFO log line when log_msg, and
+ * COMMIT, opening the transaction first when none is open. Returns 1 when
+ * the run is no longer RUNNING at expect_seq (another delivery got there
+ * first, or it was paused or cancelled): nothing of the step is committed.
+ * After 1 or -1 the caller rolls back.
  */
-int store_run_advance(PGconn *db, int64_t run_id, int expect_seq, const char *checkpoint,
-		      const struct store_counts *add, char *err, size_t errlen) JS_WUR;
+struct store_step_end {
+	int64_t run_id, project_id;
+	int expect_seq;
+	const char *checkpoint;
+	const struct store_counts *add;
+	bool finish;
+	const char *log_msg;     /* or NULL */
+	const char *log_details; /* JSON object text, or NULL */
+};
+int store_step_commit(PGconn *db, const struct store_step_end *end, char *err,
+		      size_t errlen) JS_WUR;
 /* End the run: SUCCESS, or FAILED with code and message. */
 int store_run_finish(PGconn *db, int64_t run_id, bool ok, const char *code, const char *message,
 		     char *err, size_t errlen) JS_WUR;
@@ -131,12 +147,12 @@ struct store_write {
  * Write a batch: users, issues (project_id), sprint links of those issues,
  * comments and worklogs (replacing the complete sets of the batch's issues,
  * so deleted ones disappear), and the overflow work list of run_id.
- * Unchanged rows are not rewritten. Counts go into *counts.
+ * Unchanged rows are not rewritten. Counts go into *counts. The statements
+ * go out in one round trip, after a BEGIN when no transaction is open: the
+ * caller commits or rolls back (this and store_replace_children).
  */
 int store_write_batch(PGconn *db, int64_t project_id, int64_t run_id, const struct batch *b,
 		      struct store_counts *counts, char *err, size_t errlen) JS_WUR;
-/* Replace the whole comment (or worklog) set of the given issues with the
- * rows of b (issues fetched through the per-issue endpoints). */
 /*
  * The replace and sprint-link deletions probe comment, worklog and
  * issue_sprint by issue_id. Until a table has been analysed, PostgreSQL
@@ -150,14 +166,16 @@ int store_write_batch(PGconn *db, int64_t project_id, int64_t run_id, const stru
  */
 int store_ensure_stats(PGconn *db, char *err, size_t errlen) JS_WUR;
 
+/* Replace the whole comment (or worklog) set of the given issues with the
+ * rows of b (issues fetched through the per-issue endpoints), and take
+ * done_ids off run_id's overflow list of that kind. */
 int store_replace_children(PGconn *db, const char *kind, const int64_t *issue_ids, size_t n,
-			   const struct batch *b, struct store_counts *counts, char *err,
+			   const struct batch *b, int64_t run_id, const int64_t *done_ids,
+			   size_t n_done, struct store_counts *counts, char *err,
 			   size_t errlen) JS_WUR;
 /* Up to max issue ids still owed by the run for kind ("comment"|"worklog"). */
 int store_overflow_next(PGconn *db, int64_t run_id, const char *kind, int64_t *ids, size_t max,
 			size_t *n, char *err, size_t errlen) JS_WUR;
-int store_overflow_done(PGconn *db, int64_t run_id, const char *kind, const int64_t *ids, size_t n,
-			char *err, size_t errlen) JS_WUR;
 /*
  * Overflow issues of the run for kind whose stored set can be checked by
  * re-reading its rows by id instead of paging the issue: the issue holds at

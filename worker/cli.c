@@ -186,6 +186,16 @@ int worker_sync_cli(int argc, char **argv)
 	if (tty)
 		fputs("\n", stderr);
 
+	if (r == WORKER_STEP_STALE) {
+		/* Ended (or moved on) by someone else: this step's writes were
+		 * rolled back with its checkpoint. */
+		fprintf(stderr,
+			"jirasync: run %s of '%s' was ended or continued elsewhere; this sync stopped"
+			" and its last step was rolled back\n",
+			fmt_i64(rid, run_id), key);
+		code = EXIT_FAILED;
+		goto out;
+	}
 	if (r == WORKER_STEP_FAILED) {
 		worker_run_fail(&w, run_id, &err);
 		fprintf(stderr, "jirasync: sync of '%s' failed: %s\n%s [%s]\n", key, err.message,

@@ -594,8 +594,7 @@ static int step_issues(struct step *s, struct jira_error *err)
 		if (w->batch.issues.n)
 			s->c.max_updated_ms = w->batch.max_updated_ms;
 	char e[STORE_ERRLEN];
-	if (step_begin(s, err) < 0)
-		return -1;
+	s->in_txn = true; /* the write opens the step's transaction */
 	if (store_write_batch(w->db, s->run.project_id, s->run.id, &w->batch, &s->counts, e,
 			      sizeof e) < 0) {
 		db_error(w, err, "cannot write page", e);
@@ -708,11 +707,10 @@ static int step_verify(struct step *s, const char *kind, struct jira_error *err)
 		w->batch.comments.n = m;
 	else
 		w->batch.worklogs.n = m;
-	if (step_begin(s, err) < 0)
-		goto out;
-	if (store_replace_children(w->db, kind, done, n_done, &w->batch, &s->counts, e, sizeof e) <
-		    0 ||
-	    store_overflow_done(w->db, s->run.id, kind, done, n_done, e, sizeof e) < 0) {
+	/* The write opens the step's transaction. */
+	s->in_txn = true;
+	if (store_replace_children(w->db, kind, done, n_done, &w->batch, s->run.id, done, n_done,
+				   &s->counts, e, sizeof e) < 0) {
 		db_error(w, err, "cannot write overflow", e);
 		goto out;
 	}
@@ -763,11 +761,9 @@ static int step_overflow(struct step *s, const char *kind, struct jira_error *er
 		return -1;
 	}
 	prefetch_overflow_start(s, kind, ids + n, n_all - n);
-	if (step_begin(s, err) < 0)
-		return -1;
-	if (store_replace_children(w->db, kind, done, n_done, &w->batch, &s->counts, e, sizeof e) <
-		    0 ||
-	    store_overflow_done(w->db, s->run.id, kind, ids, n, e, sizeof e) < 0) {
+	s->in_txn = true; /* the write opens the step's transaction */
+	if (store_replace_children(w->db, kind, done, n_done, &w->batch, s->run.id, ids, n,
+				   &s->counts, e, sizeof e) < 0) {
 		db_error(w, err, "cannot write overflow", e);
 		return -1;
 	}
@@ -1040,40 +1036,28 @@ enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, i
 	s.w = w;
 	batch_reset(&w->batch);
 
-	if (store_run_load(w->db, run_id, &s.run, e, sizeof e) < 0) {
+	/* The run, its checkpoint and its project (key, tracked users). */
+	int lr = store_run_load_project(w->db, run_id, &s.run, &s.project, e, sizeof e);
+	if (lr < 0) {
 		db_error(w, err, "cannot load run", e);
 		return WORKER_STEP_FAILED;
 	}
 	if (strcmp(s.run.status, "RUNNING") != 0 ||
 	    (expect_seq >= 0 && s.run.step_seq != expect_seq)) {
 		res = WORKER_STEP_STALE;
-		goto out_run;
+		goto out;
+	}
+	if (lr == 1) {
+		db_error(w, err, "cannot load project", e);
+		goto out;
 	}
 	if (ckpt_parse(s.run.checkpoint, &s.c) < 0) {
 		jira_error_set(err, JIRA_INTERNAL, "run %" PRId64 " has a malformed checkpoint",
 			       run_id);
-		goto out_run;
+		goto out;
 	}
 	if (s.c.fresh && init_checkpoint(&s, err) < 0)
 		goto out;
-	/* The project row gives the key and the tracked users. */
-	{
-		char pid[24];
-		const char *vals[1] = {fmt_i64(pid, s.run.project_id)};
-		PGresult *r = PQexecParams(w->db, "SELECT key FROM project WHERE id = $1", 1, NULL,
-					   vals, NULL, NULL, 0);
-		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-		int f = ok ? store_project_by_key(w->db, PQgetvalue(r, 0, 0), &s.project, e,
-						  sizeof e)
-			   : -1;
-		if (!ok)
-			snprintf(e, sizeof e, "%s", PQerrorMessage(w->db));
-		PQclear(r);
-		if (f != 0) {
-			db_error(w, err, "cannot load project", e);
-			goto out;
-		}
-	}
 	all_stats(w, &s.stats0);
 	if (worker_prepare(w, is_full(&s), err) < 0)
 		goto out;
@@ -1113,38 +1097,27 @@ enum worker_step_result worker_run_step(struct worker_sync *w, int64_t run_id, i
 	all_stats(w, &st);
 	s.counts.jira_requests = st.requests - s.stats0.requests;
 	s.counts.jira_bytes = st.bytes - s.stats0.bytes;
-	if (step_begin(&s, err) < 0)
-		goto out;
 	char *text = ckpt_text(&s.c);
-	int adv = store_run_advance(w->db, run_id, s.run.step_seq, text, &s.counts, e, sizeof e);
+	char *details = s.log_msg ? step_details(&s) : NULL;
+	struct store_step_end end = {.run_id = run_id,
+				     .project_id = s.run.project_id,
+				     .expect_seq = s.run.step_seq,
+				     .checkpoint = text,
+				     .add = &s.counts,
+				     /* the last step ends the run in the same transaction */
+				     .finish = strcmp(s.c.phase, "done") == 0,
+				     .log_msg = s.log_msg,
+				     .log_details = details};
+	s.in_txn = true; /* opened by the step's writes, or by the commit itself */
+	int adv = store_step_commit(w->db, &end, e, sizeof e);
 	free(text);
+	free(details);
 	if (adv < 0) {
-		db_error(w, err, "cannot save checkpoint", e);
+		db_error(w, err, "cannot commit step", e);
 		goto out;
 	}
 	if (adv == 1) {
 		res = WORKER_STEP_STALE;
-		goto out;
-	}
-	/* The last step ends the run in the same transaction. */
-	if (strcmp(s.c.phase, "done") == 0 &&
-	    store_run_finish(w->db, run_id, true, NULL, NULL, e, sizeof e) < 0) {
-		db_error(w, err, "cannot finish run", e);
-		goto out;
-	}
-	if (s.log_msg) {
-		char *details = step_details(&s);
-		int lr = store_log(w->db, s.run.project_id, run_id, "INFO", s.log_msg, details, e,
-				   sizeof e);
-		free(details);
-		if (lr < 0) {
-			db_error(w, err, "cannot write sync log", e);
-			goto out;
-		}
-	}
-	if (store_commit(w->db, e, sizeof e) < 0) {
-		s.in_txn = false;
-		db_error(w, err, "cannot commit step", e);
 		goto out;
 	}
 	s.in_txn = false;
@@ -1162,7 +1135,6 @@ out:
 		store_rollback(w->db);
 	ckpt_release(&s.c);
 	store_project_release(&s.project);
-out_run:
 	store_run_release(&s.run);
 	return res;
 }

@@ -10,7 +10,10 @@
 #   - where the CPU went during the N-issue sync: PostgreSQL's processes, the
 #     sync process and the simulator (from /proc and time(1));
 #   - a remote Jira: 2,000 issues with every request answered after 100 ms,
-#     synced with one request in flight at a time and with 4.
+#     synced with one request in flight at a time and with 4;
+#   - a remote PostgreSQL: 10,000 issues synced through tests/tools/tcp-delay
+#     holding every byte 0.5 ms each way (1 ms a round trip), against the same
+#     sync straight to PostgreSQL: the difference counts the round trips.
 # Usage: bench/sync/run.sh [N]   (default 100000). Prints figures; asserts nothing.
 # BENCH_PG_STATEMENTS=1 also loads pg_stat_statements for the N-issue sync and
 # prints PostgreSQL's time by statement (the extension costs a little).
@@ -181,4 +184,24 @@ for p in 1 4; do
 	eval "LAT$p=$LSECS"
 done
 printf 'four in flight against one: %.1fx faster\n' "$(echo "$LAT1 / $LAT4" | bc -l)"
+js_stop_services
+
+echo "== a remote PostgreSQL: 10,000 issues, every round trip to PostgreSQL 1 ms longer"
+new_project RPG 10000 4
+delay_port=$(js_free_port)
+"$BUILD/tcp-delay" "$delay_port" "$JS_PG_PORT" 500 &
+delay_pid=$!
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$delay_port") 2>/dev/null && break; sleep 0.1; done
+for where in local remote; do
+	url=$DATABASE_URL
+	[ "$where" = remote ] && url="postgres://jirasync@127.0.0.1:$delay_port/jirasync"
+	q "TRUNCATE issue, comment, worklog, issue_sprint" >/dev/null
+	/usr/bin/time -f '%e' -o "$JS_TMP/time" env DATABASE_URL="$url" "$JS" sync RPG --full 2>/dev/null
+	read -r RSECS <"$JS_TMP/time"
+	eval "RPG_$where=$RSECS"
+done
+kill "$delay_pid" 2>/dev/null || true
+steps=$(q "SELECT step_seq FROM sync_run ORDER BY id DESC LIMIT 1")
+printf 'PostgreSQL local: %.2f s; 1 ms away: %.2f s; %d steps: %.1f round trips a step\n' "$RPG_local" "$RPG_remote" \
+	"$steps" "$(echo "($RPG_remote - $RPG_local) * 1000 / $steps" | bc -l)"
 js_stop_services

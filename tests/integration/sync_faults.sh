@@ -60,3 +60,27 @@ sim DELETE /_sim/faults >/dev/null
 "$JS" sync FLT --full 2>/dev/null || fail "rerun after faults"
 compare FLT
 no_duplicates
+
+# A run ended elsewhere while one of its steps was fetching: that step's
+# writes are refused at its commit together with its checkpoint, so none of
+# the page lands; the sync stops with a clear message; a rerun converges.
+psql_q "TRUNCATE issue, comment, worklog, issue_sprint" >/dev/null
+sim POST /_sim/faults "{\"path\":\"$SEARCH\",\"kind\":\"delay\",\"delayMs\":2500,\"count\":1}" >/dev/null
+JIRA_TIMEOUT_SECONDS=20 "$JS" sync FLT --full 2>"$JS_TMP/stale.log" &
+sync_pid=$!
+for _ in $(seq 1 100); do
+	[ "$(psql_q "SELECT count(*) FROM sync_run WHERE status = 'RUNNING'")" = 1 ] && break
+	sleep 0.05
+done
+seq_before=$(psql_q "SELECT step_seq FROM sync_run WHERE status = 'RUNNING'")
+psql_q "UPDATE sync_run SET status = 'FAILED', error_code = 'INTERNAL', finished_at = now() WHERE status = 'RUNNING'" >/dev/null
+if wait "$sync_pid"; then fail "the sync of an ended run exited 0"; fi
+grep -q "was ended or continued elsewhere" "$JS_TMP/stale.log" || { cat "$JS_TMP/stale.log"; fail "no message for the ended run"; }
+[ "$(psql_q "SELECT count(*) FROM issue")" = 0 ] || fail "the refused step's issues were committed"
+[ "$(last_run step_seq)" = "$seq_before" ] || fail "the refused step moved the checkpoint"
+[ "$(psql_q "SELECT count(*) FROM sync_log WHERE run_id = (SELECT max(id) FROM sync_run) AND message = 'issue page synced'")" = 0 ] ||
+	fail "the refused step's log line was committed"
+pass "a step of a run ended meanwhile commits nothing (writes, checkpoint, log line) and the sync says why"
+"$JS" sync FLT --full 2>/dev/null || fail "rerun after the ended run"
+compare FLT
+no_duplicates
