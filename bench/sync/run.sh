@@ -13,7 +13,8 @@
 #     synced with one request in flight at a time and with 4;
 #   - a remote PostgreSQL: 10,000 issues synced through tests/tools/tcp-delay
 #     holding every byte 0.5 ms each way (1 ms a round trip), against the same
-#     sync straight to PostgreSQL: the difference counts the round trips.
+#     sync straight to PostgreSQL: the difference, a step, is about its round
+#     trips in milliseconds.
 # Usage: bench/sync/run.sh [N]   (default 100000). Prints figures; asserts nothing.
 # BENCH_PG_STATEMENTS=1 also loads pg_stat_statements for the N-issue sync and
 # prints PostgreSQL's time by statement (the extension costs a little).
@@ -202,6 +203,6 @@ for where in local remote; do
 done
 kill "$delay_pid" 2>/dev/null || true
 steps=$(q "SELECT step_seq FROM sync_run ORDER BY id DESC LIMIT 1")
-printf 'PostgreSQL local: %.2f s; 1 ms away: %.2f s; %d steps: %.1f round trips a step\n' "$RPG_local" "$RPG_remote" \
-	"$steps" "$(echo "($RPG_remote - $RPG_local) * 1000 / $steps" | bc -l)"
+printf 'PostgreSQL local: %.2f s; 1 ms a round trip away: %.2f s; %d steps: %.1f ms more a step, the run'"'"'s start and end included\n' \
+	"$RPG_local" "$RPG_remote" "$steps" "$(echo "($RPG_remote - $RPG_local) * 1000 / $steps" | bc -l)"
 js_stop_services
