@@ -65,6 +65,9 @@ int store_commit(PGconn *db, char *err, size_t errlen)
 
 void store_rollback(PGconn *db)
 {
+	/* A step whose writes failed before their BEGIN went out has none. */
+	if (PQtransactionStatus(db) == PQTRANS_IDLE)
+		return;
 	PGresult *r = PQexec(db, "ROLLBACK");
 	PQclear(r);
 }
