@@ -84,3 +84,35 @@ pass "a step of a run ended meanwhile commits nothing (writes, checkpoint, log l
 "$JS" sync FLT --full 2>/dev/null || fail "rerun after the ended run"
 compare FLT
 no_duplicates
+
+# PostgreSQL drops the sync's connection while a step waits on Jira (an
+# overflow step, so that the connection's statements are prepared and the
+# failure meets the step's pipelined writes): DB_UNAVAILABLE (exit 69), the
+# step commits nothing, the run is recorded FAILED on a new connection, and
+# a rerun converges.
+psql_q "TRUNCATE issue, comment, worklog, issue_sprint" >/dev/null
+sim DELETE /_sim/faults >/dev/null
+sim POST /_sim/faults '{"path":"/rest/api/3/issue/","kind":"delay","delayMs":2500,"count":1}' >/dev/null
+JIRA_TIMEOUT_SECONDS=20 "$JS" sync FLT --full 2>"$JS_TMP/drop.log" &
+sync_pid=$!
+for _ in $(seq 1 200); do
+	[ "$(psql_q "SELECT count(*) FROM sync_run WHERE status = 'RUNNING' AND checkpoint->>'phase' = 'overflow_comment'")" = 1 ] && break
+	sleep 0.02
+done
+seq_before=$(psql_q "SELECT step_seq FROM sync_run WHERE status = 'RUNNING'")
+comments_before=$(psql_q "SELECT count(*) FROM comment")
+psql_q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'" >/dev/null
+rc=0
+wait "$sync_pid" || rc=$?
+[ "$rc" = 69 ] || { cat "$JS_TMP/drop.log"; fail "a dropped PostgreSQL connection exited $rc, not 69"; }
+grep -q '\[DB_UNAVAILABLE\]' "$JS_TMP/drop.log" || { cat "$JS_TMP/drop.log"; fail "stderr lacks DB_UNAVAILABLE"; }
+grep -q 'cannot write overflow' "$JS_TMP/drop.log" || { cat "$JS_TMP/drop.log"; fail "the failure did not meet the step's writes"; }
+[ -n "$seq_before" ] && [ "$(last_run step_seq)" = "$seq_before" ] || fail "the failed step moved the checkpoint"
+[ "$(psql_q "SELECT count(*) FROM comment")" = "$comments_before" ] || fail "rows of the failed step were committed"
+[ "$(last_run status) $(last_run error_code)" = "FAILED DB_UNAVAILABLE" ] ||
+	fail "run after a dropped connection: $(last_run status) $(last_run error_code)"
+pass "a PostgreSQL connection dropped mid-step fails the run as DB_UNAVAILABLE (exit 69) and commits nothing of the step"
+"$JS" sync FLT --full 2>/dev/null || fail "rerun after the dropped connection"
+compare FLT
+no_duplicates
