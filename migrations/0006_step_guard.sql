@@ -1,7 +1,7 @@
 -- A step ends with its checkpoint, its log line and COMMIT sent together in
 -- one round trip. The checkpoint UPDATE moves the run only from the step it
 -- was loaded at; when it matches no row (another delivery of the step got
--- there first, or the run was paused or cancelled meanwhile) this raises
+-- there first, or another process ended the run meanwhile) this raises
 -- SQLSTATE JS001, so the statements after it, COMMIT included, are skipped
 -- and the step's writes roll back.
 

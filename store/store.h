@@ -102,7 +102,7 @@ struct store_counts {
  * with SUCCESS when finish, write the INFO log line when log_msg, and
  * COMMIT, opening the transaction first when none is open. Returns 1 when
  * the run is no longer RUNNING at expect_seq (another delivery got there
- * first, or it was paused or cancelled): nothing of the step is committed.
+ * first, or another process ended it): nothing of the step is committed.
  * After 1 or -1 the caller rolls back.
  */
 struct store_step_end {
