@@ -3,7 +3,8 @@
  * column arrays (INSERT ... SELECT FROM unnest($1::bigint[], ...)) and each
  * skipping rows that did not change, so a replay of the same page writes no
  * new row versions. All of a batch's statements go out in one libpq
- * pipeline: one round trip, no temporary tables to fill and truncate.
+ * pipeline (after a BEGIN when no transaction is open): one round trip, no
+ * temporary tables to fill and truncate.
  * Comment and worklog sets of issues whose sets are complete are replaced,
  * which is how deleted comments disappear; those deletions name their
  * issues as an array (= ANY), so they read the issue_id index.
@@ -129,12 +130,13 @@ static const char worklogs_del_sql[] = "DELETE FROM worklog w WHERE w.issue_id =
 				       " AND NOT (w.id = ANY ($2::bigint[]))";
 
 /* Overflow work the run still owes: $1 run, $2 kinds, $3 issues. */
-static const char overflow_done_sql[] = "DELETE FROM sync_run_overflow WHERE run_id = $1"
-					" AND kind = $2 AND issue_id = ANY($3::bigint[])";
 static const char overflow_sql[] =
 	"INSERT INTO sync_run_overflow (run_id, kind, issue_id)"
 	" SELECT DISTINCT $1::bigint, kind, issue_id FROM unnest($2::text[], $3::bigint[])"
 	" AS x(kind, issue_id) ON CONFLICT DO NOTHING";
+/* Overflow work done: $1 run, $2 kind, $3 issues. */
+static const char overflow_done_sql[] = "DELETE FROM sync_run_overflow WHERE run_id = $1"
+					" AND kind = $2 AND issue_id = ANY($3::bigint[])";
 
 /* ---- array parameters (binary format) -------------------------------------- */
 

@@ -152,32 +152,35 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
+/* A project's columns (id, key, tracked users) as fill_project reads them. */
+#define PROJECT_COLS                                                              \
+	"p.id, p.key, coalesce((SELECT array_agg(account_id ORDER BY account_id)" \
+	" FROM project_tracked_user t WHERE t.project_id = p.id), '{}')"
+
+/* The project in columns col.. of row 0. */
+static int fill_project(PGresult *r, int col, struct store_project *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (parse_i64(PQgetvalue(r, 0, col), &out->id) < 0) {
+		snprintf(err, errlen, "unexpected project id");
+		return -1;
+	}
+	snprintf(out->key, sizeof out->key, "%s", PQgetvalue(r, 0, col + 1));
+	size_t n;
+	out->tracked = text_array(PQgetvalue(r, 0, col + 2), &n);
+	out->n_tracked = (int)n;
+	return 0;
+}
+
 int store_project_by_key(PGconn *db, const char *key, struct store_project *out, char *err,
 			 size_t errlen)
 {
 	const char *vals[1] = {key};
-	PGresult *r = q(
-		db,
-		"SELECT p.id, p.key, coalesce((SELECT array_agg(account_id ORDER BY account_id)"
-		" FROM project_tracked_user t WHERE t.project_id = p.id), '{}')"
-		" FROM project p WHERE p.key = $1",
-		1, vals, err, errlen);
+	PGresult *r = q(db, "SELECT " PROJECT_COLS " FROM project p WHERE p.key = $1", 1, vals, err,
+			errlen);
 	if (!r)
 		return -1;
-	int rc = 1;
-	if (PQntuples(r) == 1) {
-		memset(out, 0, sizeof *out);
-		if (parse_i64(PQgetvalue(r, 0, 0), &out->id) < 0) {
-			snprintf(err, errlen, "unexpected project id");
-			rc = -1;
-		} else {
-			snprintf(out->key, sizeof out->key, "%s", PQgetvalue(r, 0, 1));
-			size_t n;
-			out->tracked = text_array(PQgetvalue(r, 0, 2), &n);
-			out->n_tracked = (int)n;
-			rc = 0;
-		}
-	}
+	int rc = PQntuples(r) == 1 ? fill_project(r, 0, out, err, errlen) : 1;
 	PQclear(r);
 	return rc;
 }
@@ -311,9 +314,12 @@ fail:
 	return -1;
 }
 
-static const char run_cols[] =
-	"SELECT id, project_id, kind, trigger, status, step_seq, checkpoint::text,"
-	" coalesce(account_ids, '{}'), (extract(epoch from started_at) * 1000)::bigint FROM sync_run ";
+/* A run's columns as fill_run reads them (RUN_NCOLS of them). */
+#define RUN_COLS                                                                           \
+	"r.id, r.project_id, r.kind, r.trigger, r.status, r.step_seq, r.checkpoint::text," \
+	" coalesce(r.account_ids, '{}'), (extract(epoch from r.started_at) * 1000)::bigint"
+#define RUN_NCOLS 9
+static const char run_cols[] = "SELECT " RUN_COLS " FROM sync_run r ";
 
 static int fill_run(PGresult *r, struct store_run *out, char *err, size_t errlen)
 {
@@ -380,11 +386,7 @@ int store_run_load_project(PGconn *db, int64_t run_id, struct store_run *run,
 	const char *vals[1] = {fmt_i64(id, run_id)};
 	PGresult *r = q(
 		db,
-		"SELECT r.id, r.project_id, r.kind, r.trigger, r.status, r.step_seq,"
-		" r.checkpoint::text, coalesce(r.account_ids, '{}'),"
-		" (extract(epoch from r.started_at) * 1000)::bigint, p.key,"
-		" coalesce((SELECT array_agg(account_id ORDER BY account_id)"
-		" FROM project_tracked_user t WHERE t.project_id = p.id), '{}')"
+		"SELECT " RUN_COLS ", " PROJECT_COLS
 		" FROM sync_run r LEFT JOIN project p ON p.id = r.project_id WHERE r.id = $1",
 		1, vals, err, errlen);
 	if (!r)
@@ -396,19 +398,21 @@ int store_run_load_project(PGconn *db, int64_t run_id, struct store_run *run,
 	}
 	int rc = fill_run(r, run, err, errlen);
 	memset(project, 0, sizeof *project);
-	if (rc == 0 && PQgetisnull(r, 0, 9)) {
+	if (rc == 0 && PQgetisnull(r, 0, RUN_NCOLS)) {
 		snprintf(err, errlen, "the project of run %" PRId64 " is gone", run_id);
 		rc = 1;
 	} else if (rc == 0) {
-		project->id = run->project_id;
-		snprintf(project->key, sizeof project->key, "%s", PQgetvalue(r, 0, 9));
-		size_t n;
-		project->tracked = text_array(PQgetvalue(r, 0, 10), &n);
-		project->n_tracked = (int)n;
+		rc = fill_project(r, RUN_NCOLS, project, err, errlen);
 	}
 	PQclear(r);
 	return rc;
 }
+
+static const char run_finish_sql[] =
+	"UPDATE sync_run SET status = $2::sync_status, error_code = $3, error_message = $4,"
+	" finished_at = now() WHERE id = $1 AND status = 'RUNNING'";
+static const char log_sql[] = "INSERT INTO sync_log (project_id, run_id, level, message, details)"
+			      " VALUES ($1, $2, $3, $4, $5::jsonb)";
 
 enum { STEP_ADVANCE, STEP_OTHER };
 
@@ -447,29 +451,18 @@ int store_step_commit(PGconn *db, const struct store_step_end *end, char *err, s
 		  " SELECT js_step_guard(count(*)) FROM a",
 		  NULL, 12, adv, NULL, NULL);
 	if (end->finish) {
-		const char *fin[1] = {id};
-		pipe_send(
-			&p, STEP_OTHER,
-			"UPDATE sync_run SET status = 'SUCCESS', error_code = NULL, error_message = NULL,"
-			" finished_at = now() WHERE id = $1 AND status = 'RUNNING'",
-			NULL, 1, fin, NULL, NULL);
+		const char *fin[4] = {id, "SUCCESS", NULL, NULL};
+		pipe_send(&p, STEP_OTHER, run_finish_sql, NULL, 4, fin, NULL, NULL);
 	}
 	if (end->log_msg) {
-		const char *log[4] = {fmt_i64(pid, end->project_id), id, end->log_msg,
+		const char *log[5] = {fmt_i64(pid, end->project_id), id, "INFO", end->log_msg,
 				      end->log_details ? end->log_details : "{}"};
-		pipe_send(&p, STEP_OTHER,
-			  "INSERT INTO sync_log (project_id, run_id, level, message, details)"
-			  " VALUES ($1, $2, 'INFO', $3, $4::jsonb)",
-			  NULL, 4, log, NULL, NULL);
+		pipe_send(&p, STEP_OTHER, log_sql, NULL, 5, log, NULL, NULL);
 	}
 	pipe_send(&p, STEP_OTHER, "COMMIT", NULL, 0, NULL, NULL, NULL);
-	char e[STORE_ERRLEN];
-	if (pipe_finish(&p, NULL, NULL, "cannot commit step", e, sizeof e) == 0)
+	if (pipe_finish(&p, NULL, NULL, "cannot commit step", err, errlen) == 0)
 		return 0;
-	if (strcmp(p.sqlstate, "JS001") == 0)
-		return 1;
-	snprintf(err, errlen, "%s", e);
-	return -1;
+	return strcmp(p.sqlstate, "JS001") == 0 ? 1 : -1;
 }
 
 int store_run_finish(PGconn *db, int64_t run_id, bool ok, const char *code, const char *message,
@@ -477,11 +470,7 @@ int store_run_finish(PGconn *db, int64_t run_id, bool ok, const char *code, cons
 {
 	char id[24];
 	const char *vals[4] = {fmt_i64(id, run_id), ok ? "SUCCESS" : "FAILED", code, message};
-	return q0(
-		db,
-		"UPDATE sync_run SET status = $2::sync_status, error_code = $3, error_message = $4,"
-		" finished_at = now() WHERE id = $1 AND status = 'RUNNING'",
-		4, vals, err, errlen);
+	return q0(db, run_finish_sql, 4, vals, err, errlen);
 }
 
 int store_run_counts(PGconn *db, int64_t run_id, struct store_counts *o, char *err, size_t errlen)
@@ -588,10 +577,7 @@ int store_log(PGconn *db, int64_t project_id, int64_t run_id, const char *level,
 	const char *vals[5] = {project_id ? fmt_i64(pid, project_id) : NULL,
 			       run_id ? fmt_i64(rid, run_id) : NULL, level, msg,
 			       details ? details : "{}"};
-	return q0(db,
-		  "INSERT INTO sync_log (project_id, run_id, level, message, details)"
-		  " VALUES ($1, $2, $3, $4, $5::jsonb)",
-		  5, vals, err, errlen);
+	return q0(db, log_sql, 5, vals, err, errlen);
 }
 
 /* ---- per-step writes ---------------------------------------------------------- */
